@@ -1,0 +1,52 @@
+// Command-line options of the load generator: parsed once, validated, then read-only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::bench {
+
+enum class TargetKind { kHerald, kNchan };
+enum class Scenario { kIdle, kFanout, kLatency, kPublish };
+
+struct Options {
+  TargetKind target = TargetKind::kHerald;
+  Scenario scenario = Scenario::kIdle;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string label;
+  std::vector<std::string> tags;  // key=value pairs copied into the report
+
+  int users = 100;
+  int per_user = 1;
+  std::int64_t events = 1000;
+  int event_size = 200;
+  int publishers = 16;
+  double rate = 2000;    // latency: events per second
+  double duration = 10;  // latency: seconds of publishing
+  int threads = 1;
+  int connect_concurrency = 256;
+  double connect_timeout = 120;  // seconds for every subscriber to get its first bytes
+  double drain_timeout = 60;     // seconds after the last publish for the last delivery
+  int settle_ms = 500;           // pause after connecting, before measuring RSS and publishing
+  std::vector<int> server_pids;
+
+  std::string jwt_secret;
+  int token_ttl = 7200;
+  std::string stream_path = "/api/v1/stream/agui";
+  std::string publish_path = "/api/v1/webhook/agui";
+};
+
+// Returns the options, or the process exit code when parsing ended the run (help, bad input).
+struct ParseResult {
+  std::optional<Options> options;
+  int exit_code = 0;
+};
+ParseResult ParseOptions(int argc, char** argv);
+
+const char* ToString(TargetKind kind);
+const char* ToString(Scenario scenario);
+
+}  // namespace herald::bench

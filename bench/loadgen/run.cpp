@@ -1,0 +1,351 @@
+#include "run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "proc_stats.h"
+#include "publisher.h"
+#include "report.h"
+#include "subscriber.h"
+
+namespace herald::bench {
+namespace asio = boost::asio;
+
+namespace {
+
+using WorkerList = std::vector<std::unique_ptr<Worker>>;
+using SubscriberList = std::vector<std::unique_ptr<Subscriber>>;
+
+double Seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+// Polls `done` every few milliseconds for at most `timeout_s` seconds.
+template <class Done>
+bool WaitUntil(Done done, double timeout_s) {
+  const std::int64_t deadline = NowNs() + static_cast<std::int64_t>(timeout_s * 1e9);
+  while (!done()) {
+    if (NowNs() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::uint64_t Total(const WorkerList& workers, std::atomic<std::uint64_t> Counters::*counter) {
+  std::uint64_t sum = 0;
+  for (const auto& w : workers) sum += (w->counters.*counter).load(std::memory_order_relaxed);
+  return sum;
+}
+
+// Runs `fn` on the worker's thread and waits for its result.
+template <class Fn>
+auto OnWorker(Worker& worker, Fn fn) {
+  std::packaged_task<decltype(fn())()> task(std::move(fn));
+  auto result = task.get_future();
+  asio::post(worker.io, [&task] { task(); });
+  return result.get();
+}
+
+struct Phase {
+  std::int64_t start_ns = 0;
+  double server_cpu = 0;
+  double self_cpu = 0;
+  double machine_cpu = 0;
+  static Phase Begin(const Options& o) {
+    return {NowNs(), ProcessCpuSeconds(o.server_pids), SelfCpuSeconds(), MachineBusyCpuSeconds()};
+  }
+  void End(const Options& o, Report& report, std::string_view name) const {
+    const double wall = Seconds(NowNs() - start_ns);
+    const double server = ProcessCpuSeconds(o.server_pids) - server_cpu;
+    const double self = SelfCpuSeconds() - self_cpu;
+    // Whatever else ran on the machine meanwhile: the figures are only as good as this is small.
+    const double others = MachineBusyCpuSeconds() - machine_cpu - server - self;
+    report.Number(fmt::format("{}_wall_s", name), wall, "s");
+    report.Number(fmt::format("{}_server_cpu_s", name), server, "s");
+    report.Number(fmt::format("{}_loadgen_cpu_s", name), self, "s");
+    if (wall > 0) {
+      report.Number(fmt::format("{}_server_cpu_pct", name), 100 * server / wall, "% of one core");
+      report.Number(fmt::format("{}_loadgen_cpu_pct", name), 100 * self / wall, "% of one core");
+      report.Number(fmt::format("{}_other_cpu_pct", name), 100 * std::max(0.0, others) / wall,
+                    "% of one core (other processes)");
+    }
+  }
+};
+
+std::int64_t PlannedEvents(const Options& o) {
+  switch (o.scenario) {
+    case Scenario::kIdle:
+      return 0;
+    case Scenario::kLatency:
+      return std::llround(o.rate * o.duration);
+    case Scenario::kFanout:
+    case Scenario::kPublish:
+      return o.events;
+  }
+  return 0;
+}
+
+void ReportConnections(const Options& o, Report& report, SubscriberList& subs,
+                       std::int64_t connect_start) {
+  std::vector<std::int64_t> times;
+  std::int64_t last = connect_start;
+  std::map<std::string, std::int64_t> failures;
+  for (const auto& s : subs) {
+    if (s->established_ns != 0) {
+      times.push_back(s->established_ns - s->start_ns);
+      last = std::max(last, s->established_ns);
+    } else {
+      ++failures[s->failed ? s->failure : std::string("not opened in time")];
+    }
+  }
+  const Percentiles p = ComputePercentiles(times, 1e-6);
+  report.Integer("connections_opened", static_cast<std::int64_t>(p.count));
+  report.Integer("connections_failed", static_cast<std::int64_t>(subs.size() - p.count));
+  for (const auto& [why, count] : failures) {
+    report.Text("connection_failure", fmt::format("{} x {}", count, why));
+  }
+  report.Number("connect_total_ms", Seconds(last - connect_start) * 1e3, "ms");
+  report.Number("connect_p50_ms", p.p50, "ms");
+  report.Number("connect_p99_ms", p.p99, "ms");
+  report.Number("connect_max_ms", p.max, "ms");
+  (void)o;
+}
+
+}  // namespace
+
+int RunBenchmark(const Options& o) {
+  const std::uint64_t fd_limit = RaiseFileLimit();
+  const std::int64_t connections = std::int64_t{o.users} * o.per_user;
+  Report report(fmt::format("[{} {}]", ToString(o.target), ToString(o.scenario)));
+  report.Text("target", ToString(o.target));
+  report.Text("scenario", ToString(o.scenario));
+  if (!o.label.empty()) report.Text("label", o.label);
+  for (const std::string& tag : o.tags) {
+    const std::size_t eq = tag.find('=');
+    report.Text(std::string_view(tag).substr(0, eq), std::string_view(tag).substr(eq + 1));
+  }
+  report.Integer("loadgen_threads", o.threads);
+  report.Integer("users", o.users);
+  report.Integer("per_user", o.per_user);
+  report.Integer("connections", connections);
+  report.Integer("fd_limit", static_cast<std::int64_t>(fd_limit));
+  report.Integer("cores", static_cast<std::int64_t>(std::thread::hardware_concurrency()));
+  report.Number("load_average_at_start", LoadAverage1());
+  if (static_cast<std::uint64_t>(connections + o.publishers + 32) > fd_limit) {
+    fmt::print(stderr, "loadgen: {} connections do not fit the file limit {}\n", connections,
+               fd_limit);
+    return 2;
+  }
+
+  const Target target(o);
+  Plan plan;
+  plan.target = &target;
+  plan.endpoint = {asio::ip::make_address(o.host), o.port};
+  plan.users = o.users;
+  plan.per_user = o.per_user;
+  plan.events = PlannedEvents(o);
+  plan.publishers = o.publishers;
+  plan.paced = o.scenario == Scenario::kLatency;
+  plan.rate = o.rate;
+
+  WorkerList workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (int i = 0; i < o.threads; ++i) {
+    workers.push_back(std::make_unique<Worker>());
+    guards.push_back(asio::make_work_guard(workers.back()->io));
+    workers.back()->latencies_ns.reserve(
+        static_cast<std::size_t>(plan.events * o.per_user / o.threads + 1024));
+  }
+  for (auto& w : workers) w->thread = std::thread([io = &w->io] { io->run(); });
+
+  SubscriberList subs;
+  subs.reserve(static_cast<std::size_t>(connections));
+  for (std::int64_t i = 0; i < connections; ++i) {
+    subs.push_back(std::make_unique<Subscriber>(
+        static_cast<int>(i % o.users), *workers[static_cast<std::size_t>(i % o.threads)], plan));
+  }
+
+  // Phase 1: open every subscriber, with at most connect_concurrency being opened at once.
+  const std::int64_t rss_before = RssKib(o.server_pids);
+  const Phase connect = Phase::Begin(o);
+  {
+    const int per_worker = std::max(1, o.connect_concurrency / o.threads);
+    std::vector<std::vector<std::vector<Subscriber*>>> lists(
+        workers.size(), std::vector<std::vector<Subscriber*>>(per_worker));
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      const std::size_t w = i % workers.size();
+      lists[w][(i / workers.size()) % static_cast<std::size_t>(per_worker)].push_back(
+          subs[i].get());
+    }
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      for (auto& list : lists[w]) {
+        if (!list.empty()) {
+          asio::co_spawn(workers[w]->io, ConnectSubscribers(std::move(list)), asio::detached);
+        }
+      }
+    }
+  }
+  const bool all_opened = WaitUntil(
+      [&] {
+        return Total(workers, &Counters::established) + Total(workers, &Counters::failed) >=
+               static_cast<std::uint64_t>(connections);
+      },
+      o.connect_timeout);
+  connect.End(o, report, "connect");
+  std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
+  const std::int64_t rss_idle = RssKib(o.server_pids);
+  const std::uint64_t established = Total(workers, &Counters::established);
+  report.Flag("all_connections_opened", all_opened && established == std::uint64_t(connections));
+  report.Integer("server_rss_before_kib", rss_before, "KiB");
+  report.Integer("server_rss_connected_kib", rss_idle, "KiB");
+  if (established > 0 && !o.server_pids.empty()) {
+    report.Number(
+        "server_rss_per_connection_bytes",
+        static_cast<double>(rss_idle - rss_before) * 1024.0 / static_cast<double>(established),
+        "B");
+  }
+
+  // Phase 2: publish, then wait for every subscriber to have every accepted event.
+  PublishShared shared(o.users);
+  std::vector<PublisherResult> results(static_cast<std::size_t>(o.publishers));
+  std::vector<std::uint64_t> live_per_user(static_cast<std::size_t>(o.users), 0);
+  Phase run;
+  bool published_all = true;
+  bool delivered_all = true;
+  const bool publishing = o.scenario != Scenario::kIdle && established > 0;
+  if (publishing) {
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      const auto counts = OnWorker(*workers[w], [&subs, &o, w, n = workers.size()] {
+        std::vector<std::uint64_t> c(static_cast<std::size_t>(o.users), 0);
+        for (std::size_t i = w; i < subs.size(); i += n) {
+          if (subs[i]->established_ns != 0 && !subs[i]->closed) {
+            ++c[static_cast<std::size_t>(subs[i]->user())];
+          }
+        }
+        return c;
+      });
+      for (std::size_t u = 0; u < counts.size(); ++u) live_per_user[u] += counts[u];
+    }
+    run = Phase::Begin(o);
+    plan.start_ns = run.start_ns + 10'000'000;
+    for (int j = 0; j < o.publishers; ++j) {
+      Worker& w = *workers[static_cast<std::size_t>(j % o.threads)];
+      asio::co_spawn(w.io,
+                     RunPublisher(&w, &plan, &shared, &results[static_cast<std::size_t>(j)], j),
+                     asio::detached);
+    }
+    const double publish_bound = (plan.paced ? o.duration : 0) + std::max(60.0, o.connect_timeout);
+    published_all =
+        WaitUntil([&] { return shared.publishers_done.load() >= o.publishers; }, publish_bound);
+    const auto expected = [&] {
+      std::uint64_t sum = 0;
+      for (std::size_t u = 0; u < live_per_user.size(); ++u) {
+        sum += shared.user_published[u].load(std::memory_order_relaxed) * live_per_user[u];
+      }
+      return sum;
+    };
+    delivered_all = WaitUntil([&] { return Total(workers, &Counters::delivered) >= expected(); },
+                              o.drain_timeout);
+  }
+  const std::int64_t rss_after = RssKib(o.server_pids);
+
+  for (auto& guard : guards) guard.reset();
+  for (auto& w : workers) w->io.stop();
+  for (auto& w : workers) w->thread.join();
+
+  // Everything below reads state the joined threads left behind.
+  ReportConnections(o, report, subs, connect.start_ns);
+  if (publishing) {
+    run.End(o, report, "run");
+    PublisherResult sum;
+    std::int64_t publish_end = run.start_ns;
+    for (const auto& r : results) {
+      sum.accepted += r.accepted;
+      sum.failed += r.failed;
+      sum.retries += r.retries;
+      sum.reconnects += r.reconnects;
+      publish_end = std::max(publish_end, r.done_ns);
+      for (const auto& [status, count] : r.statuses) sum.statuses[status] += count;
+      if (sum.first_error.empty()) sum.first_error = r.first_error;
+    }
+    const std::int64_t publish_start = plan.paced ? plan.start_ns : run.start_ns;
+    report.Integer("events_planned", plan.events);
+    report.Integer("events_accepted", static_cast<std::int64_t>(sum.accepted));
+    report.Integer("events_failed", static_cast<std::int64_t>(sum.failed));
+    report.Integer("publish_retries", static_cast<std::int64_t>(sum.retries));
+    report.Integer("publish_reconnects", static_cast<std::int64_t>(sum.reconnects));
+    for (const auto& [status, count] : sum.statuses) {
+      report.Integer(fmt::format("publish_status_{}", status), static_cast<std::int64_t>(count));
+    }
+    if (!sum.first_error.empty()) report.Text("publish_first_error", sum.first_error);
+    report.Flag("published_all", published_all && sum.accepted == std::uint64_t(plan.events));
+    const double publish_s = Seconds(publish_end - publish_start);
+    report.Number("publish_s", publish_s, "s");
+    if (publish_s > 0) {
+      report.Number("publishes_per_s", static_cast<double>(sum.accepted) / publish_s, "/s");
+    }
+
+    std::uint64_t delivered = 0, expected = 0, missing = 0, duplicates = 0, misrouted = 0,
+                  unparsed = 0, named = 0, heartbeats = 0, closes = 0, resumes = 0, down = 0;
+    std::int64_t last_delivery = publish_start;
+    for (const auto& s : subs) {
+      if (s->established_ns == 0) continue;
+      const std::uint64_t want = shared.user_published[static_cast<std::size_t>(s->user())].load();
+      delivered += s->unique;
+      expected += want;
+      missing += want > s->unique ? want - s->unique : 0;
+      duplicates += s->duplicates;
+      misrouted += s->misrouted;
+      unparsed += s->unparsed;
+      named += s->named;
+      heartbeats += s->heartbeats;
+      closes += static_cast<std::uint64_t>(s->closes);
+      resumes += static_cast<std::uint64_t>(s->resumes);
+      down += s->closed ? 1 : 0;
+      last_delivery = std::max(last_delivery, s->last_event_ns);
+    }
+    report.Integer("deliveries", static_cast<std::int64_t>(delivered));
+    report.Integer("deliveries_expected", static_cast<std::int64_t>(expected));
+    report.Integer("deliveries_missing", static_cast<std::int64_t>(missing));
+    report.Integer("duplicates", static_cast<std::int64_t>(duplicates));
+    report.Integer("misrouted", static_cast<std::int64_t>(misrouted));
+    report.Integer("unparsed_frames", static_cast<std::int64_t>(unparsed));
+    report.Integer("named_frames", static_cast<std::int64_t>(named));
+    report.Integer("heartbeats", static_cast<std::int64_t>(heartbeats));
+    report.Integer("streams_closed_by_server", static_cast<std::int64_t>(closes));
+    report.Integer("streams_resumed", static_cast<std::int64_t>(resumes));
+    report.Integer("streams_down_at_end", static_cast<std::int64_t>(down));
+    report.Flag("every_event_delivered",
+                delivered_all && missing == 0 && duplicates == 0 && misrouted == 0);
+    const double deliver_s = Seconds(last_delivery - publish_start);
+    report.Number("deliver_s", deliver_s, "s");
+    if (deliver_s > 0) {
+      report.Number("deliveries_per_s", static_cast<double>(delivered) / deliver_s, "/s");
+    }
+    std::vector<std::int64_t> latencies;
+    for (auto& w : workers) {
+      latencies.insert(latencies.end(), w->latencies_ns.begin(), w->latencies_ns.end());
+    }
+    const Percentiles p = ComputePercentiles(latencies, 1e-6);
+    report.Number("latency_p50_ms", p.p50, "ms");
+    report.Number("latency_p99_ms", p.p99, "ms");
+    report.Number("latency_max_ms", p.max, "ms");
+    report.Integer("server_rss_after_kib", rss_after, "KiB");
+  }
+  fmt::print("{}\n", report.Json());
+  std::fflush(stdout);
+  subs.clear();     // closes the subscribers' sockets while their io_contexts still exist
+  workers.clear();  // then destroys the remaining coroutines
+  return 0;
+}
+
+}  // namespace herald::bench

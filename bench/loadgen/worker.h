@@ -1,0 +1,65 @@
+// The run's shared plan and the per-thread workers that carry the connections.
+//
+// Each Worker owns one io_context run by one thread; every connection stays on its worker for
+// life. Progress counters are atomics written by the owning thread only and read by the
+// orchestrating main thread; everything else a worker touches is read by main only after the
+// worker's thread has been joined.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "target.h"
+
+namespace herald::bench {
+
+// Read-only once publishing starts.
+struct Plan {
+  const Target* target = nullptr;
+  boost::asio::ip::tcp::endpoint endpoint;
+  int users = 0;
+  int per_user = 0;
+  std::int64_t events = 0;
+  int publishers = 0;
+  bool paced = false;         // latency scenario: a steady rate instead of as fast as possible
+  double rate = 0;            // events per second when paced
+  std::int64_t start_ns = 0;  // when paced: event seq is due at start_ns + seq / rate
+};
+
+// Shared by every publisher on every worker.
+struct PublishShared {
+  explicit PublishShared(int users) : user_published(static_cast<std::size_t>(users)) {}
+  std::atomic<std::int64_t> next_seq{0};
+  std::vector<std::atomic<std::uint32_t>> user_published;  // accepted events per user
+  std::atomic<int> publishers_done{0};
+};
+
+struct Counters {
+  std::atomic<std::uint64_t> established{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> closed{0};
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> publish_failed{0};
+};
+
+struct Worker {
+  Worker() : scratch(64 * 1024) {}
+  boost::asio::io_context io{1};
+  std::vector<char> scratch;  // read buffer shared by this worker's subscribers
+  std::int64_t now_ns = 0;    // time the bytes being parsed were read
+  std::vector<std::int64_t> latencies_ns;
+  alignas(64) Counters counters;
+  std::thread thread;
+};
+
+// Relaxed increment of a counter only the owning thread writes.
+inline void Bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace herald::bench

@@ -1,0 +1,135 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include <toml++/toml.h>
+
+namespace herald::app {
+
+namespace {
+
+// Adds one option with its environment variable HERALD_<FLAG_IN_CAPS>.
+template <class T>
+CLI::Option* Add(CLI::App& command, const std::string& flag, T& value, const std::string& help) {
+  std::string env = "HERALD_";
+  for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return command.add_option("--" + flag, value, help)->envname(env)->capture_default_str();
+}
+
+CLI::Option* AddFlag(CLI::App& command, const std::string& flag, bool& value,
+                     const std::string& help) {
+  std::string env = "HERALD_";
+  for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return command.add_flag("--" + flag, value, help)->envname(env);
+}
+
+std::string TomlValueText(const toml::node& node) {
+  if (auto s = node.value<std::string>()) return *s;
+  if (auto b = node.value<bool>()) return *b ? "true" : "false";
+  if (auto i = node.value<std::int64_t>()) return std::to_string(*i);
+  if (auto d = node.value<double>()) return std::to_string(*d);
+  throw std::invalid_argument("unsupported value type in the configuration file");
+}
+
+}  // namespace
+
+void AddServeOptions(CLI::App& command, ServeConfig& c) {
+  Add(command, "listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks a free one)");
+  Add(command, "data-dir", c.data_dir, "Directory for the SQLite store and the dev secret");
+  AddFlag(command, "dev", c.dev,
+          "Development mode: loopback only, a generated secret, prints a token");
+  Add(command, "jwt-secret", c.jwt_secret, "HS256 shared secret for verifying tokens");
+  Add(command, "jwt-public-key", c.jwt_public_keys,
+      "PEM public key file for RS256/ES256, optionally kid=FILE; repeatable");
+  Add(command, "jwt-algorithm", c.jwt_algorithm,
+      "HS256, RS256 or ES256 (default: HS256 with a secret, else from the key type)");
+  Add(command, "jwt-audience", c.jwt_audience, "Required token audience (aud), if set");
+  Add(command, "jwt-issuer", c.jwt_issuer, "Required token issuer (iss), if set");
+  Add(command, "store", c.store,
+      "Event store URL: sqlite:PATH (default <data-dir>/herald.db) or memory:");
+  Add(command, "durability", c.durability,
+      "normal: survives a crash of the hub; full: also power loss (fsync per commit)")
+      ->check(CLI::IsMember({"normal", "full"}));
+  Add(command, "heartbeat-interval", c.heartbeat_interval,
+      "Seconds without a frame before a keep-alive is sent");
+  Add(command, "heartbeat-style", c.heartbeat_style,
+      "Keep-alive frame: event (event: heartbeat) or comment (:heartbeat)")
+      ->check(CLI::IsMember({"event", "comment"}));
+  Add(command, "max-connections-per-user", c.max_connections_per_user,
+      "Concurrent connections per user per stream");
+  Add(command, "threads", c.threads, "I/O threads (shards); 0 means one per core");
+  Add(command, "retention-events", c.retention_events, "Events kept per user");
+  Add(command, "retention-age", c.retention_age, "Seconds an event is kept");
+  Add(command, "max-body-bytes", c.max_body_bytes, "Largest request body accepted");
+  AddFlag(command, "allow-query-token", c.allow_query_token,
+          "Accept ?access_token= (tokens in URLs end up in logs)");
+  Add(command, "outbox-max-bytes", c.outbox_max_bytes,
+      "Bytes queued to one connection before it is closed as a slow consumer");
+  Add(command, "outbox-max-frames", c.outbox_max_frames,
+      "Frames queued to one connection before it is closed as a slow consumer");
+  Add(command, "max-pending-events", c.max_pending_events,
+      "Events accepted but not yet stored before publishes get 503");
+  Add(command, "drain-window", c.drain_window,
+      "Seconds over which streams are told to reconnect on shutdown");
+  Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
+}
+
+void FinishServeConfig(CLI::App& command, ServeConfig& c) {
+  if (!c.config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(c.config_file);
+    } catch (const toml::parse_error& e) {
+      throw std::invalid_argument("cannot read configuration file " + c.config_file + ": " +
+                                  std::string(e.description()));
+    }
+    for (const auto& [key, node] : table) {
+      const std::string name(key.str());
+      CLI::Option* option = nullptr;
+      try {
+        option = command.get_option("--" + name);
+      } catch (const CLI::OptionNotFound&) {
+        throw std::invalid_argument("unknown key '" + name + "' in " + c.config_file);
+      }
+      if (option->count() > 0 || name == "config") continue;  // a flag or HERALD_* won
+      if (const auto* array = node.as_array()) {
+        for (const auto& element : *array) option->add_result(TomlValueText(element));
+      } else {
+        option->add_result(TomlValueText(node));
+      }
+      option->run_callback();
+    }
+  }
+  ParseListen(c.listen);
+  if (c.heartbeat_interval <= 0) throw std::invalid_argument("--heartbeat-interval must be > 0");
+  if (c.max_connections_per_user == 0) {
+    throw std::invalid_argument("--max-connections-per-user must be > 0");
+  }
+  if (c.retention_events == 0) throw std::invalid_argument("--retention-events must be > 0");
+  if (c.retention_age <= 0) throw std::invalid_argument("--retention-age must be > 0");
+  if (c.max_body_bytes < 1024) throw std::invalid_argument("--max-body-bytes must be >= 1024");
+  if (c.threads > 64) throw std::invalid_argument("--threads must be at most 64");
+  if (c.drain_window < 0) throw std::invalid_argument("--drain-window must be >= 0");
+}
+
+ListenAddress ParseListen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument("--listen must be HOST:PORT, got '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    throw std::invalid_argument("--listen port must be 0-65535, got '" + port_text + "'");
+  }
+  return {host, static_cast<unsigned short>(port)};
+}
+
+}  // namespace herald::app

@@ -1,0 +1,58 @@
+// Configuration (spec §8, §9): flags, HERALD_* environment variables and a TOML file, in that
+// order of precedence. Parsed once, validated, then passed down as plain option structs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace herald::app {
+
+struct ServeConfig {
+  std::string listen = "0.0.0.0:8080";
+  std::filesystem::path data_dir = "herald-data";
+  bool dev = false;
+  std::string jwt_secret;
+  std::vector<std::string> jwt_public_keys;  // "FILE.pem" or "kid=FILE.pem"
+  std::string jwt_algorithm;                 // "", "HS256", "RS256", "ES256"
+  std::string jwt_audience;
+  std::string jwt_issuer;
+  std::string store;  // "" means sqlite:<data_dir>/herald.db
+  std::string durability = "normal";
+  double heartbeat_interval = 15;  // seconds
+  std::string heartbeat_style = "event";
+  std::size_t max_connections_per_user = 10;
+  std::size_t threads = 0;  // 0: one per core
+  std::size_t retention_events = 10'000;
+  std::int64_t retention_age = 24 * 3600;  // seconds
+  std::size_t max_body_bytes = 1024 * 1024;
+  bool allow_query_token = false;
+  std::size_t outbox_max_bytes = 4 * 1024 * 1024;
+  std::size_t outbox_max_frames = 4096;
+  std::size_t max_pending_events = 65'536;
+  double drain_window = 5;  // seconds
+  std::string log_level = "info";
+  std::string config_file;
+};
+
+// Declares every `serve` option on `command`, bound to `config`, each with its HERALD_*
+// environment variable and its default shown in --help.
+void AddServeOptions(CLI::App& command, ServeConfig& config);
+
+// After parsing: fills options given neither as a flag nor in the environment from the TOML
+// file named by --config, then validates. Throws std::invalid_argument with a one-line reason.
+void FinishServeConfig(CLI::App& command, ServeConfig& config);
+
+struct ListenAddress {
+  std::string host;
+  unsigned short port = 0;
+};
+// "HOST:PORT" or "[IPv6]:PORT". Throws std::invalid_argument on anything else.
+ListenAddress ParseListen(const std::string& text);
+
+}  // namespace herald::app

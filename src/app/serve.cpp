@@ -1,0 +1,199 @@
+#include "app/serve.h"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/dashboard.h"
+#include "auth/dev_secret.h"
+#include "auth/minter.h"
+#include "auth/verifier.h"
+#include "http/server.h"
+#include "hub/hub.h"
+#include "store/open_store.h"
+
+namespace herald::app {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return std::move(out).str();
+}
+
+std::optional<auth::Algorithm> ParseAlgorithm(const std::string& name) {
+  if (name == "HS256") return auth::Algorithm::kHs256;
+  if (name == "RS256") return auth::Algorithm::kRs256;
+  if (name == "ES256") return auth::Algorithm::kEs256;
+  return std::nullopt;
+}
+
+// The verifier from --jwt-* flags, or the development secret with --dev.
+std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& dev_secret) {
+  auth::VerifierConfig v;
+  v.audience = c.jwt_audience;
+  v.issuer = c.jwt_issuer;
+  if (!c.jwt_secret.empty() && !c.jwt_public_keys.empty()) {
+    throw std::invalid_argument("give either --jwt-secret or --jwt-public-key, not both");
+  }
+  if (!c.jwt_public_keys.empty()) {
+    for (const std::string& spec : c.jwt_public_keys) {
+      const auto equals = spec.find('=');
+      const std::string kid = equals == std::string::npos ? "" : spec.substr(0, equals);
+      const std::string file = equals == std::string::npos ? spec : spec.substr(equals + 1);
+      v.public_keys_pem[kid] = ReadFile(file);
+    }
+    if (!c.jwt_algorithm.empty()) {
+      auto algorithm = ParseAlgorithm(c.jwt_algorithm);
+      if (!algorithm || *algorithm == auth::Algorithm::kHs256) {
+        throw std::invalid_argument("--jwt-algorithm must be RS256 or ES256 with a public key");
+      }
+      v.algorithm = *algorithm;
+      return std::make_unique<auth::Verifier>(v);
+    }
+    try {
+      v.algorithm = auth::Algorithm::kRs256;
+      return std::make_unique<auth::Verifier>(v);
+    } catch (const std::invalid_argument&) {
+      v.algorithm = auth::Algorithm::kEs256;
+      return std::make_unique<auth::Verifier>(v);
+    }
+  }
+  if (!c.jwt_algorithm.empty() && c.jwt_algorithm != "HS256") {
+    throw std::invalid_argument("--jwt-algorithm " + c.jwt_algorithm + " needs --jwt-public-key");
+  }
+  v.algorithm = auth::Algorithm::kHs256;
+  if (!c.jwt_secret.empty()) {
+    v.hs256_secret = c.jwt_secret;
+  } else if (c.dev) {
+    dev_secret = auth::LoadOrCreateDevSecret(c.data_dir);
+    v.hs256_secret = dev_secret;
+  } else {
+    throw std::invalid_argument(
+        "no token key configured: pass --jwt-secret, --jwt-public-key, or --dev");
+  }
+  return std::make_unique<auth::Verifier>(v);
+}
+
+store::StoreOptions MakeStoreOptions(const ServeConfig& c) {
+  store::StoreOptions options;
+  options.url = c.store.empty() ? "sqlite:" + (c.data_dir / "herald.db").string() : c.store;
+  options.durability =
+      c.durability == "full" ? store::Durability::kFull : store::Durability::kNormal;
+  return options;
+}
+
+hub::HubOptions MakeHubOptions(const ServeConfig& c) {
+  hub::HubOptions options;
+  options.threads = c.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : c.threads;
+  options.max_connections_per_user = c.max_connections_per_user;
+  options.outbox.max_bytes = c.outbox_max_bytes;
+  options.outbox.max_frames = c.outbox_max_frames;
+  options.publisher.max_pending_events = c.max_pending_events;
+  options.publisher.retention.max_events_per_user = c.retention_events;
+  options.publisher.retention.max_age = std::chrono::seconds(c.retention_age);
+  return options;
+}
+
+http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
+  http::HttpOptions options;
+  options.max_body_bytes = c.max_body_bytes;
+  options.allow_query_token = c.allow_query_token;
+  options.heartbeat_interval =
+      std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
+  options.heartbeat_style =
+      c.heartbeat_style == "comment" ? http::HeartbeatStyle::kComment : http::HeartbeatStyle::kEvent;
+  options.drain_window =
+      std::chrono::milliseconds(static_cast<std::int64_t>(c.drain_window * 1000));
+  return options;
+}
+
+std::string UrlHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+int Serve(const ServeConfig& config) {
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  ListenAddress listen = ParseListen(config.listen);
+  if (config.dev) {
+    // Development mode listens on loopback only (spec §2).
+    const auto address = boost::asio::ip::make_address(listen.host);
+    if (!address.is_loopback()) listen.host = "127.0.0.1";
+    std::filesystem::create_directories(config.data_dir);
+  } else if (config.store.empty()) {
+    std::filesystem::create_directories(config.data_dir);
+  }
+
+  std::string dev_secret;
+  const auto verifier = MakeVerifier(config, dev_secret);
+  const auto store = store::OpenStore(MakeStoreOptions(config));
+  hub::Metrics metrics;
+  hub::Hub hub(MakeHubOptions(config), *store, metrics, [] { return std::chrono::system_clock::now(); });
+  http::Services services{hub, *verifier, MakeHttpOptions(config), {}, {}, std::string(kDashboardHtml)};
+  const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(listen.host),
+                                                listen.port);
+  http::Server server(services, endpoint);
+  hub.Start();
+  server.Start();
+  services.ready = true;
+
+  const auto bound = server.local_endpoint();
+  const std::string url = fmt::format("http://{}:{}", UrlHost(bound.address().to_string()),
+                                      bound.port());
+  std::cout << "herald listening on " << url << std::endl;
+  if (config.dev) {
+    const std::string token =
+        auth::MintHs256(dev_secret, "dev-user", "events:publish admin", 24h,
+                        std::chrono::system_clock::now());
+    std::cout << "development mode: token for user dev-user (24 h, events:publish admin):\n"
+              << token << "\n"
+              << "dashboard: " << url << "/#token=" << token << std::endl;
+  }
+
+  // Wait for SIGTERM/SIGINT on this (main) thread.
+  boost::asio::io_context signals_context;
+  boost::asio::signal_set signals(signals_context, SIGTERM, SIGINT);
+  int received = 0;
+  signals.async_wait([&received](boost::system::error_code ec, int signal) {
+    if (!ec) received = signal;
+  });
+  signals_context.run();
+
+  // Drain (spec §6): stop accepting, tell streams to come back over the window, store what
+  // was acknowledged, exit.
+  spdlog::info("signal {} received: draining", received);
+  services.ready = false;
+  services.draining = true;
+  server.StopAccepting();
+  hub.DisconnectAll(hub::DisconnectReason::kDrain);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  const auto open = [&metrics] {
+    return metrics.OpenConnections(Stream::kAgui) + metrics.OpenConnections(Stream::kA2a) +
+           metrics.OpenConnections(Stream::kContexts);
+  };
+  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a counter at shutdown, not synchronisation
+  }
+  hub.Stop();
+  spdlog::info("drained; exiting");
+  return 0;
+}
+
+}  // namespace herald::app

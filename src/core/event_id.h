@@ -1,0 +1,30 @@
+// Event ids (spec §4): per-user increasing, ASCII, and tied to the store's history.
+//
+// Text form: "<history>-<sequence>", e.g. "0f3a9c21-42". `history` is 8 lowercase hex digits
+// drawn at random when a store is created; `sequence` is the user's event counter in decimal,
+// starting at 1, without leading zeros. An id whose history differs from the store's was issued
+// by another (e.g. wiped) store and cannot be resumed from.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+struct EventId {
+  std::uint32_t history = 0;
+  std::uint64_t sequence = 0;
+
+  friend auto operator<=>(const EventId&, const EventId&) = default;
+};
+
+std::string FormatEventId(EventId id);
+
+// Parses the text form. Anything else, including the empty string, is malformed (nullopt): a
+// malformed Last-Event-ID is treated as absent, never as an error.
+std::optional<EventId> ParseEventId(std::string_view text);
+
+}  // namespace herald

@@ -1,0 +1,68 @@
+// Strong id types: maps are keyed by these, never by raw strings.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace herald {
+
+// A string-valued id whose tag makes UserId and ContextId distinct types.
+template <class Tag>
+class StringId {
+ public:
+  StringId() = default;
+  explicit StringId(std::string value) : value_(std::move(value)) {}
+
+  const std::string& str() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+  friend auto operator<=>(const StringId&, const StringId&) = default;
+  friend bool operator==(const StringId&, const StringId&) = default;
+
+ private:
+  std::string value_;
+};
+
+// An integer-valued id.
+template <class Tag>
+class IntegerId {
+ public:
+  constexpr IntegerId() = default;
+  constexpr explicit IntegerId(std::uint64_t value) : value_(value) {}
+
+  constexpr std::uint64_t value() const { return value_; }
+
+  friend constexpr auto operator<=>(const IntegerId&, const IntegerId&) = default;
+
+ private:
+  std::uint64_t value_ = 0;
+};
+
+using UserId = StringId<struct UserIdTag>;
+using ContextId = StringId<struct ContextIdTag>;
+using ConnectionId = IntegerId<struct ConnectionIdTag>;
+
+// Ids supplied by clients (user ids, context ids, task ids) must be non-empty, at most 256
+// bytes, and free of control characters (spec §3.2).
+inline constexpr std::size_t kMaxIdBytes = 256;
+bool IsValidClientId(std::string_view id);
+
+}  // namespace herald
+
+template <class Tag>
+struct std::hash<herald::StringId<Tag>> {
+  std::size_t operator()(const herald::StringId<Tag>& id) const noexcept {
+    return std::hash<std::string>{}(id.str());
+  }
+};
+
+template <class Tag>
+struct std::hash<herald::IntegerId<Tag>> {
+  std::size_t operator()(const herald::IntegerId<Tag>& id) const noexcept {
+    return std::hash<std::uint64_t>{}(id.value());
+  }
+};

@@ -1,0 +1,58 @@
+#include "core/sse.h"
+
+#include <cassert>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <fmt/format.h>
+
+namespace herald::sse {
+
+namespace {
+
+[[maybe_unused]] bool IsSingleLine(std::string_view text) {
+  return text.find('\n') == std::string_view::npos && text.find('\r') == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string DataFrame(std::string_view id, std::string_view json) {
+  assert(IsSingleLine(json) && IsSingleLine(id));
+  std::string frame;
+  frame.reserve(id.size() + json.size() + 16);
+  if (!id.empty()) {
+    frame.append("id: ").append(id).push_back('\n');
+  }
+  frame.append("data: ").append(json).append("\n\n");
+  return frame;
+}
+
+std::string WrapEvent(Protocol protocol, std::string_view event_json) {
+  std::string out;
+  out.reserve(event_json.size() + 32);
+  out.append(R"({"protocol":")").append(ProtocolName(protocol)).append(R"(","event":)");
+  out.append(event_json).push_back('}');
+  return out;
+}
+
+std::string Preamble(std::chrono::milliseconds retry, std::string_view comment) {
+  assert(IsSingleLine(comment));
+  return fmt::format("retry: {}\n:{}\n\n", retry.count(), comment);
+}
+
+std::string ResetFrame(std::string_view reason) {
+  const std::string payload = fmt::format(R"({{"type":"STREAM_RESET","reason":{}}})",
+                                          boost::json::serialize(boost::json::string(reason)));
+  return NamedFrame("reset", payload);
+}
+
+std::string NamedFrame(std::string_view event, std::string_view json) {
+  assert(IsSingleLine(event) && IsSingleLine(json));
+  return fmt::format("event: {}\ndata: {}\n\n", event, json);
+}
+
+std::string RetryFrame(std::chrono::milliseconds retry) {
+  return fmt::format("retry: {}\n\n", retry.count());
+}
+
+}  // namespace herald::sse

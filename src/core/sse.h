@@ -1,0 +1,38 @@
+// Server-Sent Events framing (spec §5). Pure functions: bytes in, bytes out.
+//
+// Every frame uses LF line endings only. Data frames carry exactly one `data:` line, so the JSON
+// handed in must already be compact (no CR or LF).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+
+namespace herald::sse {
+
+// "id: <id>\ndata: <json>\n\n"; with an empty id, the `id:` line is left out.
+std::string DataFrame(std::string_view id, std::string_view json);
+
+// The contexts stream wraps every event: {"protocol":"agui","event":<json>}.
+std::string WrapEvent(Protocol protocol, std::string_view event_json);
+
+// The first bytes of every stream: "retry: <ms>\n:<comment>\n\n", sent as soon as it opens.
+std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);
+
+// "event: reset\ndata: {"type":"STREAM_RESET","reason":"<reason>"}\n\n" (spec §4).
+std::string ResetFrame(std::string_view reason);
+
+// A named event with a JSON payload, e.g. "event: auth_expiring\ndata: {...}\n\n".
+std::string NamedFrame(std::string_view event, std::string_view json);
+
+// "retry: <ms>\n\n": changes the client's reconnect delay (used when draining).
+std::string RetryFrame(std::chrono::milliseconds retry);
+
+// Keep-alive frames: the default that existing clients expect, and the comment alternative.
+inline constexpr std::string_view kHeartbeatEvent =
+    "event: heartbeat\ndata: {\"type\":\"heartbeat\"}\n\n";
+inline constexpr std::string_view kHeartbeatComment = ":heartbeat\n\n";
+
+}  // namespace herald::sse

@@ -1,0 +1,21 @@
+// Time formats used on the wire.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+// "2026-11-24T09:46:11.123Z" (UTC, millisecond precision).
+std::string FormatRfc3339(std::chrono::system_clock::time_point time);
+
+// Accepts RFC 3339 date-times ("2026-11-24T09:46:11Z", fractional seconds and numeric offsets
+// allowed). Returns nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
+
+std::int64_t ToUnixMillis(std::chrono::system_clock::time_point time);
+
+}  // namespace herald

@@ -1,0 +1,27 @@
+// Finding and verifying the caller's token (spec §2): Authorization: Bearer, then the
+// access_token cookie, then (only when enabled) the access_token query parameter.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "auth/verifier.h"
+#include "core/api_error.h"
+#include "http/responses.h"
+
+namespace herald::http {
+
+// The token the request carries, by the order of spec §2; nullopt when there is none.
+std::optional<std::string> ExtractToken(const Request& request, std::string_view query,
+                                        bool allow_query_token);
+
+// The caller's verified claims, or a 401 error.
+std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::string_view query,
+                                                  const auth::Verifier& verifier,
+                                                  bool allow_query_token,
+                                                  std::chrono::system_clock::time_point now);
+
+}  // namespace herald::http

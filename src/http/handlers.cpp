@@ -1,0 +1,109 @@
+#include "http/handlers.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "http/authenticate.h"
+#include "http/offload.h"
+#include "http/publish_handler.h"
+
+namespace herald::http {
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+
+namespace {
+
+Response TextResponse(const Request& request, beast_http::status status, std::string_view type,
+                      std::string body) {
+  Response response{status, request.version()};
+  response.set(beast_http::field::content_type, type);
+  response.set(beast_http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+asio::awaitable<Response> HandleHealth(const Request& request, Services* services) {
+  store::EventStore& store = services->hub.store();
+  const auto probe = co_await Offload(services->hub.store_pool(), [&store] {
+    return store.Range(UserId("health-probe")).ok();
+  });
+  if (!probe) {
+    co_return JsonResponse(request, beast_http::status::service_unavailable,
+                           R"({"status":"unhealthy"})");
+  }
+  co_return JsonResponse(request, beast_http::status::ok, R"({"status":"healthy"})");
+}
+
+Response HandleReadyz(const Request& request, Services* services) {
+  const bool ready = services->ready.load() && !services->draining.load();
+  return ready ? JsonResponse(request, beast_http::status::ok, R"({"status":"ready"})")
+               : JsonResponse(request, beast_http::status::service_unavailable,
+                              R"({"status":"not_ready"})");
+}
+
+// GET: the user's live connections on this node; DELETE: end them (admin scope).
+Response HandleAdminConnections(const Request& request, const RouteMatch& match,
+                                Services* services) {
+  const auto now = services->Now();
+  auto caller = Authenticate(request, match.query, services->verifier,
+                             services->options.allow_query_token, now);
+  if (auto* error = std::get_if<ApiError>(&caller)) return ErrorResponse(request, *error, now);
+  if (!std::get<auth::Claims>(caller).HasScope("admin")) {
+    return ErrorResponse(request, {ErrorCode::kForbidden, "The admin scope is required.", {}, {}},
+                         now);
+  }
+  if (!IsValidClientId(match.path_id)) {
+    return ErrorResponse(request, {ErrorCode::kBadRequest, "Malformed user id.", {}, {}}, now);
+  }
+  const UserId user(match.path_id);
+  hub::ConnectionLimiter& limiter = services->hub.limiter();
+  boost::json::object connections;
+  std::size_t total = 0;
+  for (Stream stream : {Stream::kAgui, Stream::kA2a, Stream::kContexts}) {
+    const std::size_t count = limiter.Count(user, stream);
+    connections[StreamName(stream)] = count;
+    total += count;
+  }
+  boost::json::object data;
+  data["user_id"] = user.str();
+  if (request.method() == beast_http::verb::delete_) {
+    services->hub.DisconnectUser(user, hub::DisconnectReason::kAdmin);
+    data["disconnected"] = total;
+  } else {
+    data["connections"] = std::move(connections);
+  }
+  boost::json::object body;
+  body["data"] = std::move(data);
+  return JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
+}
+
+}  // namespace
+
+asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
+                                        Services* services) {
+  switch (match.route) {
+    case RouteId::kWebhookAgui:
+    case RouteId::kWebhookA2a:
+      co_return co_await HandleWebhook(request, match, services);
+    case RouteId::kHealth:
+      co_return co_await HandleHealth(request, services);
+    case RouteId::kReadyz:
+      co_return HandleReadyz(request, services);
+    case RouteId::kMetrics:
+      co_return TextResponse(request, beast_http::status::ok, "text/plain; version=0.0.4",
+                             services->hub.metrics().RenderPrometheus());
+    case RouteId::kDashboard:
+      co_return TextResponse(request, beast_http::status::ok, "text/html; charset=utf-8",
+                             services->dashboard_html);
+    case RouteId::kAdminUserConnections:
+      co_return HandleAdminConnections(request, match, services);
+    default:
+      co_return ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
+                              services->Now());
+  }
+}
+
+}  // namespace herald::http

@@ -1,0 +1,17 @@
+// The request/response routes (everything but streams). Each parses the request, authorises
+// the caller and calls hub logic that knows nothing of HTTP.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/responses.h"
+#include "http/router.h"
+#include "http/services.h"
+
+namespace herald::http {
+
+// Answers one routed, non-stream request.
+boost::asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
+                                               Services* services);
+
+}  // namespace herald::http

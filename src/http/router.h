@@ -1,0 +1,53 @@
+// Maps a request's method and target to a route (spec §1). Pure: no sockets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <boost/beast/http/verb.hpp>
+
+#include "core/event.h"
+
+namespace herald::http {
+
+enum class RouteId {
+  kStreamAgui,
+  kStreamA2a,
+  kStreamContexts,
+  kWebhookAgui,
+  kWebhookA2a,
+  kEventsBatch,
+  kContexts,       // /api/v1/core/contexts
+  kContext,        // /api/v1/core/contexts/{id}
+  kContextEvents,  // /api/v1/core/contexts/{id}/events
+  kHealth,
+  kReadyz,
+  kMetrics,
+  kDashboard,
+  kAdminUserConnections,  // /api/v1/admin/users/{id}/connections
+};
+
+struct RouteMatch {
+  RouteId route;
+  std::string path_id;  // the percent-decoded {id} segment, when the route has one
+  std::string query;    // the raw query string, without '?'
+};
+struct Redirect {
+  std::string location;  // 308: the same path without its trailing slash, query kept
+};
+struct NotFound {};
+struct MethodNotAllowed {
+  std::string allow;  // value of the Allow header
+};
+struct BadTarget {};  // unparsable request target
+
+using RouteResult = std::variant<RouteMatch, Redirect, NotFound, MethodNotAllowed, BadTarget>;
+
+RouteResult Route(boost::beast::http::verb method, std::string_view target);
+
+// The stream a stream route opens.
+Stream StreamOf(RouteId route);
+bool IsStreamRoute(RouteId route);
+
+}  // namespace herald::http

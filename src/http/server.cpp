@@ -1,0 +1,215 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/authenticate.h"
+#include "http/handlers.h"
+#include "http/sse_session.h"
+
+namespace herald::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+// Completion for detached coroutines: an escaped exception is a bug; log it, never swallow it.
+void LogEscapedException(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("session ended by an unexpected exception: {}", e.what());
+  }
+}
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+  if (query.empty()) return std::nullopt;
+  auto params = boost::urls::parse_query(query);
+  if (!params) return std::nullopt;
+  for (auto param : *params) {
+    if (param.key == name && param.has_value) return std::string(param.value.decode());
+  }
+  return std::nullopt;
+}
+
+// Authenticates and admits a stream request (spec §1.1, §2, §6).
+std::variant<StreamRequest, ApiError> PrepareStream(const Request& request,
+                                                    const RouteMatch& match, Services& services) {
+  const auto now = services.Now();
+  auto caller = Authenticate(request, match.query, services.verifier,
+                             services.options.allow_query_token, now);
+  if (auto* error = std::get_if<ApiError>(&caller)) return std::move(*error);
+  if (services.draining.load()) {
+    return ApiError{ErrorCode::kServiceUnavailable, "The hub is shutting down.", {},
+                    std::chrono::seconds(1)};
+  }
+
+  StreamRequest stream;
+  stream.stream = StreamOf(match.route);
+  stream.claims = std::get<auth::Claims>(std::move(caller));
+  if (auto context = QueryParam(match.query, "context_id")) {
+    if (!IsValidClientId(*context)) {
+      return ApiError{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
+    }
+    stream.context = ContextId(std::move(*context));
+  }
+  // Last-Event-ID wins over ?last_event_id=; a malformed value is treated as absent.
+  const auto header = request.find("Last-Event-ID");
+  if (header != request.end()) {
+    stream.cursor = ParseEventId(header->value());
+  } else if (auto cursor = QueryParam(match.query, "last_event_id")) {
+    stream.cursor = ParseEventId(*cursor);
+  }
+  stream.lease = services.hub.limiter().TryAcquire(stream.claims.user, stream.stream);
+  if (!stream.lease) {
+    services.hub.metrics().ConnectionRejectedByCap(stream.stream);
+    return ApiError{ErrorCode::kRateLimited,
+                    "Too many open connections for this user on this stream.", {},
+                    std::chrono::seconds(5)};
+  }
+  return stream;
+}
+
+Response Plain(const Request& request, beast_http::status status) {
+  Response response{status, request.version()};
+  response.keep_alive(request.keep_alive());
+  response.prepare_payload();
+  return response;
+}
+
+// One HTTP/1.1 connection: requests in a loop until it closes or becomes a stream.
+asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Services* services) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  const HttpOptions& options = services->options;
+  for (;;) {
+    beast_http::request_parser<beast_http::string_body> parser;
+    parser.body_limit(options.max_body_bytes);
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    stream.expires_after(options.request_timeout);
+    auto [read_ec, read_bytes] = co_await beast_http::async_read(
+        stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (read_ec == beast_http::error::end_of_stream || read_ec == asio::error::eof ||
+        read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
+        read_ec == asio::error::operation_aborted) {
+      break;
+    }
+    if (read_ec) {
+      // A request we cannot read to the end: answer once and close.
+      Request head = parser.get();
+      head.keep_alive(false);
+      const ApiError error =
+          read_ec == beast_http::error::body_limit
+              ? ApiError{ErrorCode::kPayloadTooLarge,
+                         "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
+                         {}, {}}
+              : ApiError{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+      Response response = ErrorResponse(head, error, services->Now());
+      response.keep_alive(false);
+      co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+      break;
+    }
+    stream.expires_never();
+    Request request = parser.release();
+    const bool keep_alive = request.keep_alive();
+
+    Response response;
+    const RouteResult routed = Route(request.method(), request.target());
+    if (const auto* redirect = std::get_if<Redirect>(&routed)) {
+      response = Plain(request, beast_http::status::permanent_redirect);
+      response.set(beast_http::field::location, redirect->location);
+    } else if (std::holds_alternative<NotFound>(routed)) {
+      response = ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
+                               services->Now());
+    } else if (std::holds_alternative<BadTarget>(routed)) {
+      response = ErrorResponse(request, {ErrorCode::kBadRequest, "Malformed request target.", {}, {}},
+                               services->Now());
+    } else if (const auto* not_allowed = std::get_if<MethodNotAllowed>(&routed)) {
+      response = ErrorResponse(
+          request, {ErrorCode::kMethodNotAllowed, "Method not allowed.", {}, {}}, services->Now());
+      response.set(beast_http::field::allow, not_allowed->allow);
+    } else {
+      const auto& match = std::get<RouteMatch>(routed);
+      if (IsStreamRoute(match.route)) {
+        auto prepared = PrepareStream(request, match, *services);
+        if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
+          // The connection becomes a stream: hand the socket over and let this frame go.
+          asio::co_spawn(stream.get_executor(),
+                         RunSseSession(stream.release_socket(), shard, std::move(*ready), services),
+                         LogEscapedException);
+          co_return;
+        }
+        response = ErrorResponse(request, std::get<ApiError>(prepared), services->Now());
+      } else {
+        response = co_await HandleRequest(request, match, services);
+      }
+    }
+    response.keep_alive(keep_alive && !services->draining.load());
+    auto [write_ec, written] =
+        co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+    if (write_ec || !response.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> Accept(std::shared_ptr<tcp::acceptor> acceptor, hub::ShardSet* shards,
+                             Services* services) {
+  for (;;) {
+    hub::Shard& shard = shards->Next();
+    auto [ec, socket] =
+        co_await acceptor->async_accept(shard.io_context(), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) break;
+    if (ec) {
+      // Out of file descriptors and the like: log, back off briefly, keep accepting.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    asio::co_spawn(shard.io_context(), RunHttpSession(std::move(socket), &shard, services),
+                   LogEscapedException);
+  }
+}
+
+}  // namespace
+
+Server::Server(Services& services, const tcp::endpoint& endpoint)
+    : services_(services),
+      shards_(services.hub.shards()),
+      acceptor_(std::make_shared<tcp::acceptor>(shards_[0].io_context())) {
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  acceptor_->bind(endpoint);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+}
+
+tcp::endpoint Server::local_endpoint() const { return acceptor_->local_endpoint(); }
+
+void Server::Start() {
+  asio::co_spawn(shards_[0].io_context(), Accept(acceptor_, &shards_, &services_),
+                 LogEscapedException);
+}
+
+void Server::StopAccepting() {
+  asio::post(shards_[0].io_context(), [acceptor = acceptor_] {
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+  });
+}
+
+}  // namespace herald::http

@@ -1,0 +1,45 @@
+// What the HTTP layer is given by the composition root: the hub, the token verifier and the
+// HTTP options. Handlers reach everything through this; nothing is global.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "auth/verifier.h"
+#include "hub/hub.h"
+
+namespace herald::http {
+
+enum class HeartbeatStyle { kEvent, kComment };
+
+struct HttpOptions {
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  bool allow_query_token = false;
+  std::chrono::milliseconds heartbeat_interval{15'000};
+  HeartbeatStyle heartbeat_style = HeartbeatStyle::kEvent;
+  std::chrono::milliseconds client_retry{2'000};       // the SSE `retry:` sent on open
+  std::chrono::seconds auth_expiring_lead{30};         // `auth_expiring` this long before exp
+  std::chrono::milliseconds drain_window{5'000};       // reconnects spread over this window
+  std::chrono::seconds request_timeout{30};            // reading one request
+  std::chrono::seconds publish_retry_after{1};         // Retry-After on back-pressure 503
+  std::size_t replay_page_events = 1'000;
+};
+
+struct Services {
+  hub::Hub& hub;
+  const auth::Verifier& verifier;
+  HttpOptions options;
+  // Accepting traffic (not starting, not draining): /readyz.
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+  // The dashboard page served at "/".
+  std::string dashboard_html;
+
+  std::chrono::system_clock::time_point Now() const { return hub.Now(); }
+};
+
+}  // namespace herald::http

@@ -1,0 +1,300 @@
+#include "http/sse_session.h"
+
+#include <array>
+#include <random>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/sse.h"
+#include "core/time_format.h"
+#include "hub/resume.h"
+#include "http/offload.h"
+
+namespace herald::http {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view kResponseHead =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "\r\n";
+constexpr std::size_t kMaxFramesPerWrite = 256;
+
+// The socket and the wake-up timer. Shared with the peer watcher, which may outlive the
+// coroutine by one callback.
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  bool peer_gone = false;
+  std::array<char, 64> scratch{};
+};
+
+// Notices the peer closing while the stream is idle: a readable socket means EOF (or bytes the
+// client should not send on an SSE connection, which are read and ignored).
+void WatchPeer(std::shared_ptr<Connection> connection) {
+  Connection& c = *connection;
+  c.socket.async_wait(tcp::socket::wait_read, [connection](boost::system::error_code ec) {
+    Connection& c = *connection;
+    if (ec == asio::error::operation_aborted && c.socket.is_open() && !c.peer_gone) {
+      WatchPeer(std::move(connection));  // cancelled by a closing subscriber: keep watching
+      return;
+    }
+    if (!ec) {
+      boost::system::error_code read_ec;
+      const std::size_t n = c.socket.read_some(asio::buffer(c.scratch), read_ec);
+      if ((!read_ec && n > 0) || read_ec == asio::error::would_block) {
+        WatchPeer(std::move(connection));
+        return;
+      }
+    }
+    c.peer_gone = true;
+    c.timer.cancel();
+    boost::system::error_code ignored;
+    c.socket.cancel(ignored);
+  });
+}
+
+std::string SnapshotJson(std::chrono::system_clock::time_point now) {
+  boost::json::object event;
+  event["type"] = "CONTEXTS_SNAPSHOT";
+  event["contexts"] = boost::json::array();
+  event["timestamp"] = FormatRfc3339(now);
+  return sse::WrapEvent(Protocol::kSystem, boost::json::serialize(event));
+}
+
+std::string AuthExpiringJson(std::chrono::system_clock::time_point expires_at) {
+  boost::json::object event;
+  event["type"] = "AUTH_EXPIRING";
+  event["expiresAt"] = FormatRfc3339(expires_at);
+  return boost::json::serialize(event);
+}
+
+std::chrono::milliseconds DrainRetry(const HttpOptions& options) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const auto low = options.client_retry.count();
+  const auto high = std::max(low, options.drain_window.count());
+  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(low, high)(random));
+}
+
+// Writes `buffers`, marking the write for the shard's stall watchdog.
+template <class Buffers>
+asio::awaitable<boost::system::error_code> Write(Connection& c, hub::Subscriber& subscriber,
+                                                 const Buffers& buffers) {
+  subscriber.MarkWriteStarted(Clock::now());
+  auto [ec, n] = co_await asio::async_write(c.socket, buffers, asio::as_tuple(asio::use_awaitable));
+  subscriber.MarkWriteDone();
+  co_return ec;
+}
+
+}  // namespace
+
+asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, StreamRequest request,
+                                    Services* services) {
+  hub::Hub& hub = services->hub;
+  const HttpOptions& options = services->options;
+  hub::Metrics& metrics = hub.metrics();
+  const UserId user = request.claims.user;
+
+  auto connection = std::make_shared<Connection>(std::move(socket));
+  Connection& c = *connection;
+  boost::system::error_code option_ec;
+  c.socket.set_option(tcp::no_delay(true), option_ec);
+  c.socket.non_blocking(true, option_ec);
+
+  hub::Subscriber subscriber(hub.NextConnectionId(), user, request.stream, request.context,
+                             hub.options().outbox, &shard->queued_bytes(),
+                             [&c](bool closing) {
+                               c.timer.cancel();
+                               if (closing) {
+                                 boost::system::error_code ignored;
+                                 c.socket.cancel(ignored);
+                               }
+                             });
+  // Registered before the store is read: every event committed after that read reaches the
+  // outbox, and the sequence floor below drops what the snapshot or replay already covered.
+  shard->registry().Add(subscriber);
+  metrics.ConnectionOpened(request.stream);
+  spdlog::info("stream opened stream={} connection={}", StreamName(request.stream),
+               subscriber.id().value());
+
+  hub::DisconnectReason reason = hub::DisconnectReason::kClientGone;
+  std::uint64_t floor = 0;  // highest sequence the client has (snapshot or replay)
+  auto last_write = Clock::now();
+  const auto end_with = [&](hub::DisconnectReason r) { reason = r; };
+  // A failed write ends the stream: closed by the hub (its reason) or by the peer.
+  const auto write_failed = [&] {
+    end_with(subscriber.closed() ? *subscriber.close_reason() : hub::DisconnectReason::kClientGone);
+  };
+  bool alive = true;
+
+  // 1. The response head and the first bytes, at once (spec §5).
+  {
+    const std::string preamble = sse::Preamble(options.client_retry, "ok");
+    const std::array<asio::const_buffer, 2> head = {asio::buffer(kResponseHead),
+                                                    asio::buffer(preamble)};
+    if (co_await Write(c, subscriber, head)) {
+      write_failed();
+      alive = false;
+    }
+  }
+  if (alive) WatchPeer(connection);
+
+  // 2. Snapshot, replay or reset (spec §4).
+  if (alive) {
+    store::EventStore& store = hub.store();
+    auto range = co_await Offload(hub.store_pool(), [&store, &user] { return store.Range(user); });
+    if (!range.ok()) {
+      metrics.StoreError();
+      spdlog::warn("stream store read failed: {}", range.error.message);
+      end_with(hub::DisconnectReason::kError);
+      alive = false;
+    } else {
+      const std::uint32_t history = store.History();
+      const hub::ResumePlan plan = hub::PlanResume(request.cursor, history, *range.value);
+      if (plan.kind != hub::ResumeKind::kFresh) metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
+      std::string initial;
+      if (plan.kind == hub::ResumeKind::kReplay) {
+        const store::ReplayFilter filter{request.stream, request.context};
+        std::uint64_t after = plan.after_sequence;
+        floor = after;
+        for (bool more = true; more && alive;) {
+          auto page = co_await Offload(hub.store_pool(), [&store, &user, after, &filter,
+                                                          limit = options.replay_page_events] {
+            return store.ReadAfter(user, after, filter, limit);
+          });
+          if (!page.ok()) {
+            metrics.StoreError();
+            end_with(hub::DisconnectReason::kError);
+            alive = false;
+            break;
+          }
+          std::string frames;
+          for (const StoredEvent& e : page.value->events) {
+            const std::string id = FormatEventId(e.id);
+            frames += request.stream == Stream::kContexts
+                          ? sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json))
+                          : sse::DataFrame(id, e.json);
+            after = e.id.sequence;
+          }
+          more = page.value->more && !page.value->events.empty();
+          if (!frames.empty() && co_await Write(c, subscriber, asio::buffer(frames))) {
+            write_failed();
+            alive = false;
+          }
+        }
+        // Everything up to the range read is covered, even events the filter skipped.
+        floor = std::max(after, range.value->last);
+      } else if (request.stream == Stream::kContexts) {
+        floor = range.value->last;
+        const std::string id =
+            floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
+        initial = sse::DataFrame(id, SnapshotJson(hub.Now()));
+      } else if (plan.kind == hub::ResumeKind::kReset) {
+        initial = sse::ResetFrame(plan.reset_reason);
+      }
+      if (alive && !initial.empty() && co_await Write(c, subscriber, asio::buffer(initial))) {
+        write_failed();
+        alive = false;
+      }
+      last_write = Clock::now();
+    }
+  }
+
+  // 3. Live: frames from the outbox, heartbeats, token expiry.
+  const auto system_now = hub.Now();
+  const auto steady_now = Clock::now();
+  const auto expires_at = steady_now + (request.claims.expires_at - system_now);
+  const auto expiring_at = expires_at - options.auth_expiring_lead;
+  bool expiring_sent = false;
+  const std::string_view heartbeat = options.heartbeat_style == HeartbeatStyle::kEvent
+                                         ? sse::kHeartbeatEvent
+                                         : sse::kHeartbeatComment;
+  std::vector<hub::QueuedFrame> batch;
+  std::vector<asio::const_buffer> buffers;
+  while (alive) {
+    if (c.peer_gone) {
+      end_with(hub::DisconnectReason::kClientGone);
+      break;
+    }
+    if (subscriber.closed()) {
+      end_with(*subscriber.close_reason());
+      break;
+    }
+    if (!subscriber.outbox().empty()) {
+      subscriber.outbox().TakeFront(kMaxFramesPerWrite, batch);
+      buffers.clear();
+      for (const hub::QueuedFrame& f : batch) {
+        if (f.sequence != 0 && f.sequence <= floor) continue;  // already in snapshot/replay
+        buffers.push_back(asio::buffer(*f.frame));
+        floor = std::max(floor, f.sequence);
+      }
+      if (!buffers.empty()) {
+        if (co_await Write(c, subscriber, buffers)) {
+          write_failed();
+          break;
+        }
+        last_write = Clock::now();
+      }
+      continue;
+    }
+    const auto now = Clock::now();
+    if (now >= expires_at) {
+      end_with(hub::DisconnectReason::kAuthExpired);
+      break;
+    }
+    if (!expiring_sent && now >= expiring_at) {
+      expiring_sent = true;
+      const std::string frame =
+          sse::NamedFrame("auth_expiring", AuthExpiringJson(request.claims.expires_at));
+      if (co_await Write(c, subscriber, asio::buffer(frame))) {
+        write_failed();
+        break;
+      }
+      last_write = Clock::now();
+      continue;
+    }
+    if (now >= last_write + options.heartbeat_interval) {
+      if (co_await Write(c, subscriber, asio::buffer(heartbeat))) {
+        write_failed();
+        break;
+      }
+      last_write = Clock::now();
+      continue;
+    }
+    auto wake_at = std::min(last_write + options.heartbeat_interval, expires_at);
+    if (!expiring_sent) wake_at = std::min(wake_at, expiring_at);
+    c.timer.expires_at(wake_at);
+    co_await c.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  // 4. The end: unregister first so no more frames are queued, then say goodbye.
+  shard->registry().Remove(subscriber);
+  if (reason == hub::DisconnectReason::kDrain && !c.peer_gone) {
+    const std::string frame = sse::RetryFrame(DrainRetry(options));
+    co_await asio::async_write(c.socket, asio::buffer(frame), asio::as_tuple(asio::use_awaitable));
+  }
+  metrics.ConnectionClosed(request.stream, reason);
+  spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),
+               subscriber.id().value(), hub::DisconnectReasonName(reason));
+  boost::system::error_code ignored;
+  c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  c.socket.close(ignored);
+  c.timer.cancel();
+}
+
+}  // namespace herald::http

@@ -1,0 +1,32 @@
+// One open SSE stream (spec §1.1, §4, §5): the response head, the snapshot or replay, then live
+// frames from the subscriber's outbox, heartbeats, token expiry and the end of the stream.
+#pragma once
+
+#include <optional>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "auth/claims.h"
+#include "core/event.h"
+#include "hub/connection_limiter.h"
+#include "hub/shard.h"
+#include "http/services.h"
+
+namespace herald::http {
+
+// Everything a stream needs once the request was authenticated and admitted.
+struct StreamRequest {
+  Stream stream = Stream::kAgui;
+  auth::Claims claims;
+  std::optional<ContextId> context;  // ?context_id= filter
+  std::optional<EventId> cursor;     // Last-Event-ID or ?last_event_id=, when well-formed
+  hub::ConnectionLimiter::Lease lease;
+};
+
+// Runs on `shard` until the stream ends. Coroutine parameters are values; `shard` and
+// `services` outlive every session.
+boost::asio::awaitable<void> RunSseSession(boost::asio::ip::tcp::socket socket, hub::Shard* shard,
+                                           StreamRequest request, Services* services);
+
+}  // namespace herald::http

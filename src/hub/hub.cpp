@@ -1,0 +1,58 @@
+#include "hub/hub.h"
+
+#include <boost/asio/post.hpp>
+
+namespace herald::hub {
+
+Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock clock)
+    : options_(options),
+      store_(store),
+      metrics_(metrics),
+      clock_(std::move(clock)),
+      shards_(options.threads, metrics),
+      limiter_(options.max_connections_per_user),
+      publisher_(store, shards_, limiter_, metrics, options.publisher, clock_),
+      store_pool_(options.store_read_threads) {}
+
+Hub::~Hub() { Stop(); }
+
+void Hub::Start() {
+  shards_.Start();
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = shards_[i];
+    const auto period = std::max(std::chrono::milliseconds(100), options_.write_stall_limit / 4);
+    boost::asio::post(shard.io_context(), [&shard, period, limit = options_.write_stall_limit] {
+      shard.StartWriteWatchdog(period, limit);
+    });
+  }
+  publisher_.Start();
+}
+
+void Hub::DisconnectUser(const UserId& user, DisconnectReason reason) {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = shards_[i];
+    boost::asio::post(shard.io_context(), [&shard, user, reason] {
+      shard.registry().ForEachOf(user, [reason](Subscriber& s) { s.Close(reason); });
+    });
+  }
+}
+
+void Hub::DisconnectAll(DisconnectReason reason) {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = shards_[i];
+    boost::asio::post(shard.io_context(), [&shard, reason] {
+      shard.registry().ForEach([reason](Subscriber& s) { s.Close(reason); });
+    });
+  }
+}
+
+void Hub::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  publisher_.Drain();
+  shards_.Stop();
+  shards_.Join();
+  store_pool_.join();
+}
+
+}  // namespace herald::hub

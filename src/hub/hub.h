@@ -1,0 +1,75 @@
+// The hub: shards, connection caps, the write path and the store, wired together. The HTTP
+// layer talks to this; it knows nothing of HTTP.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "hub/connection_limiter.h"
+#include "hub/metrics.h"
+#include "hub/outbox.h"
+#include "hub/publisher.h"
+#include "hub/shard.h"
+#include "store/event_store.h"
+
+namespace herald::hub {
+
+struct HubOptions {
+  std::size_t threads = 1;
+  std::size_t max_connections_per_user = 10;
+  OutboxLimits outbox;
+  PublisherOptions publisher;
+  std::size_t store_read_threads = 2;
+  std::chrono::milliseconds write_stall_limit{30'000};
+};
+
+class Hub {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock clock);
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+  ~Hub();
+
+  const HubOptions& options() const { return options_; }
+  ShardSet& shards() { return shards_; }
+  ConnectionLimiter& limiter() { return limiter_; }
+  Publisher& publisher() { return publisher_; }
+  store::EventStore& store() { return store_; }
+  Metrics& metrics() { return metrics_; }
+  std::chrono::system_clock::time_point Now() const { return clock_(); }
+  // Blocking store reads run here, never on a shard thread.
+  boost::asio::thread_pool& store_pool() { return store_pool_; }
+
+  // Thread-safe.
+  ConnectionId NextConnectionId() { return ConnectionId(next_connection_id_.fetch_add(1) + 1); }
+
+  void Start();
+
+  // Thread-safe. Ends every stream of `user` (admin), or of everyone (drain), for `reason`.
+  void DisconnectUser(const UserId& user, DisconnectReason reason);
+  void DisconnectAll(DisconnectReason reason);
+
+  // Stops the write path (storing what was accepted), then the shards. Idempotent.
+  void Stop();
+
+ private:
+  HubOptions options_;
+  store::EventStore& store_;
+  Metrics& metrics_;
+  Clock clock_;
+  ShardSet shards_;
+  ConnectionLimiter limiter_;
+  Publisher publisher_;
+  boost::asio::thread_pool store_pool_;
+  std::atomic<std::uint64_t> next_connection_id_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace herald::hub

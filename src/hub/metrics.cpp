@@ -1,0 +1,157 @@
+#include "hub/metrics.h"
+
+#include <fmt/format.h>
+
+namespace herald::hub {
+
+namespace {
+
+template <class... Args>
+void Append(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+}
+
+}  // namespace
+
+std::string_view DisconnectReasonName(DisconnectReason reason) {
+  switch (reason) {
+    case DisconnectReason::kClientGone:
+      return "client_gone";
+    case DisconnectReason::kSlowConsumer:
+      return "slow_consumer";
+    case DisconnectReason::kAuthExpired:
+      return "auth_expired";
+    case DisconnectReason::kDrain:
+      return "drain";
+    case DisconnectReason::kAdmin:
+      return "admin";
+    case DisconnectReason::kError:
+      return "error";
+  }
+  return "error";
+}
+
+void Metrics::ConnectionOpened(Stream stream) {
+  open_[static_cast<int>(stream)].fetch_add(1, std::memory_order_relaxed);
+  opened_total_[static_cast<int>(stream)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::ConnectionClosed(Stream stream, DisconnectReason reason) {
+  open_[static_cast<int>(stream)].fetch_sub(1, std::memory_order_relaxed);
+  disconnects_[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::ConnectionRejectedByCap(Stream stream) {
+  rejected_by_cap_[static_cast<int>(stream)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::EventStored(Protocol protocol, const std::string& type) {
+  std::lock_guard lock(by_type_mutex_);
+  ++published_by_type_[{protocol, type}];
+}
+
+void Metrics::Delivered(std::uint64_t frames) {
+  delivered_.fetch_add(frames, std::memory_order_relaxed);
+}
+
+void Metrics::PublishLatency(std::chrono::steady_clock::duration latency) {
+  const double seconds = std::chrono::duration<double>(latency).count();
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBucketsSeconds.size() && seconds > kLatencyBucketsSeconds[bucket]) {
+    ++bucket;
+  }
+  latency_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_count_.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::nanoseconds(latency).count()),
+      std::memory_order_relaxed);
+}
+
+void Metrics::PublishRejected() { publish_rejected_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::StoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+
+void Metrics::ReplayServed(bool reset) {
+  (reset ? replay_resets_ : replay_hits_).fetch_add(1, std::memory_order_relaxed);
+}
+
+std::int64_t Metrics::OpenConnections(Stream stream) const {
+  return open_[static_cast<int>(stream)].load(std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::Disconnects(DisconnectReason reason) const {
+  return disconnects_[static_cast<int>(reason)].load(std::memory_order_relaxed);
+}
+
+std::string Metrics::RenderPrometheus() const {
+  std::string out;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  constexpr Stream kStreams[] = {Stream::kAgui, Stream::kA2a, Stream::kContexts};
+
+  Append(out, "# HELP herald_connections Open SSE connections by stream.\n");
+  Append(out, "# TYPE herald_connections gauge\n");
+  for (Stream s : kStreams) {
+    Append(out, "herald_connections{{stream=\"{}\"}} {}\n", StreamName(s),
+           open_[static_cast<int>(s)].load(relaxed));
+  }
+  Append(out, "# HELP herald_connections_opened_total SSE connections accepted by stream.\n");
+  Append(out, "# TYPE herald_connections_opened_total counter\n");
+  for (Stream s : kStreams) {
+    Append(out, "herald_connections_opened_total{{stream=\"{}\"}} {}\n", StreamName(s),
+           opened_total_[static_cast<int>(s)].load(relaxed));
+  }
+  Append(out, "# HELP herald_connections_rejected_total Stream opens refused by the per-user cap.\n");
+  Append(out, "# TYPE herald_connections_rejected_total counter\n");
+  for (Stream s : kStreams) {
+    Append(out, "herald_connections_rejected_total{{stream=\"{}\"}} {}\n", StreamName(s),
+           rejected_by_cap_[static_cast<int>(s)].load(relaxed));
+  }
+  Append(out, "# HELP herald_disconnects_total Streams ended, by reason.\n");
+  Append(out, "# TYPE herald_disconnects_total counter\n");
+  for (int r = 0; r < kDisconnectReasonCount; ++r) {
+    Append(out, "herald_disconnects_total{{reason=\"{}\"}} {}\n",
+           DisconnectReasonName(static_cast<DisconnectReason>(r)), disconnects_[r].load(relaxed));
+  }
+  Append(out, "# HELP herald_events_published_total Events stored, by protocol and type.\n");
+  Append(out, "# TYPE herald_events_published_total counter\n");
+  {
+    std::lock_guard lock(by_type_mutex_);
+    for (const auto& [key, count] : published_by_type_) {
+      Append(out, "herald_events_published_total{{protocol=\"{}\",type=\"{}\"}} {}\n",
+             ProtocolName(key.first), key.second, count);
+    }
+  }
+  Append(out, "# HELP herald_deliveries_total Frames queued to subscribers.\n");
+  Append(out, "# TYPE herald_deliveries_total counter\n");
+  Append(out, "herald_deliveries_total {}\n", delivered_.load(relaxed));
+  Append(out, "# HELP herald_publish_rejected_total Publishes refused with 503 (back-pressure).\n");
+  Append(out, "# TYPE herald_publish_rejected_total counter\n");
+  Append(out, "herald_publish_rejected_total {}\n", publish_rejected_.load(relaxed));
+  Append(out, "# HELP herald_store_errors_total Failed store operations.\n");
+  Append(out, "# TYPE herald_store_errors_total counter\n");
+  Append(out, "herald_store_errors_total {}\n", store_errors_.load(relaxed));
+  Append(out, "# HELP herald_replays_total Stream resumes, by outcome.\n");
+  Append(out, "# TYPE herald_replays_total counter\n");
+  Append(out, "herald_replays_total{{outcome=\"hit\"}} {}\n", replay_hits_.load(relaxed));
+  Append(out, "herald_replays_total{{outcome=\"reset\"}} {}\n", replay_resets_.load(relaxed));
+  Append(out, "# HELP herald_queued_bytes Bytes waiting in subscriber queues.\n");
+  Append(out, "# TYPE herald_queued_bytes gauge\n");
+  std::int64_t queued = 0;
+  for (const auto& shard : queued_bytes_) queued += shard.load(relaxed);
+  Append(out, "herald_queued_bytes {}\n", queued);
+  Append(out, "# HELP herald_publish_latency_seconds Publish request to stored and fanned out.\n");
+  Append(out, "# TYPE herald_publish_latency_seconds histogram\n");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kLatencyBucketsSeconds.size(); ++i) {
+    cumulative += latency_buckets_[i].load(relaxed);
+    Append(out, "herald_publish_latency_seconds_bucket{{le=\"{}\"}} {}\n", kLatencyBucketsSeconds[i],
+           cumulative);
+  }
+  cumulative += latency_buckets_.back().load(relaxed);
+  Append(out, "herald_publish_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  Append(out, "herald_publish_latency_seconds_sum {}\n",
+         static_cast<double>(latency_sum_ns_.load(relaxed)) / 1e9);
+  Append(out, "herald_publish_latency_seconds_count {}\n", latency_count_.load(relaxed));
+  return out;
+}
+
+}  // namespace herald::hub

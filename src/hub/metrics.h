@@ -1,0 +1,76 @@
+// Operator-facing counters (spec §7), rendered in the Prometheus text format.
+//
+// Thread rule: every method is thread-safe. Counters are relaxed atomics; the per-type table
+// takes a mutex that only the writer thread and the scraper contend for.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/event.h"
+
+namespace herald::hub {
+
+// Why a stream ended (spec §7).
+enum class DisconnectReason : std::uint8_t {
+  kClientGone,
+  kSlowConsumer,
+  kAuthExpired,
+  kDrain,
+  kAdmin,
+  kError,
+};
+inline constexpr int kDisconnectReasonCount = 6;
+std::string_view DisconnectReasonName(DisconnectReason reason);
+
+class Metrics {
+ public:
+  void ConnectionOpened(Stream stream);
+  void ConnectionClosed(Stream stream, DisconnectReason reason);
+  void ConnectionRejectedByCap(Stream stream);
+  void EventStored(Protocol protocol, const std::string& type);
+  void Delivered(std::uint64_t frames);
+  void PublishLatency(std::chrono::steady_clock::duration latency);
+  void PublishRejected();  // back-pressure 503
+  void StoreError();
+  void ReplayServed(bool reset);
+
+  std::int64_t OpenConnections(Stream stream) const;
+  std::uint64_t Disconnects(DisconnectReason reason) const;
+  // Each shard's running total of bytes queued to its subscribers; written by that shard only.
+  std::atomic<std::int64_t>& ShardQueuedBytes(std::size_t shard) { return queued_bytes_[shard]; }
+
+  std::uint64_t DeliveredFrames() const { return delivered_.load(std::memory_order_relaxed); }
+
+  std::string RenderPrometheus() const;
+
+ private:
+  static constexpr std::array<double, 12> kLatencyBucketsSeconds = {
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+
+  std::array<std::atomic<std::int64_t>, kStreamCount> open_{};
+  std::array<std::atomic<std::uint64_t>, kStreamCount> opened_total_{};
+  std::array<std::atomic<std::uint64_t>, kStreamCount> rejected_by_cap_{};
+  std::array<std::atomic<std::uint64_t>, kDisconnectReasonCount> disconnects_{};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> publish_rejected_{0};
+  std::atomic<std::uint64_t> store_errors_{0};
+  std::atomic<std::uint64_t> replay_hits_{0};
+  std::atomic<std::uint64_t> replay_resets_{0};
+  static constexpr std::size_t kMaxShards = 64;
+  std::array<std::atomic<std::int64_t>, kMaxShards> queued_bytes_{};
+  std::array<std::atomic<std::uint64_t>, kLatencyBucketsSeconds.size() + 1> latency_buckets_{};
+  std::atomic<std::uint64_t> latency_count_{0};
+  std::atomic<std::uint64_t> latency_sum_ns_{0};
+
+  mutable std::mutex by_type_mutex_;
+  std::map<std::pair<Protocol, std::string>, std::uint64_t> published_by_type_;
+};
+
+}  // namespace herald::hub

@@ -1,0 +1,36 @@
+// Turning a publish request's JSON into an EventDraft (spec §1.2, §3): who it is for, whether
+// the caller may publish for them, whether the event is valid, and which context it belongs to.
+// Pure: no HTTP, no I/O.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <variant>
+
+#include <boost/json/object.hpp>
+
+#include "auth/verifier.h"
+#include "core/api_error.h"
+#include "core/event.h"
+
+namespace herald::hub {
+
+// The scope that lets a service publish for any user (spec §2).
+inline constexpr std::string_view kPublishScope = "events:publish";
+
+using DraftResult = std::variant<EventDraft, ApiError>;
+
+// A webhook body (spec §1.2): one event of `protocol` plus a top-level "user_id" and optional
+// "context_id". Those two routing fields are removed from the event that is delivered.
+DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
+                             const auth::Claims& caller, std::chrono::system_clock::time_point now);
+
+// The shared tail of every publish route: authorisation, validation, timestamp, attribution
+// (spec §3.4) and compact encoding. `field_prefix` is prepended to validation field names
+// (e.g. "event." for envelopes).
+DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId> context,
+                        boost::json::object event, const auth::Claims& caller,
+                        std::chrono::system_clock::time_point now,
+                        std::string_view field_prefix = "");
+
+}  // namespace herald::hub

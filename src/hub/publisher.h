@@ -1,0 +1,108 @@
+// The write path: publishes queue here, one writer thread stores them in groups (one store
+// transaction per group), then fans each group out to every shard and completes the publishers.
+//
+//   I/O thread ── Submit() ──▶ bounded queue ──▶ writer thread: store.Append(group)
+//                                                   ├─▶ DeliverySink::Deliver(batch)  (all shards)
+//                                                   └─▶ post completion to each publisher
+//
+// Because one thread commits and posts in commit order, every shard sees a user's events in
+// sequence order (spec §4, order).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <functional>
+
+#include "core/api_error.h"
+#include "core/event.h"
+#include "hub/connection_limiter.h"
+#include "hub/metrics.h"
+#include "hub/shard.h"
+#include "store/event_store.h"
+
+namespace herald::hub {
+
+struct PublishedEvent {
+  EventId id;
+  // Local stream deliveries: the user's connections on the event's protocol stream plus those
+  // on the contexts stream (spec §1.2).
+  std::size_t connection_count = 0;
+};
+
+struct PublishOutcome {
+  std::optional<ApiError> error;        // set when nothing was stored
+  std::vector<PublishedEvent> events;   // one per draft, in order, when stored
+};
+
+struct PublisherOptions {
+  // Back-pressure bounds on work accepted but not yet committed (spec §6).
+  std::size_t max_pending_events = 65'536;
+  std::size_t max_pending_bytes = 64 * 1024 * 1024;
+  // The largest group one transaction takes.
+  std::size_t max_group_events = 8'192;
+  store::RetentionPolicy retention;
+  std::chrono::milliseconds prune_interval{1000};
+  std::size_t prune_rows_per_pass = 2'000;
+};
+
+class Publisher {
+ public:
+  // Called on the writer thread (or the submitting thread on rejection); it must only hand the
+  // outcome over to the publisher's own executor.
+  using Completion = std::function<void(PublishOutcome)>;
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  Publisher(store::EventStore& store, DeliverySink& sink, const ConnectionLimiter& limiter,
+            Metrics& metrics, PublisherOptions options, Clock clock);
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+  ~Publisher();
+
+  void Start();
+
+  // Thread-safe. Queues the drafts; `done` is called once with the outcome. When the queue is over its bounds or the hub is draining, `done` gets a
+  // service_unavailable error with Retry-After at once (back-pressure, spec §6).
+  void Submit(std::vector<EventDraft> drafts, Completion done);
+
+  // Thread-safe. Stops accepting, stores and completes everything already accepted, and joins
+  // the writer thread.
+  void Drain();
+
+ private:
+  struct Request {
+    std::vector<EventDraft> drafts;
+    std::size_t bytes = 0;
+    Completion done;
+    std::chrono::steady_clock::time_point accepted_at;
+  };
+
+  void Run();
+  void CommitGroup(std::vector<Request>& group);
+  static void Complete(Completion& done, PublishOutcome outcome);
+  void MaybePrune();
+
+  store::EventStore& store_;
+  DeliverySink& sink_;
+  const ConnectionLimiter& limiter_;
+  Metrics& metrics_;
+  const PublisherOptions options_;
+  Clock clock_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Request> queue_;
+  std::size_t pending_events_ = 0;
+  std::size_t pending_bytes_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::chrono::steady_clock::time_point last_prune_{};
+};
+
+}  // namespace herald::hub

@@ -1,0 +1,99 @@
+// A shard: one io_context run by one thread, owning the sessions accepted onto it and the
+// registry of their subscribers (STYLE §6). Other threads reach it only by posting.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "hub/metrics.h"
+#include "hub/subscriber_registry.h"
+
+namespace herald::hub {
+
+using DeliveryBatch = std::vector<DeliveryItem>;
+
+class Shard {
+ public:
+  Shard(std::size_t index, Metrics& metrics);
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+  ~Shard();
+
+  std::size_t index() const { return index_; }
+  boost::asio::io_context& io_context() { return io_context_; }
+
+  // Owning shard only.
+  SubscriberRegistry& registry() {
+    AssertOwned();
+    return registry_;
+  }
+  std::atomic<std::int64_t>& queued_bytes() { return metrics_.ShardQueuedBytes(index_); }
+
+  // Thread-safe: hands the batch to this shard's thread, which dispatches it to its subscribers.
+  void Post(std::shared_ptr<const DeliveryBatch> batch);
+
+  // Owning shard only. Every `period`, closes subscribers whose socket write has been pending
+  // for longer than `stall_limit` (spec §6: a peer that stopped reading is a slow consumer).
+  void StartWriteWatchdog(std::chrono::milliseconds period, std::chrono::milliseconds stall_limit);
+
+  // Starts the thread. Stop() lets run() return once the shard has no more work; Join() waits.
+  void Start();
+  void Stop();
+  void Join();
+
+  bool RunningInThisThread();
+  void AssertOwned();
+
+ private:
+  void Dispatch(const DeliveryBatch& batch);
+  void ArmWatchdog();
+
+  std::chrono::milliseconds watchdog_period_{0};
+  std::chrono::milliseconds stall_limit_{0};
+  std::unique_ptr<boost::asio::steady_timer> watchdog_;
+
+  const std::size_t index_;
+  Metrics& metrics_;
+  boost::asio::io_context io_context_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  SubscriberRegistry registry_;
+  std::thread thread_;
+};
+
+// Every shard of the process; the writer thread posts each committed batch to all of them.
+class DeliverySink {
+ public:
+  virtual ~DeliverySink() = default;
+  // Thread-safe. Called by the writer thread in commit order.
+  virtual void Deliver(std::shared_ptr<const DeliveryBatch> batch) = 0;
+};
+
+class ShardSet : public DeliverySink {
+ public:
+  ShardSet(std::size_t count, Metrics& metrics);
+
+  std::size_t size() const { return shards_.size(); }
+  Shard& operator[](std::size_t i) { return *shards_[i]; }
+  // Round-robin choice for the next accepted connection. Thread rule: the accepting thread.
+  Shard& Next();
+
+  void Deliver(std::shared_ptr<const DeliveryBatch> batch) override;
+
+  void Start();
+  void Stop();
+  void Join();
+
+ private:
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace herald::hub

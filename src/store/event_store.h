@@ -1,0 +1,90 @@
+// The event store interface (spec §4, §7): numbers events per user, keeps them durably, and
+// reads them back for resume. Implementations: MemoryStore (tests, `--store memory:`),
+// SqliteStore (the embedded default), later a PostgreSQL store.
+//
+// Thread rules: Append() and Prune() are called by the single writer thread only (it owns the
+// per-user sequence counters). Read-side calls (ReadAfter, Range) are thread-safe and may run
+// concurrently with Append on other threads; they never run on an I/O thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/event_id.h"
+#include "core/ids.h"
+
+namespace herald::store {
+
+// A store failure (disk full, database gone, corrupted file). `message` is for logs only.
+struct StoreError {
+  std::string message;
+};
+
+template <class T>
+struct Result {
+  std::optional<T> value;
+  StoreError error;
+
+  bool ok() const { return value.has_value(); }
+  static Result Ok(T v) { return Result{std::move(v), {}}; }
+  static Result Fail(std::string message) { return Result{std::nullopt, {std::move(message)}}; }
+};
+
+// What the store holds for one user: sequences in [first, last] are retained; first == last + 1
+// when nothing is retained; last == 0 when the user never had an event.
+struct UserRange {
+  std::uint64_t first = 1;
+  std::uint64_t last = 0;
+};
+
+// Which events a replay wants: one stream's (spec §3.3), optionally only one context's.
+struct ReplayFilter {
+  Stream stream = Stream::kContexts;
+  std::optional<ContextId> context;
+};
+
+struct ReplayPage {
+  std::vector<StoredEvent> events;  // in sequence order, all with sequence > the requested one
+  bool more = false;                // another page follows (call again from the last sequence)
+};
+
+struct RetentionPolicy {
+  std::size_t max_events_per_user = 10'000;
+  std::chrono::seconds max_age{24 * 3600};
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // The random identity of this store's history, carried in every EventId. Thread-safe.
+  virtual std::uint32_t History() const = 0;
+
+  // Writer thread only. Numbers every draft with its user's next sequence and commits them all
+  // in one transaction (group commit). On success the StoredEvents come back in input order; on
+  // failure nothing is committed and no sequence is consumed.
+  virtual Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                                  std::chrono::system_clock::time_point now) = 0;
+
+  // Thread-safe. The user's events with sequence > after_sequence that `filter` selects, in
+  // order, at most `limit` of them.
+  virtual Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                       const ReplayFilter& filter, std::size_t limit) = 0;
+
+  // Thread-safe. The retained range of the user's sequences.
+  virtual Result<UserRange> Range(const UserId& user) = 0;
+
+  // Writer thread only. Deletes events beyond the policy, at most `max_rows` per call so that
+  // publishes are never held up for long; returns how many were deleted.
+  virtual Result<std::size_t> Prune(const RetentionPolicy& policy,
+                                    std::chrono::system_clock::time_point now,
+                                    std::size_t max_rows) = 0;
+};
+
+}  // namespace herald::store

@@ -1,0 +1,95 @@
+#include "store/memory_store.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "store/history.h"
+
+namespace herald::store {
+
+namespace {
+
+std::int64_t ToMillis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+bool Selects(const ReplayFilter& filter, const StoredEvent& event) {
+  if (!StreamCarries(filter.stream, event.protocol)) return false;
+  return !filter.context || event.context == filter.context;
+}
+
+}  // namespace
+
+MemoryStore::MemoryStore(std::optional<std::uint32_t> history)
+    : history_(history.value_or(NewHistory())) {}
+
+Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft> drafts,
+                                                     std::chrono::system_clock::time_point now) {
+  const std::int64_t stored_at_ms = ToMillis(now);
+  std::vector<StoredEvent> stored;
+  stored.reserve(drafts.size());
+  std::unique_lock lock(mutex_);
+  for (const EventDraft& draft : drafts) {
+    UserLog& log = users_[draft.user];
+    StoredEvent event{draft.user,     EventId{history_, ++log.last_sequence},
+                      draft.protocol, draft.context,
+                      draft.type,     draft.json,
+                      stored_at_ms};
+    log.events.push_back(event);
+    stored.push_back(std::move(event));
+  }
+  return Result<std::vector<StoredEvent>>::Ok(std::move(stored));
+}
+
+Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                          const ReplayFilter& filter, std::size_t limit) {
+  ReplayPage page;
+  std::shared_lock lock(mutex_);
+  const auto found = users_.find(user);
+  if (found == users_.end()) return Result<ReplayPage>::Ok(std::move(page));
+  const std::deque<StoredEvent>& events = found->second.events;
+  auto it = std::upper_bound(events.begin(), events.end(), after_sequence,
+                             [](std::uint64_t sequence, const StoredEvent& event) {
+                               return sequence < event.id.sequence;
+                             });
+  for (; it != events.end(); ++it) {
+    if (!Selects(filter, *it)) continue;
+    if (page.events.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.events.push_back(*it);
+  }
+  return Result<ReplayPage>::Ok(std::move(page));
+}
+
+Result<UserRange> MemoryStore::Range(const UserId& user) {
+  std::shared_lock lock(mutex_);
+  const auto found = users_.find(user);
+  if (found == users_.end()) return Result<UserRange>::Ok(UserRange{});
+  const UserLog& log = found->second;
+  const std::uint64_t first =
+      log.events.empty() ? log.last_sequence + 1 : log.events.front().id.sequence;
+  return Result<UserRange>::Ok(UserRange{first, log.last_sequence});
+}
+
+Result<std::size_t> MemoryStore::Prune(const RetentionPolicy& policy,
+                                       std::chrono::system_clock::time_point now,
+                                       std::size_t max_rows) {
+  const std::int64_t cutoff_ms = ToMillis(now - policy.max_age);
+  std::size_t deleted = 0;
+  std::unique_lock lock(mutex_);
+  for (auto& [user, log] : users_) {
+    std::deque<StoredEvent>& events = log.events;
+    while (
+        deleted < max_rows && !events.empty() &&
+        (events.size() > policy.max_events_per_user || events.front().stored_at_ms < cutoff_ms)) {
+      events.pop_front();
+      ++deleted;
+    }
+    if (deleted == max_rows) break;
+  }
+  return Result<std::size_t>::Ok(deleted);
+}
+
+}  // namespace herald::store

@@ -1,0 +1,44 @@
+// An event store in memory: for tests and `--store memory:`. Nothing survives the process.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "store/event_store.h"
+
+namespace herald::store {
+
+// Thread rules as in EventStore: Append/Prune from the writer thread; reads from any thread.
+// One shared_mutex guards everything: reads share it, Append/Prune take it exclusively.
+class MemoryStore final : public EventStore {
+ public:
+  // `history` defaults to a fresh random one.
+  explicit MemoryStore(std::optional<std::uint32_t> history = std::nullopt);
+
+  std::uint32_t History() const override { return history_; }
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::chrono::system_clock::time_point now) override;
+  Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                               const ReplayFilter& filter, std::size_t limit) override;
+  Result<UserRange> Range(const UserId& user) override;
+  // Age pruning removes old events from the front of each user's log, i.e. it assumes the
+  // writer's clock does not step back (an older event behind a newer one waits for it).
+  Result<std::size_t> Prune(const RetentionPolicy& policy,
+                            std::chrono::system_clock::time_point now,
+                            std::size_t max_rows) override;
+
+ private:
+  struct UserLog {
+    std::uint64_t last_sequence = 0;
+    std::deque<StoredEvent> events;  // ascending sequence
+  };
+
+  const std::uint32_t history_;
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<UserId, UserLog> users_;
+};
+
+}  // namespace herald::store

@@ -1,0 +1,159 @@
+#include "store/sqlite_schema.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+#include "store/history.h"
+
+namespace herald::store::sqlite {
+
+namespace {
+
+// Ordered migrations: step i takes user_version from i to i + 1. Append new steps, never edit
+// an old one; every step runs inside the one migration transaction.
+constexpr std::array kMigrations = {
+    // 1: the event log.
+    R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value NOT NULL
+) WITHOUT ROWID;
+
+-- One row per user who ever had an event: last_seq outlives pruning, so a user's sequences
+-- keep increasing after all their events are gone and across restarts.
+CREATE TABLE users (
+  user_id  TEXT PRIMARY KEY,
+  last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- protocol: 0 = agui, 1 = a2a, 2 = system. payload: compact JSON as delivered.
+CREATE TABLE events (
+  user_id      TEXT    NOT NULL,
+  seq          INTEGER NOT NULL,
+  protocol     INTEGER NOT NULL,
+  type         TEXT    NOT NULL,
+  context_id   TEXT,
+  stored_at_ms INTEGER NOT NULL,
+  payload      TEXT    NOT NULL,
+  PRIMARY KEY (user_id, seq)
+) WITHOUT ROWID;
+
+-- Age pruning walks this from the oldest.
+CREATE INDEX events_by_age ON events (stored_at_ms);
+)sql",
+    // Reserved for later steps, in this order when they come:
+    //   contexts (context_id PRIMARY KEY, owner user_id, name, counters, timestamps);
+    //   idempotency keys (user_id, key, first event seq, expiry).
+};
+
+int UserVersion(Connection& db) {
+  Statement statement = db.Prepare("PRAGMA user_version");
+  if (statement.Step() != SQLITE_ROW) throw std::runtime_error(db.Error("read schema version"));
+  return static_cast<int>(statement.ColumnInt64(0));
+}
+
+std::uint32_t ReadOrCreateHistory(Connection& db) {
+  Statement insert = db.Prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('history', ?1)");
+  insert.BindInt64(1, NewHistory());
+  if (insert.Step() != SQLITE_DONE) throw std::runtime_error(db.Error("create history"));
+  Statement select = db.Prepare("SELECT value FROM meta WHERE key = 'history'");
+  if (select.Step() != SQLITE_ROW) throw std::runtime_error(db.Error("read history"));
+  const std::int64_t history = select.ColumnInt64(0);
+  if (history <= 0 || history > UINT32_MAX) {
+    throw std::runtime_error(fmt::format("corrupt history {} in meta table", history));
+  }
+  return static_cast<std::uint32_t>(history);
+}
+
+void SetBusyTimeout(Connection& db, std::chrono::milliseconds busy_timeout) {
+  if (sqlite3_busy_timeout(db.get(), static_cast<int>(busy_timeout.count())) != SQLITE_OK) {
+    throw std::runtime_error(db.Error("set busy timeout"));
+  }
+}
+
+}  // namespace
+
+int SchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+void ConfigureWriter(Connection& db, Durability durability,
+                     std::chrono::milliseconds busy_timeout) {
+  SetBusyTimeout(db, busy_timeout);
+  Statement journal = db.Prepare("PRAGMA journal_mode = WAL");
+  if (journal.Step() != SQLITE_ROW) throw std::runtime_error(db.Error("enable WAL"));
+  if (journal.ColumnText(0) != "wal") {
+    throw std::runtime_error(
+        fmt::format("enable WAL: journal mode stayed '{}'", journal.ColumnText(0)));
+  }
+  journal.Reset();
+  db.ExecOrThrow(
+      durability == Durability::kFull ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+      "set synchronous");
+  db.ExecOrThrow("PRAGMA temp_store = MEMORY", "set temp_store");
+}
+
+void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout) {
+  SetBusyTimeout(db, busy_timeout);
+}
+
+std::uint32_t Migrate(Connection& db) {
+  db.ExecOrThrow("BEGIN IMMEDIATE", "begin migration");
+  try {
+    const int from = UserVersion(db);
+    if (from > SchemaVersion()) {
+      throw std::runtime_error(
+          fmt::format("schema version {} is newer than this build's {}", from, SchemaVersion()));
+    }
+    for (int step = from; step < SchemaVersion(); ++step) {
+      db.ExecOrThrow(kMigrations[static_cast<std::size_t>(step)],
+                     fmt::format("migrate to schema version {}", step + 1));
+    }
+    if (from != SchemaVersion()) {
+      db.ExecOrThrow(fmt::format("PRAGMA user_version = {}", SchemaVersion()).c_str(),
+                     "set schema version");
+    }
+    const std::uint32_t history = ReadOrCreateHistory(db);
+    db.ExecOrThrow("COMMIT", "commit migration");
+    return history;
+  } catch (...) {
+    if (db.InTransaction()) db.Exec("ROLLBACK");
+    throw;
+  }
+}
+
+std::int64_t ProtocolCode(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kAgui:
+      return 0;
+    case Protocol::kA2a:
+      return 1;
+    case Protocol::kSystem:
+      return 2;
+  }
+  return -1;
+}
+
+std::optional<Protocol> ProtocolFromCode(std::int64_t code) {
+  switch (code) {
+    case 0:
+      return Protocol::kAgui;
+    case 1:
+      return Protocol::kA2a;
+    case 2:
+      return Protocol::kSystem;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::int64_t StreamProtocolMask(Stream stream) {
+  std::int64_t mask = 0;
+  for (Protocol protocol : {Protocol::kAgui, Protocol::kA2a, Protocol::kSystem}) {
+    if (StreamCarries(stream, protocol)) mask |= std::int64_t{1} << ProtocolCode(protocol);
+  }
+  return mask;
+}
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,54 @@
+#include "store/sqlite_store.h"
+
+#include <cassert>
+
+#include "store/sqlite_readers.h"
+#include "store/sqlite_writer.h"
+
+namespace herald::store {
+
+// Asserts (in debug builds) that writer calls never overlap: they belong to one thread.
+class SqliteStore::WriterCall {
+ public:
+  explicit WriterCall(std::atomic<bool>& flag) : flag_(flag) {
+    [[maybe_unused]] const bool busy = flag_.exchange(true, std::memory_order_acquire);
+    assert(!busy && "SqliteStore::Append/Prune called from two threads at once");
+  }
+  ~WriterCall() { flag_.store(false, std::memory_order_release); }
+  WriterCall(const WriterCall&) = delete;
+  WriterCall& operator=(const WriterCall&) = delete;
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
+SqliteStore::SqliteStore(const SqliteStoreOptions& options)
+    : writer_(
+          std::make_unique<sqlite::Writer>(options.path, options.durability, options.busy_timeout)),
+      readers_(std::make_unique<sqlite::Readers>(options.path, options.busy_timeout,
+                                                 options.max_idle_readers, writer_->history())),
+      history_(writer_->history()) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::vector<StoredEvent>> SqliteStore::Append(std::span<const EventDraft> drafts,
+                                                     std::chrono::system_clock::time_point now) {
+  WriterCall call(in_writer_call_);
+  return writer_->Append(drafts, now);
+}
+
+Result<ReplayPage> SqliteStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                          const ReplayFilter& filter, std::size_t limit) {
+  return readers_->ReadAfter(user, after_sequence, filter, limit);
+}
+
+Result<UserRange> SqliteStore::Range(const UserId& user) { return readers_->Range(user); }
+
+Result<std::size_t> SqliteStore::Prune(const RetentionPolicy& policy,
+                                       std::chrono::system_clock::time_point now,
+                                       std::size_t max_rows) {
+  WriterCall call(in_writer_call_);
+  return writer_->Prune(policy, now, max_rows);
+}
+
+}  // namespace herald::store

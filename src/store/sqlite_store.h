@@ -1,0 +1,64 @@
+// The embedded default store (spec §7): one SQLite file in WAL mode.
+//
+// Layout: see sqlite_schema.cpp (events keyed by (user_id, seq), users.last_seq so sequences
+// outlive pruning, meta.history drawn once at creation). Durability: see Durability.
+//
+// Threads: Append/Prune go through one writer connection (writer thread only; a debug assert
+// catches overlapping calls). ReadAfter/Range use a pool of read-only connections and never
+// wait for the writer: they see the last committed group. Errors from calls come back as
+// Result::Fail with SQLite's message; only the constructor throws.
+//
+// One process per file: the sequence cache assumes no other writer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "store/event_store.h"
+#include "store/open_store.h"
+
+namespace herald::store {
+
+namespace sqlite {
+class Readers;
+class Writer;
+}  // namespace sqlite
+
+struct SqliteStoreOptions {
+  std::string path;  // the file; created if missing, its directory must exist
+  Durability durability = Durability::kNormal;
+  // How long a statement waits for a lock held by another connection before failing.
+  std::chrono::milliseconds busy_timeout{5000};
+  std::size_t max_idle_readers = 4;  // read-only connections kept open between reads
+};
+
+class SqliteStore final : public EventStore {
+ public:
+  // Opens or creates the file, migrates its schema. Throws std::runtime_error.
+  explicit SqliteStore(const SqliteStoreOptions& options);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  std::uint32_t History() const override { return history_; }
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::chrono::system_clock::time_point now) override;
+  Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                               const ReplayFilter& filter, std::size_t limit) override;
+  Result<UserRange> Range(const UserId& user) override;
+  Result<std::size_t> Prune(const RetentionPolicy& policy,
+                            std::chrono::system_clock::time_point now,
+                            std::size_t max_rows) override;
+
+ private:
+  class WriterCall;
+
+  std::unique_ptr<sqlite::Writer> writer_;  // closed last: its close checkpoints the WAL
+  std::unique_ptr<sqlite::Readers> readers_;
+  std::uint32_t history_ = 0;
+  std::atomic<bool> in_writer_call_{false};  // debug check of the writer-thread rule
+};
+
+}  // namespace herald::store

@@ -1,0 +1,223 @@
+#include "store/sqlite_writer.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "store/sqlite_schema.h"
+
+namespace herald::store::sqlite {
+
+namespace {
+
+constexpr int kCreateFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+constexpr std::uint64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t ToMillis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::int64_t ClampToInt64(std::size_t value) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(value, kMaxSeq));
+}
+
+}  // namespace
+
+Writer::Writer(const std::string& path, Durability durability,
+               std::chrono::milliseconds busy_timeout)
+    : db_(path, kCreateFlags) {
+  ConfigureWriter(db_, durability, busy_timeout);
+  history_ = Migrate(db_);
+  begin_ = db_.Prepare("BEGIN IMMEDIATE");
+  commit_ = db_.Prepare("COMMIT");
+  select_user_ = db_.Prepare("SELECT last_seq FROM users WHERE user_id = ?1");
+  insert_event_ = db_.Prepare(
+      "INSERT INTO events (user_id, seq, protocol, type, context_id, stored_at_ms, payload) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  upsert_user_ = db_.Prepare(
+      "INSERT INTO users (user_id, last_seq) VALUES (?1, ?2) "
+      "ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq");
+  select_users_over_ = db_.Prepare("SELECT user_id, last_seq FROM users WHERE last_seq > ?1");
+  first_seq_ = db_.Prepare("SELECT MIN(seq) FROM events WHERE user_id = ?1");
+  delete_range_ = db_.Prepare("DELETE FROM events WHERE user_id = ?1 AND seq BETWEEN ?2 AND ?3");
+  delete_aged_ = db_.Prepare(
+      "DELETE FROM events WHERE (user_id, seq) IN (SELECT user_id, seq FROM events "
+      "WHERE stored_at_ms < ?1 ORDER BY stored_at_ms LIMIT ?2)");
+}
+
+Writer::UserMap::value_type* Writer::Load(const UserId& user) {
+  if (const auto found = users_.find(user); found != users_.end()) return &*found;
+  Statement::ResetOnExit reset(select_user_);
+  select_user_.BindText(1, user.str());
+  const int rc = select_user_.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return nullptr;
+  UserState state;
+  if (rc == SQLITE_ROW) state.last_seq = static_cast<std::uint64_t>(select_user_.ColumnInt64(0));
+  return &*users_.emplace(user, state).first;
+}
+
+bool Writer::Begin() {
+  Statement::ResetOnExit reset(begin_);
+  return begin_.Step() == SQLITE_DONE;
+}
+
+bool Writer::Commit() {
+  Statement::ResetOnExit reset(commit_);
+  return commit_.Step() == SQLITE_DONE;
+}
+
+std::string Writer::Abort(std::string_view what) {
+  std::string error = db_.Error(what);
+  if (db_.InTransaction()) db_.Exec("ROLLBACK");
+  return error;
+}
+
+Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> drafts,
+                                                std::chrono::system_clock::time_point now) {
+  using Out = Result<std::vector<StoredEvent>>;
+  if (drafts.empty()) return Out::Ok({});
+  if (!Begin()) return Out::Fail(Abort("append: begin"));
+  const std::int64_t stored_at_ms = ToMillis(now);
+  std::vector<StoredEvent> stored;
+  stored.reserve(drafts.size());
+  touched_.clear();
+  // Forget the open transaction's sequences: the cache keeps only committed ones.
+  auto fail = [this](std::string_view what) {
+    for (auto* entry : touched_) entry->second.touched = false;
+    return Out::Fail(Abort(what));
+  };
+
+  for (const EventDraft& draft : drafts) {
+    UserMap::value_type* entry = Load(draft.user);
+    if (entry == nullptr) return fail("append: load user");
+    UserState& state = entry->second;
+    if (!state.touched) {
+      state.touched = true;
+      state.pending_seq = state.last_seq;
+      touched_.push_back(entry);
+    }
+    const std::uint64_t seq = ++state.pending_seq;
+    {
+      Statement::ResetOnExit reset(insert_event_);
+      insert_event_.BindText(1, draft.user.str());
+      insert_event_.BindInt64(2, static_cast<std::int64_t>(seq));
+      insert_event_.BindInt64(3, ProtocolCode(draft.protocol));
+      insert_event_.BindText(4, draft.type);
+      if (draft.context) {
+        insert_event_.BindText(5, draft.context->str());
+      } else {
+        insert_event_.BindNull(5);
+      }
+      insert_event_.BindInt64(6, stored_at_ms);
+      insert_event_.BindText(7, draft.json);
+      if (insert_event_.Step() != SQLITE_DONE) return fail("append: insert event");
+    }
+    stored.push_back(StoredEvent{draft.user, EventId{history_, seq}, draft.protocol, draft.context,
+                                 draft.type, draft.json, stored_at_ms});
+  }
+  for (auto* entry : touched_) {
+    Statement::ResetOnExit reset(upsert_user_);
+    upsert_user_.BindText(1, entry->first.str());
+    upsert_user_.BindInt64(2, static_cast<std::int64_t>(entry->second.pending_seq));
+    if (upsert_user_.Step() != SQLITE_DONE) return fail("append: update user");
+  }
+  if (!Commit()) return fail("append: commit");
+
+  for (auto* entry : touched_) {
+    UserState& state = entry->second;
+    state.touched = false;
+    state.last_seq = state.pending_seq;
+    if (!state.prune_candidate) {
+      state.prune_candidate = true;
+      prune_candidates_.push_back(entry);
+    }
+  }
+  return Out::Ok(std::move(stored));
+}
+
+bool Writer::ScanForPruneCandidates(std::size_t limit) {
+  Statement::ResetOnExit reset(select_users_over_);
+  select_users_over_.BindInt64(1, ClampToInt64(limit));
+  int rc = SQLITE_OK;
+  while ((rc = select_users_over_.Step()) == SQLITE_ROW) {
+    UserId user(std::string(select_users_over_.ColumnText(0)));
+    UserState loaded;
+    loaded.last_seq = static_cast<std::uint64_t>(select_users_over_.ColumnInt64(1));
+    auto* entry = &*users_.try_emplace(std::move(user), loaded).first;
+    if (!entry->second.prune_candidate) {
+      entry->second.prune_candidate = true;
+      prune_candidates_.push_back(entry);
+    }
+  }
+  return rc == SQLITE_DONE;
+}
+
+bool Writer::PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& deleted) {
+  while (deleted < max_rows && !prune_candidates_.empty()) {
+    UserMap::value_type* entry = prune_candidates_.back();
+    const std::uint64_t last_seq = entry->second.last_seq;
+    std::uint64_t first_seq = 0;
+    if (last_seq > limit) {
+      Statement::ResetOnExit reset(first_seq_);
+      first_seq_.BindText(1, entry->first.str());
+      if (first_seq_.Step() != SQLITE_ROW) return false;
+      if (!first_seq_.ColumnIsNull(0)) {
+        first_seq = static_cast<std::uint64_t>(first_seq_.ColumnInt64(0));
+      }
+    }
+    const std::uint64_t cut = last_seq > limit ? last_seq - limit : 0;  // delete seq <= cut
+    if (first_seq == 0 || first_seq > cut) {
+      entry->second.prune_candidate = false;
+      prune_candidates_.pop_back();
+      continue;
+    }
+    // Sequences are unique, so [first_seq, through] holds at most max_rows - deleted events;
+    // at least first_seq itself goes, so every round makes progress.
+    const std::uint64_t through =
+        std::min<std::uint64_t>(cut, first_seq + (max_rows - deleted) - 1);
+    Statement::ResetOnExit reset(delete_range_);
+    delete_range_.BindText(1, entry->first.str());
+    delete_range_.BindInt64(2, static_cast<std::int64_t>(first_seq));
+    delete_range_.BindInt64(3, static_cast<std::int64_t>(through));
+    if (delete_range_.Step() != SQLITE_DONE) return false;
+    deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+  return true;
+}
+
+bool Writer::PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted) {
+  if (deleted >= max_rows) return true;
+  Statement::ResetOnExit reset(delete_aged_);
+  delete_aged_.BindInt64(1, cutoff_ms);
+  delete_aged_.BindInt64(2, ClampToInt64(max_rows - deleted));
+  if (delete_aged_.Step() != SQLITE_DONE) return false;
+  deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  return true;
+}
+
+Result<std::size_t> Writer::Prune(const RetentionPolicy& policy,
+                                  std::chrono::system_clock::time_point now, std::size_t max_rows) {
+  using Out = Result<std::size_t>;
+  if (max_rows == 0) return Out::Ok(0);
+  if (!Begin()) return Out::Fail(Abort("prune: begin"));
+  const std::size_t limit = policy.max_events_per_user;
+  if (scanned_limit_ != limit) {
+    if (!ScanForPruneCandidates(limit)) return Out::Fail(Abort("prune: scan users"));
+    scanned_limit_ = limit;
+  }
+  std::size_t deleted = 0;
+  if (!PruneByCount(limit, max_rows, deleted)) {
+    scanned_limit_.reset();  // the rollback may bring back rows whose candidates were dropped
+    return Out::Fail(Abort("prune: by count"));
+  }
+  if (!PruneByAge(ToMillis(now - policy.max_age), max_rows, deleted)) {
+    scanned_limit_.reset();
+    return Out::Fail(Abort("prune: by age"));
+  }
+  if (!Commit()) {
+    scanned_limit_.reset();
+    return Out::Fail(Abort("prune: commit"));
+  }
+  return Out::Ok(deleted);
+}
+
+}  // namespace herald::store::sqlite

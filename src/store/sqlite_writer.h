@@ -1,0 +1,71 @@
+// The write side of the SQLite store: the one writer connection, the per-user sequence cache,
+// group-committed appends and bounded pruning. Writer thread only; nothing here is locked.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/event_store.h"
+#include "store/open_store.h"
+#include "store/sqlite_db.h"
+
+namespace herald::store::sqlite {
+
+class Writer {
+ public:
+  // Opens (creating) the file, sets WAL and `durability`, migrates. Throws std::runtime_error.
+  Writer(const std::string& path, Durability durability, std::chrono::milliseconds busy_timeout);
+
+  std::uint32_t history() const { return history_; }
+
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::chrono::system_clock::time_point now);
+  Result<std::size_t> Prune(const RetentionPolicy& policy,
+                            std::chrono::system_clock::time_point now, std::size_t max_rows);
+
+ private:
+  struct UserState {
+    std::uint64_t last_seq = 0;     // committed
+    std::uint64_t pending_seq = 0;  // inside the open transaction, valid while `touched`
+    bool touched = false;
+    bool prune_candidate = false;  // in prune_candidates_
+  };
+  using UserMap = std::unordered_map<UserId, UserState>;
+
+  // The user's cache entry, loaded from `users` on first touch; nullptr on a database error.
+  UserMap::value_type* Load(const UserId& user);
+  bool Begin();
+  bool Commit();
+  // Rolls back the open transaction and returns the error of `what` (read before rolling back).
+  std::string Abort(std::string_view what);
+  // Marks users whose last_seq exceeds `limit` as prune candidates (after open or a new limit).
+  bool ScanForPruneCandidates(std::size_t limit);
+  bool PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& deleted);
+  bool PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted);
+
+  Connection db_;
+  std::uint32_t history_ = 0;
+  Statement begin_;
+  Statement commit_;
+  Statement select_user_;
+  Statement insert_event_;
+  Statement upsert_user_;
+  Statement select_users_over_;
+  Statement first_seq_;
+  Statement delete_range_;
+  Statement delete_aged_;
+
+  UserMap users_;
+  std::vector<UserMap::value_type*> touched_;  // scratch: users of the open transaction
+  // Users that may hold more than the count limit: every user appended to since it was last
+  // checked, plus, after open or a limit change, every user whose last_seq exceeds the limit.
+  std::vector<UserMap::value_type*> prune_candidates_;
+  std::optional<std::size_t> scanned_limit_;  // the limit the last full scan used
+};
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,53 @@
+#include "core/sse.h"
+
+#include <gtest/gtest.h>
+
+namespace herald::sse {
+namespace {
+
+TEST(SseTest, DataFrameCarriesIdThenOneDataLineThenBlankLine) {
+  EXPECT_EQ(DataFrame("0000000a-3", R"({"type":"X"})"),
+            "id: 0000000a-3\ndata: {\"type\":\"X\"}\n\n");
+}
+
+TEST(SseTest, DataFrameWithoutIdHasNoIdLine) {
+  EXPECT_EQ(DataFrame("", "{}"), "data: {}\n\n");
+}
+
+TEST(SseTest, WrapEventNamesTheProtocol) {
+  EXPECT_EQ(WrapEvent(Protocol::kAgui, R"({"type":"RUN_STARTED"})"),
+            R"({"protocol":"agui","event":{"type":"RUN_STARTED"}})");
+  EXPECT_EQ(WrapEvent(Protocol::kA2a, "{}"), R"({"protocol":"a2a","event":{}})");
+  EXPECT_EQ(WrapEvent(Protocol::kSystem, "{}"), R"({"protocol":"system","event":{}})");
+}
+
+TEST(SseTest, PreambleSetsRetryAndSendsAComment) {
+  EXPECT_EQ(Preamble(std::chrono::milliseconds(2000), "ok"), "retry: 2000\n:ok\n\n");
+}
+
+TEST(SseTest, ResetFrameIsANamedEventWithStreamResetPayload) {
+  EXPECT_EQ(ResetFrame("expired"),
+            "event: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"expired\"}\n\n");
+}
+
+TEST(SseTest, ResetReasonIsJsonEscaped) {
+  EXPECT_EQ(ResetFrame("a\"b"),
+            "event: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"a\\\"b\"}\n\n");
+}
+
+TEST(SseTest, HeartbeatFramesMatchWhatExistingClientsExpect) {
+  EXPECT_EQ(kHeartbeatEvent, "event: heartbeat\ndata: {\"type\":\"heartbeat\"}\n\n");
+  EXPECT_EQ(kHeartbeatComment, ":heartbeat\n\n");
+}
+
+TEST(SseTest, FramesUseLineFeedsOnly) {
+  for (const std::string& frame :
+       {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"), ResetFrame("r"),
+        RetryFrame(std::chrono::milliseconds(5)), NamedFrame("auth_expiring", "{}")}) {
+    EXPECT_EQ(frame.find('\r'), std::string::npos) << frame;
+    EXPECT_TRUE(frame.ends_with("\n\n")) << frame;
+  }
+}
+
+}  // namespace
+}  // namespace herald::sse

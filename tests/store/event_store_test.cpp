@@ -1,0 +1,250 @@
+// The EventStore contract, run against every implementation.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+#include "store/store_test_support.h"
+
+namespace herald::store {
+namespace {
+
+using testing::AppendMany;
+using testing::Draft;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::kT0;
+using testing::RangePair;
+using testing::Sequences;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+struct StoreKind {
+  std::string name;
+  std::function<std::unique_ptr<EventStore>(const TempDir&)> make;
+};
+
+class EventStoreTest : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override { store_ = GetParam().make(dir_); }
+
+  std::vector<std::uint64_t> Read(const std::string& user, std::uint64_t after,
+                                  ReplayFilter filter = {}, std::size_t limit = 1000) {
+    auto page = store_->ReadAfter(UserId(user), after, filter, limit);
+    EXPECT_TRUE(page.ok()) << page.error.message;
+    return page.ok() ? Sequences(page.value->events) : std::vector<std::uint64_t>{};
+  }
+
+  RangePair RangeOf(const std::string& user) {
+    auto range = store_->Range(UserId(user));
+    EXPECT_TRUE(range.ok()) << range.error.message;
+    return range.ok() ? RangePair(range.value->first, range.value->last) : RangePair(0, 0);
+  }
+
+  std::size_t Prune(RetentionPolicy policy, std::chrono::system_clock::time_point now,
+                    std::size_t max_rows = 1000) {
+    auto deleted = store_->Prune(policy, now, max_rows);
+    EXPECT_TRUE(deleted.ok()) << deleted.error.message;
+    return deleted.value.value_or(0);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EventStore> store_;
+};
+
+TEST_P(EventStoreTest, SequencesStartAtOneAndIncreasePerUser) {
+  EXPECT_THAT(AppendMany(*store_, "alice", 3), ElementsAre(1, 2, 3));
+  EXPECT_THAT(AppendMany(*store_, "alice", 2), ElementsAre(4, 5));
+  EXPECT_THAT(AppendMany(*store_, "bob", 2), ElementsAre(1, 2));
+  EXPECT_THAT(AppendMany(*store_, "alice", 1), ElementsAre(6));
+}
+
+TEST_P(EventStoreTest, EmptyAppendStoresNothing) {
+  auto stored = store_->Append({}, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+  EXPECT_THAT(*stored.value, IsEmpty());
+  EXPECT_EQ(RangeOf("alice"), RangePair(1, 0));
+}
+
+TEST_P(EventStoreTest, MixedSpanKeepsInputOrderAndPerUserSequences) {
+  const std::vector<EventDraft> drafts = {Draft("a", Protocol::kAgui, "c1", "RUN_STARTED"),
+                                          Draft("b", Protocol::kA2a), Draft("a", Protocol::kSystem),
+                                          Draft("c"), Draft("b", Protocol::kAgui, "c2")};
+  auto stored = store_->Append(drafts, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+  ASSERT_EQ(stored.value->size(), drafts.size());
+  EXPECT_THAT(Sequences(*stored.value), ElementsAre(1, 1, 2, 1, 2));
+  for (std::size_t i = 0; i < drafts.size(); ++i) {
+    const StoredEvent& event = (*stored.value)[i];
+    EXPECT_EQ(event.user, drafts[i].user);
+    EXPECT_EQ(event.protocol, drafts[i].protocol);
+    EXPECT_EQ(event.context, drafts[i].context);
+    EXPECT_EQ(event.type, drafts[i].type);
+    EXPECT_EQ(event.json, drafts[i].json);
+    EXPECT_EQ(event.id.history, store_->History());
+    EXPECT_EQ(event.stored_at_ms, 1'700'000'000'000);
+  }
+  // What comes back from a read is what was stored.
+  auto page = store_->ReadAfter(UserId("a"), 0, {}, 10);
+  ASSERT_TRUE(page.ok()) << page.error.message;
+  ASSERT_EQ(page.value->events.size(), 2u);
+  const StoredEvent& first = page.value->events[0];
+  EXPECT_EQ(first.id, (EventId{store_->History(), 1}));
+  EXPECT_EQ(first.context, ContextId("c1"));
+  EXPECT_EQ(first.type, "RUN_STARTED");
+  EXPECT_EQ(first.json, drafts[0].json);
+  EXPECT_EQ(first.stored_at_ms, 1'700'000'000'000);
+  EXPECT_EQ(page.value->events[1].protocol, Protocol::kSystem);
+  EXPECT_FALSE(page.value->events[1].context.has_value());
+}
+
+TEST_P(EventStoreTest, ReadAfterHonoursStreamAndContext) {
+  const std::vector<EventDraft> drafts = {
+      Draft("u", Protocol::kAgui, "c1"),   Draft("u", Protocol::kA2a, "c1"),
+      Draft("u", Protocol::kSystem, "c2"), Draft("u", Protocol::kAgui),
+      Draft("u", Protocol::kA2a, "c2"),    Draft("other", Protocol::kAgui, "c1")};
+  ASSERT_TRUE(store_->Append(drafts, kT0).ok());
+  EXPECT_THAT(Read("u", 0, {Stream::kAgui, {}}), ElementsAre(1, 4));
+  EXPECT_THAT(Read("u", 0, {Stream::kA2a, {}}), ElementsAre(2, 5));
+  EXPECT_THAT(Read("u", 0, {Stream::kContexts, {}}), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(Read("u", 0, {Stream::kContexts, ContextId("c1")}), ElementsAre(1, 2));
+  EXPECT_THAT(Read("u", 0, {Stream::kContexts, ContextId("c2")}), ElementsAre(3, 5));
+  EXPECT_THAT(Read("u", 0, {Stream::kAgui, ContextId("c1")}), ElementsAre(1));
+  EXPECT_THAT(Read("u", 0, {Stream::kA2a, ContextId("nope")}), IsEmpty());
+  EXPECT_THAT(Read("u", 2, {}), ElementsAre(3, 4, 5));
+  EXPECT_THAT(Read("u", 5, {}), IsEmpty());
+  EXPECT_THAT(Read("nobody", 0, {}), IsEmpty());
+}
+
+TEST_P(EventStoreTest, LimitPagesWithMore) {
+  AppendMany(*store_, "u", 10);
+  std::vector<std::uint64_t> seen;
+  std::uint64_t after = 0;
+  int pages = 0;
+  for (bool more = true; more && pages < 10; ++pages) {
+    auto page = store_->ReadAfter(UserId("u"), after, {}, 3);
+    ASSERT_TRUE(page.ok()) << page.error.message;
+    ASSERT_FALSE(page.value->events.empty());
+    for (const StoredEvent& event : page.value->events) seen.push_back(event.id.sequence);
+    after = page.value->events.back().id.sequence;
+    more = page.value->more;
+  }
+  EXPECT_EQ(pages, 4);
+  EXPECT_THAT(seen, ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+
+  auto exact = store_->ReadAfter(UserId("u"), 5, {}, 5);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact.value->events.size(), 5u);
+  EXPECT_FALSE(exact.value->more);
+
+  auto none = store_->ReadAfter(UserId("u"), 0, {}, 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(none.value->events, IsEmpty());
+  EXPECT_TRUE(none.value->more);
+}
+
+TEST_P(EventStoreTest, MoreCountsOnlyEventsTheFilterSelects) {
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("u", Protocol::kAgui), Draft("u", Protocol::kA2a),
+                                       Draft("u", Protocol::kAgui), Draft("u", Protocol::kA2a)},
+                           kT0)
+                  .ok());
+  auto page = store_->ReadAfter(UserId("u"), 0, {Stream::kAgui, {}}, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 3));
+  EXPECT_FALSE(page.value->more);
+}
+
+TEST_P(EventStoreTest, RangeFollowsAppendsAndPruning) {
+  EXPECT_EQ(RangeOf("u"), RangePair(1, 0));
+  AppendMany(*store_, "u", 3);
+  EXPECT_EQ(RangeOf("u"), RangePair(1, 3));
+  EXPECT_EQ(Prune({.max_events_per_user = 1, .max_age = 24h}, kT0), 2u);
+  EXPECT_EQ(RangeOf("u"), RangePair(3, 3));
+  EXPECT_EQ(Prune({.max_events_per_user = 100, .max_age = 1h}, kT0 + 2h), 1u);
+  EXPECT_EQ(RangeOf("u"), RangePair(4, 3));
+  EXPECT_THAT(Read("u", 0), IsEmpty());
+  EXPECT_THAT(AppendMany(*store_, "u", 1), ElementsAre(4));
+  EXPECT_EQ(RangeOf("u"), RangePair(4, 4));
+}
+
+TEST_P(EventStoreTest, PruneByCountKeepsNewestPerUser) {
+  AppendMany(*store_, "a", 5);
+  AppendMany(*store_, "b", 2);
+  const RetentionPolicy policy{.max_events_per_user = 3, .max_age = 24h};
+  EXPECT_EQ(Prune(policy, kT0), 2u);
+  EXPECT_EQ(RangeOf("a"), RangePair(3, 5));
+  EXPECT_EQ(RangeOf("b"), RangePair(1, 2));
+  EXPECT_THAT(Read("a", 0), ElementsAre(3, 4, 5));
+  EXPECT_EQ(Prune(policy, kT0), 0u);
+  AppendMany(*store_, "b", 2);
+  EXPECT_EQ(Prune(policy, kT0), 1u);
+  EXPECT_EQ(RangeOf("b"), RangePair(2, 4));
+}
+
+TEST_P(EventStoreTest, PruneDeletesAtMostMaxRowsPerCall) {
+  AppendMany(*store_, "a", 6);
+  AppendMany(*store_, "b", 6);
+  const RetentionPolicy policy{.max_events_per_user = 2, .max_age = 24h};
+  std::size_t total = 0;
+  int calls = 0;
+  for (std::size_t deleted = 1; deleted > 0 && calls < 10; ++calls) {
+    deleted = Prune(policy, kT0, 3);
+    EXPECT_LE(deleted, 3u);
+    total += deleted;
+  }
+  EXPECT_EQ(total, 8u);
+  EXPECT_EQ(calls, 4);  // 3 + 3 + 2, then 0
+  EXPECT_EQ(RangeOf("a"), RangePair(5, 6));
+  EXPECT_EQ(RangeOf("b"), RangePair(5, 6));
+}
+
+TEST_P(EventStoreTest, PruneByAgeUsesInjectedNow) {
+  AppendMany(*store_, "a", 3, kT0);
+  AppendMany(*store_, "b", 1, kT0 + 1s);
+  AppendMany(*store_, "a", 2, kT0 + 10s);
+  const RetentionPolicy policy{.max_events_per_user = 100, .max_age = 60s};
+  EXPECT_EQ(Prune(policy, kT0 + 60s), 0u);  // exactly max_age old: kept
+  EXPECT_EQ(Prune(policy, kT0 + 60s + 1ms), 3u);
+  EXPECT_EQ(RangeOf("a"), RangePair(4, 5));
+  EXPECT_EQ(RangeOf("b"), RangePair(1, 1));
+  EXPECT_EQ(Prune(policy, kT0 + 61s + 1ms), 1u);
+  EXPECT_EQ(RangeOf("b"), RangePair(2, 1));
+  EXPECT_EQ(Prune(policy, kT0 + 1h), 2u);
+  EXPECT_EQ(RangeOf("a"), RangePair(6, 5));
+  EXPECT_THAT(AppendMany(*store_, "a", 1, kT0 + 1h), ElementsAre(6));
+}
+
+TEST_P(EventStoreTest, HistoryIsStable) {
+  const std::uint32_t history = store_->History();
+  AppendMany(*store_, "u", 2);
+  Prune({.max_events_per_user = 1, .max_age = 1s}, kT0 + 1h);
+  EXPECT_EQ(store_->History(), history);
+  auto stored = store_->Append(std::vector{Draft("u")}, kT0);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored.value)[0].id.history, history);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stores, EventStoreTest,
+    ::testing::Values(StoreKind{"Memory",
+                                [](const TempDir&) { return std::make_unique<MemoryStore>(); }},
+                      StoreKind{"Sqlite",
+                                [](const TempDir& dir) {
+                                  return std::make_unique<SqliteStore>(
+                                      SqliteStoreOptions{.path = dir.File("events.db")});
+                                }}),
+    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+
+TEST(MemoryStoreTest, HistoryCanBeInjected) {
+  MemoryStore store(0x0f3a9c21);
+  EXPECT_EQ(store.History(), 0x0f3a9c21u);
+  EXPECT_NE(MemoryStore().History(), 0u);
+}
+
+}  // namespace
+}  // namespace herald::store

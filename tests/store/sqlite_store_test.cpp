@@ -1,0 +1,242 @@
+// SQLite-only behaviour: persistence across reopen, schema, failures, concurrent reads.
+#include "store/sqlite_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+#include "store/store_test_support.h"
+
+namespace herald::store {
+namespace {
+
+using testing::AppendMany;
+using testing::Draft;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::kT0;
+using testing::RangePair;
+using testing::Sequences;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteStore> Open(std::chrono::milliseconds busy_timeout = 5000ms) {
+    return std::make_unique<SqliteStore>(
+        SqliteStoreOptions{.path = path_, .busy_timeout = busy_timeout});
+  }
+
+  // A separate connection, as another process would have.
+  std::unique_ptr<sqlite::Connection> Raw() {
+    return std::make_unique<sqlite::Connection>(path_, SQLITE_OPEN_READWRITE);
+  }
+
+  static std::int64_t QueryInt(sqlite::Connection& db, const char* sql) {
+    sqlite::Statement statement = db.Prepare(sql);
+    EXPECT_EQ(statement.Step(), SQLITE_ROW) << db.Error(sql);
+    return statement.ColumnInt64(0);
+  }
+
+  static RangePair RangeOf(EventStore& store, const std::string& user) {
+    auto range = store.Range(UserId(user));
+    EXPECT_TRUE(range.ok()) << range.error.message;
+    return range.ok() ? RangePair(range.value->first, range.value->last) : RangePair(0, 0);
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("events.db");
+};
+
+TEST_F(SqliteStoreTest, ReopenKeepsHistoryAndContinuesSequences) {
+  std::uint32_t history = 0;
+  {
+    auto store = Open();
+    history = store->History();
+    EXPECT_THAT(AppendMany(*store, "u", 3), ElementsAre(1, 2, 3));
+  }
+  auto store = Open();
+  EXPECT_EQ(store->History(), history);
+  EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, 3));
+  EXPECT_THAT(AppendMany(*store, "u", 2), ElementsAre(4, 5));
+  auto page = store->ReadAfter(UserId("u"), 0, {}, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_EQ(page.value->events[0].id.history, history);
+}
+
+TEST_F(SqliteStoreTest, SequencesContinueAfterEverythingIsPrunedAndReopened) {
+  {
+    auto store = Open();
+    AppendMany(*store, "u", 3);
+    auto deleted = store->Prune({.max_events_per_user = 10, .max_age = 1s}, kT0 + 1h, 100);
+    ASSERT_TRUE(deleted.ok()) << deleted.error.message;
+    EXPECT_EQ(*deleted.value, 3u);
+  }
+  auto store = Open();
+  EXPECT_EQ(RangeOf(*store, "u"), RangePair(4, 3));
+  EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(4));
+}
+
+TEST_F(SqliteStoreTest, PruneByCountFindsUsersWrittenBeforeReopen) {
+  {
+    auto store = Open();
+    AppendMany(*store, "a", 10);
+    AppendMany(*store, "b", 2);
+  }
+  auto store = Open();
+  auto deleted = store->Prune({.max_events_per_user = 3, .max_age = 24h}, kT0, 100);
+  ASSERT_TRUE(deleted.ok()) << deleted.error.message;
+  EXPECT_EQ(*deleted.value, 7u);
+  EXPECT_EQ(RangeOf(*store, "a"), RangePair(8, 10));
+  // A lower limit later finds the excess again.
+  deleted = store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 100);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted.value, 3u);
+  EXPECT_EQ(RangeOf(*store, "a"), RangePair(10, 10));
+  EXPECT_EQ(RangeOf(*store, "b"), RangePair(2, 2));
+}
+
+TEST_F(SqliteStoreTest, FreshFilesHaveDifferentHistories) {
+  auto first = Open();
+  SqliteStore second(SqliteStoreOptions{.path = dir_.File("other.db")});
+  EXPECT_NE(first->History(), 0u);
+  EXPECT_NE(first->History(), second.History());
+}
+
+TEST_F(SqliteStoreTest, MigratesAnEmptyFile) {
+  std::ofstream(path_).close();
+  ASSERT_EQ(std::filesystem::file_size(path_), 0u);
+  auto store = Open();
+  auto raw = Raw();
+  EXPECT_EQ(QueryInt(*raw, "PRAGMA user_version"), sqlite::SchemaVersion());
+  EXPECT_GE(sqlite::SchemaVersion(), 1);
+  EXPECT_EQ(QueryInt(*raw, "SELECT value FROM meta WHERE key = 'history'"), store->History());
+  sqlite::Statement mode = raw->Prepare("PRAGMA journal_mode");
+  ASSERT_EQ(mode.Step(), SQLITE_ROW);
+  EXPECT_EQ(mode.ColumnText(0), "wal");
+}
+
+TEST_F(SqliteStoreTest, RefusesASchemaNewerThanTheBuild) {
+  {
+    sqlite::Connection db(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    ASSERT_EQ(db.Exec("PRAGMA user_version = 999"), SQLITE_OK);
+  }
+  try {
+    Open();
+    FAIL() << "opened a newer schema";
+  } catch (const std::runtime_error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("newer"));
+  }
+}
+
+TEST_F(SqliteStoreTest, RefusesAFileThatIsNotADatabase) {
+  std::ofstream(path_) << "this is not an SQLite database, just some text long enough\n";
+  EXPECT_THROW(Open(), std::runtime_error);
+}
+
+TEST_F(SqliteStoreTest, FailedAppendCommitsNothingAndConsumesNoSequence) {
+  auto store = Open();
+  EXPECT_THAT(AppendMany(*store, "a", 1), ElementsAre(1));
+  auto raw = Raw();
+  ASSERT_EQ(raw->Exec("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.type = 'POISON' "
+                      "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"),
+            SQLITE_OK)
+      << raw->Error("create trigger");
+
+  // The third insert fails after two have gone in: the whole group rolls back.
+  auto failed = store->Append(
+      std::vector{Draft("a"), Draft("b"), Draft("a", Protocol::kAgui, {}, "POISON")}, kT0);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.error.message, HasSubstr("poisoned"));
+  EXPECT_EQ(RangeOf(*store, "a"), RangePair(1, 1));
+  EXPECT_EQ(RangeOf(*store, "b"), RangePair(1, 0));
+
+  ASSERT_EQ(raw->Exec("DROP TRIGGER poison"), SQLITE_OK);
+  auto stored = store->Append(std::vector{Draft("a"), Draft("b")}, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+  EXPECT_THAT(Sequences(*stored.value), ElementsAre(2, 1));
+  auto page = store->ReadAfter(UserId("a"), 0, {}, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2));
+}
+
+TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {
+  auto store = Open(0ms);
+  AppendMany(*store, "u", 2);
+  auto raw = Raw();
+  ASSERT_EQ(raw->Exec("BEGIN IMMEDIATE; INSERT INTO users VALUES ('x', 1)"), SQLITE_OK);
+
+  auto failed = store->Append(std::vector{Draft("u")}, kT0);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.error.message, HasSubstr("locked"));
+  EXPECT_FALSE(store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 10).ok());
+  // Readers see the last commit, without waiting for the open write transaction.
+  auto page = store->ReadAfter(UserId("u"), 0, {}, 10);
+  ASSERT_TRUE(page.ok()) << page.error.message;
+  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2));
+  EXPECT_EQ(RangeOf(*store, "x"), RangePair(1, 0));
+
+  ASSERT_EQ(raw->Exec("ROLLBACK"), SQLITE_OK);
+  EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(3));
+  auto deleted = store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 10);
+  ASSERT_TRUE(deleted.ok()) << deleted.error.message;
+  EXPECT_EQ(*deleted.value, 2u);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
+  constexpr int kBatches = 200;
+  constexpr int kBatchSize = 5;
+  constexpr std::uint64_t kTotal = kBatches * kBatchSize;
+  constexpr int kMaxReads = 100'000;
+  auto store = Open();
+  std::atomic<bool> done{false};
+
+  auto reader = [&](std::size_t page_size, Stream stream) {
+    std::uint64_t seen_before = 0;
+    bool last_round = false;
+    for (int reads = 0; reads < kMaxReads && !last_round; ++reads) {
+      last_round = done.load(std::memory_order_acquire);
+      // Page through everything visible now: each page is ordered and gap-free.
+      std::uint64_t after = 0;
+      for (bool more = true; more;) {
+        auto page = store->ReadAfter(UserId("u"), after, {stream, {}}, page_size);
+        ASSERT_TRUE(page.ok()) << page.error.message;
+        for (const StoredEvent& event : page.value->events) {
+          ASSERT_EQ(event.id.sequence, after + 1);
+          after = event.id.sequence;
+        }
+        more = page.value->more;
+      }
+      ASSERT_GE(after, seen_before);      // never goes back
+      ASSERT_EQ(after % kBatchSize, 0u);  // whole groups only
+      seen_before = after;
+    }
+    EXPECT_EQ(seen_before, kTotal);
+  };
+
+  std::thread first(reader, 1000, Stream::kContexts);
+  std::thread second(reader, 7, Stream::kAgui);
+  for (int batch = 0; batch < kBatches; ++batch) {
+    std::vector<EventDraft> drafts;
+    for (int i = 0; i < kBatchSize; ++i) drafts.push_back(Draft("u"));
+    auto stored = store->Append(drafts, kT0);
+    ASSERT_TRUE(stored.ok()) << stored.error.message;
+    ASSERT_EQ((*stored.value).back().id.sequence,
+              static_cast<std::uint64_t>(batch + 1) * kBatchSize);
+  }
+  done.store(true, std::memory_order_release);
+  first.join();
+  second.join();
+  EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, kTotal));
+}
+
+}  // namespace
+}  // namespace herald::store
