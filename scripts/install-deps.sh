@@ -10,7 +10,7 @@ build_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
-  openssl curl
+  openssl curl jq
 )
 extra_pkgs=()
 for arg in "$@"; do

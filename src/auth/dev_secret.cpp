@@ -59,7 +59,7 @@ std::optional<std::string> ReadSecret(const fs::path& path) {
     Fail(path, "cannot open", errno);
   }
   std::string contents;
-  std::array<char, 512> buffer;
+  std::array<char, 512> buffer{};
   for (;;) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0) {
@@ -108,7 +108,7 @@ void WriteAll(int fd, std::string_view data, const fs::path& path) {
 fs::path WriteTemporary(const fs::path& dir, const std::string& secret) {
   std::string pattern = (dir / ".dev-secret.XXXXXX").string();
   Fd fd(::mkostemp(pattern.data(), O_CLOEXEC));  // glibc creates it with mode 0600
-  const fs::path temporary(pattern);
+  fs::path temporary(pattern);
   if (fd.get() < 0) Fail(temporary, "cannot create", errno);
   try {
     if (::fchmod(fd.get(), S_IRUSR | S_IWUSR) != 0) Fail(temporary, "cannot chmod", errno);
@@ -132,7 +132,7 @@ std::string LoadOrCreateDevSecret(const fs::path& data_dir) {
   fs::create_directories(data_dir, ec);
   if (ec) Fail(data_dir, "cannot create directory", ec.value());
 
-  const std::string secret = RandomHex();
+  std::string secret = RandomHex();
   const fs::path temporary = WriteTemporary(data_dir, secret);
   // link(2) never replaces an existing file: if another process won the race, use its secret.
   const int linked = ::link(temporary.c_str(), path.c_str());

@@ -20,7 +20,7 @@ struct JwtFree {
   void operator()(jwt_t* jwt) const { jwt_free(jwt); }
 };
 struct CFree {
-  void operator()(char* text) const { std::free(text); }  // NOLINT: libjwt 1.10 uses malloc
+  void operator()(char* text) const { std::free(text); }  // libjwt 1.10 allocates with malloc
 };
 
 void Check(int rc) {

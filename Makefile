@@ -1,0 +1,37 @@
+# Herald: the two commands of the README, and the pieces they are made of.
+#   make run   installs what is missing, builds, starts the hub in development mode
+#   make test  installs what is missing, builds, runs every test suite
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+HERALD_LISTEN ?= 127.0.0.1:8080
+HERALD_DATA_DIR ?= .data
+
+.PHONY: all deps build run test test-release test-sanitize format format-check bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build --target herald -j $(JOBS)
+
+run: build
+	build/herald serve --dev --listen $(HERALD_LISTEN) --data-dir $(HERALD_DATA_DIR)
+
+test: deps
+	@bash scripts/run-tests.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h')
+
+bench: deps
+	@bash scripts/install-deps.sh --bench
+	@bash bench/run_compare.sh
+
+clean:
+	rm -rf build build-debug build-tsan

@@ -1,0 +1,238 @@
+#include "support/test_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <stdexcept>
+#include <utility>
+
+namespace herald::testing {
+
+std::string HttpReply::Header(const std::string& name) const {
+  const auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+Connection::Connection(unsigned short port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect() failed");
+  }
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)), eof_(other.eof_) {}
+
+Connection::~Connection() { Close(); }
+
+void Connection::Close() {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+void Connection::ShrinkReceiveBuffer() {
+  int size = 1024;
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+void Connection::Send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send() failed");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+bool Connection::ReadSome(std::chrono::steady_clock::time_point deadline) {
+  if (eof_ || fd_ < 0) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+  if (ready <= 0) return false;
+  char chunk[16384];
+  const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+bool Connection::ReadUntil(const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (buffer_.find(needle) == std::string::npos) {
+    if (!ReadSome(deadline) && (eof_ || std::chrono::steady_clock::now() >= deadline)) {
+      return buffer_.find(needle) != std::string::npos;
+    }
+  }
+  return true;
+}
+
+bool Connection::ReadToEof(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_ && std::chrono::steady_clock::now() < deadline) ReadSome(deadline);
+  return eof_;
+}
+
+void Connection::ReadFor(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_ && std::chrono::steady_clock::now() < deadline) ReadSome(deadline);
+}
+
+std::optional<HttpReply> ParseReply(const std::string& raw) {
+  const auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
+  HttpReply reply;
+  reply.raw_head = raw.substr(0, head_end + 4);
+  const auto first_line_end = raw.find("\r\n");
+  const std::string status_line = raw.substr(0, first_line_end);
+  if (status_line.size() < 12) return std::nullopt;
+  reply.status = std::stoi(status_line.substr(9, 3));
+  std::size_t pos = first_line_end + 2;
+  while (pos < head_end) {
+    const auto end = raw.find("\r\n", pos);
+    const std::string line = raw.substr(pos, end - pos);
+    const auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      reply.headers[name] = value;
+    }
+    pos = end + 2;
+  }
+  reply.body = raw.substr(head_end + 4);
+  const auto length = reply.headers.find("content-length");
+  if (length != reply.headers.end()) {
+    const std::size_t n = std::stoul(length->second);
+    if (reply.body.size() < n) return std::nullopt;
+    reply.body.resize(n);
+  }
+  return reply;
+}
+
+HttpReply Request(unsigned short port, const std::string& method, const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  const std::string& body, std::chrono::milliseconds timeout) {
+  Connection connection(port);
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  bool has_content_length = false;
+  for (const auto& [name, value] : headers) {
+    request += name + ": " + value + "\r\n";
+    has_content_length = has_content_length || name == "Content-Length";
+  }
+  if (!body.empty() && !has_content_length) {
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  request += "Connection: close\r\n\r\n" + body;
+  connection.Send(request);
+  connection.ReadToEof(timeout);
+  auto reply = ParseReply(connection.buffer());
+  if (!reply) throw std::runtime_error("no complete HTTP reply: " + connection.buffer());
+  return *reply;
+}
+
+SseStream::SseStream(unsigned short port, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     std::chrono::milliseconds timeout)
+    : connection_(port) {
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  request += "Accept: text/event-stream\r\n\r\n";
+  connection_.Send(request);
+  if (!connection_.ReadUntil("\r\n\r\n", timeout)) {
+    throw std::runtime_error("no response head: " + connection_.buffer());
+  }
+  const std::string& raw = connection_.buffer();
+  const auto head_end = raw.find("\r\n\r\n") + 4;
+  head_ = *ParseReply(raw.substr(0, head_end));
+  if (head_.headers.contains("content-length")) {
+    // An error reply: read its body too.
+    connection_.ReadToEof(timeout);
+    head_ = ParseReply(connection_.buffer()).value_or(head_);
+  }
+  connection_.buffer().erase(0, head_end);
+  Absorb();
+}
+
+void SseStream::Absorb() {
+  body_ += connection_.buffer();
+  connection_.buffer().clear();
+}
+
+std::vector<std::string> SseStream::WaitFrames(std::size_t count,
+                                               std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    Absorb();
+    auto frames = SplitFrames(body_);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (frames.size() >= count || connection_.eof() || left.count() <= 0) return frames;
+    connection_.ReadOnce(left);
+  }
+}
+
+std::optional<std::string> SseStream::WaitFrameContaining(const std::string& needle,
+                                                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t seen = 0;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto frames = WaitFrames(seen + 1, std::max(left, std::chrono::milliseconds(0)));
+    for (std::size_t i = seen; i < frames.size(); ++i) {
+      if (frames[i].find(needle) != std::string::npos) return frames[i];
+    }
+    seen = frames.size();
+    if (left.count() <= 0 || connection_.eof()) return std::nullopt;
+  }
+}
+
+bool SseStream::WaitEof(std::chrono::milliseconds timeout) {
+  const bool eof = connection_.ReadToEof(timeout);
+  Absorb();
+  return eof;
+}
+
+std::vector<std::string> SplitFrames(const std::string& body) {
+  std::vector<std::string> frames;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = body.find("\n\n", start);
+    if (end == std::string::npos) break;
+    frames.push_back(body.substr(start, end + 2 - start));
+    start = end + 2;
+  }
+  return frames;
+}
+
+std::string FrameField(const std::string& frame, const std::string& field) {
+  const std::string prefix = field + ": ";
+  std::size_t pos = 0;
+  while (pos < frame.size()) {
+    const auto end = frame.find('\n', pos);
+    const std::string line = frame.substr(pos, end - pos);
+    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return "";
+}
+
+}  // namespace herald::testing

@@ -1,0 +1,102 @@
+// A deliberately small blocking HTTP/1.1 + SSE client for loopback tests. Every read has a
+// deadline; nothing here sleeps.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::testing {
+
+using namespace std::chrono_literals;
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string raw_head;
+
+  std::string Header(const std::string& name) const;
+};
+
+// A TCP connection to 127.0.0.1:port with deadline-bounded reads.
+class Connection {
+ public:
+  explicit Connection(unsigned short port);
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&&) = delete;
+  Connection(const Connection&) = delete;
+  ~Connection();
+
+  void Send(const std::string& bytes);
+  // Reads until `buffer()` contains `needle`, EOF, or the timeout. Returns whether found.
+  bool ReadUntil(const std::string& needle, std::chrono::milliseconds timeout);
+  // Reads until EOF or the timeout. Returns whether EOF was seen.
+  bool ReadToEof(std::chrono::milliseconds timeout);
+  // Reads one chunk, waiting at most `timeout`. Returns whether bytes arrived.
+  bool ReadOnce(std::chrono::milliseconds timeout) {
+    return ReadSome(std::chrono::steady_clock::now() + timeout);
+  }
+  // Reads whatever arrives within `timeout` (used to show that nothing more came).
+  void ReadFor(std::chrono::milliseconds timeout);
+
+  std::string& buffer() { return buffer_; }
+  bool eof() const { return eof_; }
+  void Close();
+  // Stops reading but keeps the socket open: the peer's writes pile up (a slow consumer).
+  void ShrinkReceiveBuffer();
+
+ private:
+  bool ReadSome(std::chrono::steady_clock::time_point deadline);
+
+  int fd_ = -1;
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+// One request on a fresh connection ("Connection: close"); reads the whole reply.
+HttpReply Request(unsigned short port, const std::string& method, const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {},
+                  const std::string& body = "", std::chrono::milliseconds timeout = 10s);
+
+// Parses a full reply (head + Content-Length body) from raw bytes.
+std::optional<HttpReply> ParseReply(const std::string& raw);
+
+// An open SSE stream.
+class SseStream {
+ public:
+  // Sends the GET and reads the head (and whatever bytes came with it).
+  SseStream(unsigned short port, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& headers,
+            std::chrono::milliseconds timeout = 10s);
+
+  int status() const { return head_.status; }
+  const HttpReply& head() const { return head_; }
+
+  // Waits until `count` complete frames ("...\n\n") have arrived after the head; returns all
+  // complete frames received so far (at least `count`, or fewer on timeout/EOF).
+  std::vector<std::string> WaitFrames(std::size_t count, std::chrono::milliseconds timeout = 10s);
+  // Waits for a frame containing `needle`; returns it or nullopt.
+  std::optional<std::string> WaitFrameContaining(const std::string& needle,
+                                                 std::chrono::milliseconds timeout = 10s);
+  // Every byte after the head so far.
+  const std::string& body() const { return body_; }
+  bool WaitEof(std::chrono::milliseconds timeout = 10s);
+  Connection& connection() { return connection_; }
+
+ private:
+  void Absorb();
+
+  Connection connection_;
+  HttpReply head_;
+  std::string body_;
+};
+
+// Splits an SSE body into frames; each frame keeps its trailing "\n\n".
+std::vector<std::string> SplitFrames(const std::string& body);
+// The value of the first "field: " line of a frame, or "".
+std::string FrameField(const std::string& frame, const std::string& field);
+
+}  // namespace herald::testing
