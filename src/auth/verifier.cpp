@@ -8,6 +8,7 @@
 #include <climits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -124,9 +125,11 @@ VerifyResult Verifier::Verify(std::string_view token,
     key = &found->second;
   }
 
-  // libjwt 1.10.2's jwt_decode keeps all its state on the stack, in heap copies and in the jwt_t
-  // it returns; it has no globals (custom allocators arrived in 1.12). Jansson and OpenSSL 3 are
-  // thread-safe for objects that are not shared, so concurrent calls are safe.
+  // Thread safety: libjwt 1.10.2's jwt_decode keeps its state on the stack, in a strdup'd copy
+  // of the token and in the jwt_t it returns; the library has no mutable globals (its .data and
+  // .bss hold only the toolchain's 8 bytes each; settable allocators arrived in 1.12). Jansson
+  // and OpenSSL 3 are thread-safe for unshared objects. SplitToken ran first on purpose: libjwt's
+  // base64 decoder (libb64) silently skips characters outside the alphabet.
   const std::string text(token);  // libjwt wants a NUL-terminated string
   jwt_t* raw = nullptr;
   const int rc = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key->data()),
