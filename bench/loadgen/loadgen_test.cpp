@@ -124,7 +124,7 @@ TEST(Target, EventBodyIsPaddedToTheExactSize) {
   Options options;
   options.target = TargetKind::kNchan;
   options.port = 1;
-  for (const int size : {64, 200, 1000}) {
+  for (const int size : {128, 200, 1000}) {
     options.event_size = size;
     const Target target(options);
     std::string body;

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "http/authenticate.h"
+#include "http/batch_handler.h"
 #include "http/offload.h"
 #include "http/publish_handler.h"
 
@@ -88,6 +89,8 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
     case RouteId::kWebhookAgui:
     case RouteId::kWebhookA2a:
       co_return co_await HandleWebhook(request, match, services);
+    case RouteId::kEventsBatch:
+      co_return co_await HandleBatch(request, match, services);
     case RouteId::kHealth:
       co_return co_await HandleHealth(request, services);
     case RouteId::kReadyz:

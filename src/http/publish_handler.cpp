@@ -1,15 +1,12 @@
 #include "http/publish_handler.h"
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "core/event_validation.h"
 #include "http/authenticate.h"
+#include "http/publish_client.h"
 #include "hub/publication.h"
 
 namespace herald::http {
@@ -17,45 +14,29 @@ namespace herald::http {
 namespace asio = boost::asio;
 namespace beast_http = boost::beast::http;
 
-namespace {
-
-bool IsJsonContentType(std::string_view value) {
-  const auto semicolon = value.find(';');
-  std::string type(value.substr(0, semicolon));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
+std::string MediaType(const Request& request) {
+  const auto content_type = request.find(beast_http::field::content_type);
+  if (content_type == request.end()) return {};
+  const std::string_view value = content_type->value();
+  std::string type(value.substr(0, value.find(';')));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
   for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return type == "application/json";
+  return type;
 }
-
-asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
-                                             std::vector<EventDraft> drafts) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                          void(hub::PublishOutcome)>(
-      [&publisher](auto handler, std::vector<EventDraft> drafts) {
-        // The outcome arrives on the writer thread; resume this coroutine on its own shard.
-        auto executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        publisher.Submit(std::move(drafts), [executor, shared](hub::PublishOutcome outcome) {
-          asio::post(executor, [shared, outcome = std::move(outcome)]() mutable {
-            std::move (*shared)(std::move(outcome));
-          });
-        });
-      },
-      asio::use_awaitable, std::move(drafts));
-}
-
-}  // namespace
 
 std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request) {
-  const auto content_type = request.find(beast_http::field::content_type);
-  if (content_type == request.end() || !IsJsonContentType(content_type->value())) {
+  if (MediaType(request) != "application/json") {
     return ApiError{ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.",
                     {}, {}};
   }
+  return ParseJson(request.body());
+}
+
+std::variant<boost::json::value, ApiError> ParseJson(std::string_view text) {
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(request.body(), ec, {}, parse_options);
+  boost::json::value value = boost::json::parse(text, ec, {}, parse_options);
   if (ec == boost::json::error::too_deep) {
     return ApiError{ErrorCode::kValidationError, "The body is nested more than 64 levels deep.",
                     "body", {}};

@@ -1,7 +1,14 @@
 // POST /api/v1/webhook/{agui,a2a} (spec §1.2).
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <variant>
+
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/api_error.h"
 
 #include "http/responses.h"
 #include "http/router.h"
@@ -12,8 +19,13 @@ namespace herald::http {
 boost::asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
                                                Services* services);
 
-// Parses a JSON request body with the limits of spec §3.2 (content type, nesting depth).
-// On failure returns the error to answer with.
+// The request's media type, lower-cased, without parameters; "" when absent.
+std::string MediaType(const Request& request);
+
+// Parses a JSON request body with the limits of spec §3.2: Content-Type application/json
+// (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422).
 std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request);
+// The same, without the content-type check (for one NDJSON line).
+std::variant<boost::json::value, ApiError> ParseJson(std::string_view text);
 
 }  // namespace herald::http

@@ -35,9 +35,7 @@ struct PrivateAccess {
 auto FramesMember(Outbox*);
 template struct PrivateAccess<&Outbox::frames_>;
 
-std::size_t VectorCapacity(Outbox& outbox) {
-  return (outbox.*FramesMember(nullptr)).capacity();
-}
+std::size_t VectorCapacity(Outbox& outbox) { return (outbox.*FramesMember(nullptr)).capacity(); }
 
 TEST(OutboxTest, PushWithinBoundsQueuesFramesAndCountsBytes) {
   Outbox outbox({.max_frames = 3, .max_bytes = 100});
@@ -88,10 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"OneFrameMax", {.max_frames = 1, .max_bytes = 1000}, {1}, 1},
         RefusalCase{"OverMaxBytes", {.max_frames = 10, .max_bytes = 25}, {10, 10}, 6},
         RefusalCase{"FullToTheByte", {.max_frames = 10, .max_bytes = 25}, {10, 15}, 1},
-        RefusalCase{"SingleFrameLargerThanMaxBytes",
-                    {.max_frames = 10, .max_bytes = 25},
-                    {},
-                    26}),
+        RefusalCase{"SingleFrameLargerThanMaxBytes", {.max_frames = 10, .max_bytes = 25}, {}, 26}),
     [](const ::testing::TestParamInfo<RefusalCase>& info) { return info.param.name; });
 
 TEST(OutboxTest, PushAcceptsAFrameThatFillsTheBytesBoundExactly) {

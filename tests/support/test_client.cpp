@@ -93,6 +93,35 @@ void Connection::ReadFor(std::chrono::milliseconds timeout) {
   while (!eof_ && std::chrono::steady_clock::now() < deadline) ReadSome(deadline);
 }
 
+bool Connection::ReadAtLeast(std::size_t size, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (buffer_.size() < size) {
+    if (!ReadSome(deadline) && (eof_ || std::chrono::steady_clock::now() >= deadline)) {
+      return buffer_.size() >= size;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// The length of the reply at the front of `raw` as its head declares it (head + Content-Length
+// body; no Content-Length means no body), or nullopt while the head is incomplete.
+std::optional<std::size_t> DeclaredReplyLength(const std::string& raw) {
+  const auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
+  std::string head = raw.substr(0, head_end);
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t length = 0;
+  const auto field = head.find("\r\ncontent-length:");
+  if (field != std::string::npos) {
+    length = std::stoul(head.substr(field + std::string_view("\r\ncontent-length:").size()));
+  }
+  return head_end + 4 + length;
+}
+
+}  // namespace
+
 std::optional<HttpReply> ParseReply(const std::string& raw) {
   const auto head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos) return std::nullopt;
@@ -147,6 +176,37 @@ HttpReply Request(unsigned short port, const std::string& method, const std::str
   return *reply;
 }
 
+HttpReply HttpClient::Request(const std::string& method, const std::string& target,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              const std::string& body, std::chrono::milliseconds timeout) {
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  bool has_content_length = false;
+  for (const auto& [name, value] : headers) {
+    request += name + ": " + value + "\r\n";
+    has_content_length = has_content_length || name == "Content-Length";
+  }
+  if (!has_content_length) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
+  connection_.Send(request);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto left = [&deadline] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  };
+  std::string& raw = connection_.buffer();
+  if (!connection_.ReadUntil("\r\n\r\n", left())) {
+    throw std::runtime_error("no reply head: " + raw);
+  }
+  const std::size_t length = *DeclaredReplyLength(raw);
+  if (!connection_.ReadAtLeast(length, left())) {
+    throw std::runtime_error("incomplete reply: " + raw);
+  }
+  auto reply = ParseReply(raw.substr(0, length));
+  raw.erase(0, length);
+  if (!reply) throw std::runtime_error("unparsable reply");
+  return *reply;
+}
+
 SseStream::SseStream(unsigned short port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers,
                      std::chrono::milliseconds timeout)
@@ -162,8 +222,8 @@ SseStream::SseStream(unsigned short port, const std::string& target,
   const auto head_end = raw.find("\r\n\r\n") + 4;
   head_ = *ParseReply(raw.substr(0, head_end));
   if (head_.headers.contains("content-length")) {
-    // An error reply: read its body too.
-    connection_.ReadToEof(timeout);
+    // An error reply: read its body too (the connection may stay open: read to its length).
+    connection_.ReadAtLeast(DeclaredReplyLength(raw).value_or(head_end), timeout);
     head_ = ParseReply(connection_.buffer()).value_or(head_);
   }
   connection_.buffer().erase(0, head_end);

@@ -41,6 +41,9 @@ class Connection {
   }
   // Reads whatever arrives within `timeout` (used to show that nothing more came).
   void ReadFor(std::chrono::milliseconds timeout);
+  // Reads until `buffer()` holds at least `size` bytes, EOF, or the timeout. Returns whether it
+  // does.
+  bool ReadAtLeast(std::size_t size, std::chrono::milliseconds timeout);
 
   std::string& buffer() { return buffer_; }
   bool eof() const { return eof_; }
@@ -63,6 +66,21 @@ HttpReply Request(unsigned short port, const std::string& method, const std::str
 
 // Parses a full reply (head + Content-Length body) from raw bytes.
 std::optional<HttpReply> ParseReply(const std::string& raw);
+
+// Many requests in a row on one keep-alive connection (no TCP handshake per request): for tests
+// that publish thousands of events. Each reply must carry a Content-Length.
+class HttpClient {
+ public:
+  explicit HttpClient(unsigned short port) : connection_(port) {}
+
+  // Throws std::runtime_error when no complete reply arrives within `timeout`.
+  HttpReply Request(const std::string& method, const std::string& target,
+                    const std::vector<std::pair<std::string, std::string>>& headers = {},
+                    const std::string& body = "", std::chrono::milliseconds timeout = 10s);
+
+ private:
+  Connection connection_;
+};
 
 // An open SSE stream.
 class SseStream {

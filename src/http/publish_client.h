@@ -1,0 +1,17 @@
+// Awaiting the write path from a session coroutine.
+#pragma once
+
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/event.h"
+#include "hub/publisher.h"
+
+namespace herald::http {
+
+// Submits `drafts` as one request and resumes on the caller's shard with the outcome.
+boost::asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
+                                                    std::vector<EventDraft> drafts);
+
+}  // namespace herald::http

@@ -1,0 +1,136 @@
+// Shared helpers of the loopback tests: publish bodies, bounded polling, metric scraping and an
+// incremental frame reader for high-volume streams.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "support/test_client.h"
+#include "support/test_hub.h"
+
+namespace herald::testing {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr char kAguiStream[] = "/api/v1/stream/agui";
+inline constexpr char kA2aStream[] = "/api/v1/stream/a2a";
+inline constexpr char kContextsStream[] = "/api/v1/stream/contexts";
+inline constexpr char kAguiWebhook[] = "/api/v1/webhook/agui";
+inline constexpr char kA2aWebhook[] = "/api/v1/webhook/a2a";
+inline constexpr char kPreamble[] = "retry: 2000\n:ok\n\n";
+
+inline Headers AuthAs(const std::string& user, const std::string& scope = "") {
+  return {{"Authorization", TestHub::Bearer(user, scope)}};
+}
+
+inline Headers JsonAuthAs(const std::string& user, const std::string& scope = "") {
+  return {{"Authorization", TestHub::Bearer(user, scope)}, {"Content-Type", "application/json"}};
+}
+
+// A TEXT_MESSAGE_CONTENT webhook body for `user` (no timestamp unless given).
+inline std::string AguiText(const std::string& user, const std::string& message_id,
+                            const std::string& delta, const std::string& timestamp = "") {
+  std::string body = R"({"user_id":")" + user +
+                     R"(","type":"TEXT_MESSAGE_CONTENT","messageId":")" + message_id +
+                     R"(","delta":")" + delta + "\"";
+  if (!timestamp.empty()) body += R"(,"timestamp":)" + timestamp;
+  return body + "}";
+}
+
+// The bare event JSON the hub delivers for AguiText(…, timestamp) (timestamp given).
+inline std::string AguiTextJson(const std::string& message_id, const std::string& delta,
+                                const std::string& timestamp) {
+  return R"({"type":"TEXT_MESSAGE_CONTENT","messageId":")" + message_id + R"(","delta":")" +
+         delta + R"(","timestamp":)" + timestamp + "}";
+}
+
+inline HttpReply PublishAgui(unsigned short port, const std::string& user,
+                             const std::string& body) {
+  return Request(port, "POST", kAguiWebhook, JsonAuthAs(user), body);
+}
+
+// The event_id of a successful publish reply ("" when absent).
+inline std::string EventIdOf(const HttpReply& reply) {
+  static const std::regex kEventId(R"re("event_id":"([^"]+)")re");
+  std::smatch match;
+  return std::regex_search(reply.body, match, kEventId) ? match[1].str() : std::string();
+}
+
+// The exact success body of a webhook publish.
+inline std::string BroadcastedBody(std::size_t connections, const std::string& event_id) {
+  return R"({"status":"broadcasted","connection_count":)" + std::to_string(connections) +
+         R"(,"event_id":")" + event_id + "\"}";
+}
+
+// Polls `condition` every few milliseconds until it holds or `timeout` passes.
+inline bool WaitUntil(const std::function<bool()>& condition,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition, bounded
+  }
+  return true;
+}
+
+// The value of the sample `series` (e.g. `herald_queued_bytes` or
+// `herald_disconnects_total{reason="slow_consumer"}`) in Prometheus text, or nullopt.
+inline std::optional<double> MetricValue(const std::string& text, const std::string& series) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto end = text.find('\n', pos);
+    const std::string line = text.substr(pos, end - pos);
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+inline std::optional<double> ScrapeMetric(unsigned short port, const std::string& series) {
+  const HttpReply reply = Request(port, "GET", "/metrics");
+  if (reply.status != 200) return std::nullopt;
+  return MetricValue(reply.body, series);
+}
+
+// Takes complete frames off a connection as they arrive, without keeping what was taken: for
+// streams that carry megabytes (SseStream keeps and re-splits its whole body).
+class FrameReader {
+ public:
+  explicit FrameReader(Connection& connection) : connection_(connection) {}
+
+  // The next complete frame (with its "\n\n"), or nullopt on EOF or after `timeout`.
+  std::optional<std::string> Next(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::string& buffer = connection_.buffer();
+      const auto end = buffer.find("\n\n", scanned_);
+      if (end != std::string::npos) {
+        std::string frame = buffer.substr(0, end + 2);
+        buffer.erase(0, end + 2);
+        scanned_ = 0;
+        return frame;
+      }
+      scanned_ = buffer.empty() ? 0 : buffer.size() - 1;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || connection_.eof()) return std::nullopt;
+      connection_.ReadOnce(left);
+    }
+  }
+
+ private:
+  Connection& connection_;
+  std::size_t scanned_ = 0;
+};
+
+}  // namespace herald::testing

@@ -1,0 +1,135 @@
+// The stream surface on the wire (spec §1, §1.1, §5): response heads, first bytes, the contexts
+// snapshot, method and trailing-slash handling.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "http/loopback_support.h"
+
+namespace herald::testing {
+namespace {
+
+constexpr char kSseHead[] =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "\r\n";
+
+// data: {"protocol":"system","event":{"type":"CONTEXTS_SNAPSHOT","contexts":[],"timestamp":…}}
+const std::regex kEmptySnapshot(
+    R"re(data: \{"protocol":"system","event":\{"type":"CONTEXTS_SNAPSHOT","contexts":\[\],)re"
+    R"re("timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}\}\n\n)re");
+
+TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {
+  TestHub hub;
+  for (const char* path : {kAguiStream, kA2aStream, kContextsStream}) {
+    SCOPED_TRACE(path);
+    SseStream stream(hub.port(), path, AuthAs("alice"));
+    EXPECT_EQ(stream.status(), 200);
+    EXPECT_EQ(stream.head().raw_head, kSseHead);
+    const auto frames = stream.WaitFrames(1);
+    ASSERT_GE(frames.size(), 1u);
+    EXPECT_EQ(frames[0], kPreamble);
+    EXPECT_EQ(stream.body().rfind(kPreamble, 0), 0u) << "the preamble comes first";
+  }
+}
+
+TEST(SurfaceLoopbackTest, ContextsStreamStartsWithAnEmptySnapshotWithoutIdForANewUser) {
+  TestHub hub;
+  SseStream stream(hub.port(), kContextsStream, AuthAs("alice"));
+  ASSERT_EQ(stream.status(), 200);
+  const auto frames = stream.WaitFrames(2);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0], kPreamble);
+  EXPECT_TRUE(std::regex_match(frames[1], kEmptySnapshot)) << frames[1];
+  EXPECT_EQ(FrameField(frames[1], "id"), "");
+  EXPECT_EQ(stream.body().find('\r'), std::string::npos) << "LF only";
+}
+
+TEST(SurfaceLoopbackTest, ContextsSnapshotCarriesTheIdOfTheUsersLatestEvent) {
+  TestHub hub;
+  const HttpReply first = PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "one"));
+  const HttpReply second = PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "two"));
+  ASSERT_EQ(second.status, 200) << second.body;
+  const std::string id = EventIdOf(second);
+  ASSERT_FALSE(id.empty());
+  ASSERT_NE(EventIdOf(first), id);
+
+  SseStream stream(hub.port(), kContextsStream, AuthAs("alice"));
+  const auto frames = stream.WaitFrames(2);
+  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(frames[1].rfind("id: " + id + "\n", 0), 0u) << frames[1];
+  EXPECT_TRUE(std::regex_match(frames[1].substr(("id: " + id + "\n").size()), kEmptySnapshot))
+      << frames[1];
+}
+
+TEST(SurfaceLoopbackTest, StreamsCarryLineFeedsOnly) {
+  TestHub hub;
+  SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream contexts(hub.port(), kContextsStream, AuthAs("alice"));
+  ASSERT_TRUE(contexts.WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+  ASSERT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "a\\r\\nb")).status, 200);
+  ASSERT_TRUE(agui.WaitFrameContaining("TEXT_MESSAGE_CONTENT"));
+  ASSERT_TRUE(contexts.WaitFrameContaining("TEXT_MESSAGE_CONTENT"));
+  EXPECT_EQ(agui.body().find('\r'), std::string::npos) << agui.body();
+  EXPECT_EQ(contexts.body().find('\r'), std::string::npos) << contexts.body();
+}
+
+TEST(SurfaceLoopbackTest, OtherMethodsOnAStreamPathAnswer405WithAllowGet) {
+  TestHub hub;
+  for (const char* path : {kAguiStream, kA2aStream, kContextsStream}) {
+    for (const char* method : {"POST", "PUT", "DELETE"}) {
+      SCOPED_TRACE(std::string(method) + " " + path);
+      const HttpReply reply = Request(hub.port(), method, path,
+                                      {{"Authorization", TestHub::Bearer("alice")},
+                                       {"Content-Type", "application/json"}},
+                                      "{}");
+      EXPECT_EQ(reply.status, 405);
+      EXPECT_EQ(reply.Header("allow"), "GET");
+      EXPECT_EQ(reply.Header("content-type"), "application/json");
+      EXPECT_EQ(reply.body.rfind(R"({"code":"method_not_allowed","message":")", 0), 0u)
+          << reply.body;
+    }
+  }
+}
+
+TEST(SurfaceLoopbackTest, TrailingSlashRedirects308ToThePathWithoutItKeepingTheQuery) {
+  TestHub hub;
+  struct Case {
+    std::string target;
+    std::string location;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/api/v1/stream/agui/", "/api/v1/stream/agui"},
+           {"/api/v1/stream/contexts/?context_id=c1&last_event_id=x",
+            "/api/v1/stream/contexts?context_id=c1&last_event_id=x"},
+           {"/api/v1/webhook/agui/", "/api/v1/webhook/agui"},
+       }) {
+    SCOPED_TRACE(c.target);
+    const HttpReply reply = Request(hub.port(), "GET", c.target, AuthAs("alice"));
+    EXPECT_EQ(reply.status, 308);
+    EXPECT_EQ(reply.Header("location"), c.location);
+  }
+  // POST keeps its method and body across a 308, so the publish path redirects too.
+  const HttpReply post =
+      Request(hub.port(), "POST", "/api/v1/webhook/agui/?x=1", JsonAuthAs("alice"),
+              AguiText("alice", "m1", "hi"));
+  EXPECT_EQ(post.status, 308);
+  EXPECT_EQ(post.Header("location"), "/api/v1/webhook/agui?x=1");
+}
+
+TEST(SurfaceLoopbackTest, StreamsRefuseRequestsWithoutAToken) {
+  TestHub hub;
+  for (const char* path : {kAguiStream, kA2aStream, kContextsStream}) {
+    SCOPED_TRACE(path);
+    SseStream stream(hub.port(), path, {}, std::chrono::seconds(5));
+    EXPECT_EQ(stream.status(), 401);
+    EXPECT_EQ(stream.head().Header("www-authenticate"), "Bearer");
+    EXPECT_EQ(stream.head().body.rfind(R"({"code":"unauthorized",)", 0), 0u)
+        << stream.head().body;
+  }
+}
+
+}  // namespace
+}  // namespace herald::testing
