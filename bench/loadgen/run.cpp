@@ -147,8 +147,10 @@ int RunBenchmark(const Options& o) {
   }
 
   const Target target(o);
+  PortPicker ports;
   Plan plan;
   plan.target = &target;
+  plan.ports = &ports;
   plan.endpoint = {asio::ip::make_address(o.host), o.port};
   plan.users = o.users;
   plan.per_user = o.per_user;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <fstream>
+#include <random>
 
 #include "proc_stats.h"
 
@@ -91,7 +94,57 @@ void Subscriber::OnFrame(const SseFrame& frame) {
   Bump(worker_.counters.delivered);
 }
 
+PortPicker::PortPicker() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  std::uint32_t low = 0;
+  std::uint32_t high = 0;
+  if (in >> low >> high && low > 0 && high >= low && high <= 65535) {
+    low_ = low;
+    high_ = high;
+  }
+  std::random_device seed;
+  next_ = seed() % range_size();
+}
+
+std::uint16_t PortPicker::Next() {
+  return static_cast<std::uint16_t>(low_ + next_.fetch_add(1) % range_size());
+}
+
 namespace {
+
+// Opens the socket bound to a free local port; false if none was found (connect() picks then).
+bool BindLocalPort(tcp::socket& socket, const Plan& plan) {
+  boost::system::error_code ec;
+  socket.open(plan.endpoint.protocol(), ec);
+  if (ec || plan.ports == nullptr) return false;
+  // Reuse ports an earlier run left in TIME_WAIT (loopback allows it), and close with a reset so
+  // this run leaves none: 19 000 connections a run would otherwise exhaust the range.
+  socket.set_option(asio::socket_base::reuse_address(true), ec);
+  socket.set_option(asio::socket_base::linger(true, 0), ec);
+  const std::uint32_t tries = std::min<std::uint32_t>(plan.ports->range_size(), 4096);
+  for (std::uint32_t i = 0; i < tries; ++i) {
+    socket.bind(tcp::endpoint(plan.endpoint.address(), plan.ports->Next()), ec);
+    if (!ec) return true;
+  }
+  return false;
+}
+
+// Connects from an explicitly chosen port; a port whose 4-tuple is still taken (TIME_WAIT of
+// an earlier run) fails with EADDRNOTAVAIL and the next one is tried, a few times.
+asio::awaitable<boost::system::error_code> ConnectFromFreePort(Subscriber* sub) {
+  tcp::socket& socket = sub->socket();
+  boost::system::error_code ec;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    socket.close(ec);
+    BindLocalPort(socket, sub->plan());
+    auto [connect_ec] = co_await socket.async_connect(sub->plan().endpoint, kUse);
+    ec = connect_ec;
+    if (ec != boost::system::errc::address_not_available &&
+        ec != boost::system::errc::address_in_use)
+      break;
+  }
+  co_return ec;
+}
 
 // Connects, sends the subscribe request and reads up to the response head. Returns an empty
 // string when the stream is open (status 200), else why not; the socket is then closed.
@@ -100,7 +153,7 @@ asio::awaitable<std::string> Open(Subscriber* sub) {
   boost::system::error_code ignored;
   sub->http().Reset();
   sub->sse().Reset();
-  auto [connect_ec] = co_await socket.async_connect(sub->plan().endpoint, kUse);
+  const boost::system::error_code connect_ec = co_await ConnectFromFreePort(sub);
   if (connect_ec) {
     socket.close(ignored);
     co_return "connect: " + connect_ec.message();

@@ -17,9 +17,27 @@
 
 namespace herald::bench {
 
+// Hands out local ports for subscriber connections. Letting connect() choose costs a search
+// over every port already used towards the same destination — quadratic over 19 000
+// connections (seconds of kernel time) — so subscribers bind explicitly, walking the
+// ephemeral range. Thread-safe.
+class PortPicker {
+ public:
+  PortPicker();
+  // The next candidate port (cycles through the range).
+  std::uint16_t Next();
+  std::uint32_t range_size() const { return high_ - low_ + 1; }
+
+ private:
+  std::uint32_t low_ = 32768;
+  std::uint32_t high_ = 60999;
+  std::atomic<std::uint32_t> next_{0};
+};
+
 // Read-only once publishing starts.
 struct Plan {
   const Target* target = nullptr;
+  PortPicker* ports = nullptr;
   boost::asio::ip::tcp::endpoint endpoint;
   int users = 0;
   int per_user = 0;

@@ -50,9 +50,8 @@ TEST(IsolationLoopbackTest, EveryConnectionReceivesExactlyItsOwnUsersEvents) {
   HttpClient publisher(hub.port());
   for (int round = 0; round <= kEventsPerUser; ++round) {
     for (int u = 0; u < kUsers; ++u) {
-      const std::string delta = round == kEventsPerUser
-                                    ? UserName(u) + "-fence"
-                                    : UserName(u) + "-" + std::to_string(round);
+      const std::string delta = round == kEventsPerUser ? UserName(u) + "-fence"
+                                                        : UserName(u) + "-" + std::to_string(round);
       const HttpReply reply = publisher.Request("POST", kAguiWebhook, JsonAuthAs(UserName(u)),
                                                 AguiText(UserName(u), "m-" + UserName(u), delta));
       ASSERT_EQ(reply.status, 200) << reply.body;

@@ -36,9 +36,8 @@ inline Headers JsonAuthAs(const std::string& user, const std::string& scope = ""
 // A TEXT_MESSAGE_CONTENT webhook body for `user` (no timestamp unless given).
 inline std::string AguiText(const std::string& user, const std::string& message_id,
                             const std::string& delta, const std::string& timestamp = "") {
-  std::string body = R"({"user_id":")" + user +
-                     R"(","type":"TEXT_MESSAGE_CONTENT","messageId":")" + message_id +
-                     R"(","delta":")" + delta + "\"";
+  std::string body = R"({"user_id":")" + user + R"(","type":"TEXT_MESSAGE_CONTENT","messageId":")" +
+                     message_id + R"(","delta":")" + delta + "\"";
   if (!timestamp.empty()) body += R"(,"timestamp":)" + timestamp;
   return body + "}";
 }
@@ -46,8 +45,8 @@ inline std::string AguiText(const std::string& user, const std::string& message_
 // The bare event JSON the hub delivers for AguiText(…, timestamp) (timestamp given).
 inline std::string AguiTextJson(const std::string& message_id, const std::string& delta,
                                 const std::string& timestamp) {
-  return R"({"type":"TEXT_MESSAGE_CONTENT","messageId":")" + message_id + R"(","delta":")" +
-         delta + R"(","timestamp":)" + timestamp + "}";
+  return R"({"type":"TEXT_MESSAGE_CONTENT","messageId":")" + message_id + R"(","delta":")" + delta +
+         R"(","timestamp":)" + timestamp + "}";
 }
 
 inline HttpReply PublishAgui(unsigned short port, const std::string& user,

@@ -39,9 +39,8 @@ TEST(PublishLoopbackTest, A2aEventArrivesBareOnA2aAndWrappedOnContexts) {
   const std::string id = EventIdOf(reply);
   EXPECT_EQ(reply.body, BroadcastedBody(2, id));
 
-  const std::string json =
-      R"({"type":"TASK_STATUS_UPDATE","taskId":"t1","contextId":"c1",)"
-      R"("state":"TASK_STATE_WORKING","timestamp":"2026-01-02T03:04:05Z"})";
+  const std::string json = R"({"type":"TASK_STATUS_UPDATE","taskId":"t1","contextId":"c1",)"
+                           R"("state":"TASK_STATE_WORKING","timestamp":"2026-01-02T03:04:05Z"})";
   const auto bare = a2a.WaitFrames(2);
   ASSERT_EQ(bare.size(), 2u);
   EXPECT_EQ(bare[1], "id: " + id + "\ndata: " + json + "\n\n");
@@ -103,10 +102,10 @@ TEST(PublishLoopbackTest, ProtocolStreamsCarryOnlyTheirOwnProtocol) {
 
   const auto agui_frames = agui.WaitFrames(3);
   ASSERT_EQ(agui_frames.size(), 3u);
-  EXPECT_EQ(agui_frames[1], "id: " + EventIdOf(agui_event) + "\ndata: " +
-                                AguiTextJson("m1", "from agui", "7") + "\n\n");
-  EXPECT_EQ(agui_frames[2], "id: " + EventIdOf(agui_fence) + "\ndata: " +
-                                AguiTextJson("m1", "agui fence", "8") + "\n\n");
+  EXPECT_EQ(agui_frames[1], "id: " + EventIdOf(agui_event) +
+                                "\ndata: " + AguiTextJson("m1", "from agui", "7") + "\n\n");
+  EXPECT_EQ(agui_frames[2], "id: " + EventIdOf(agui_fence) +
+                                "\ndata: " + AguiTextJson("m1", "agui fence", "8") + "\n\n");
 
   const auto a2a_frames = a2a.WaitFrames(3);
   ASSERT_EQ(a2a_frames.size(), 3u);

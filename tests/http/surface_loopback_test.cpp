@@ -81,10 +81,10 @@ TEST(SurfaceLoopbackTest, OtherMethodsOnAStreamPathAnswer405WithAllowGet) {
   for (const char* path : {kAguiStream, kA2aStream, kContextsStream}) {
     for (const char* method : {"POST", "PUT", "DELETE"}) {
       SCOPED_TRACE(std::string(method) + " " + path);
-      const HttpReply reply = Request(hub.port(), method, path,
-                                      {{"Authorization", TestHub::Bearer("alice")},
-                                       {"Content-Type", "application/json"}},
-                                      "{}");
+      const HttpReply reply = Request(
+          hub.port(), method, path,
+          {{"Authorization", TestHub::Bearer("alice")}, {"Content-Type", "application/json"}},
+          "{}");
       EXPECT_EQ(reply.status, 405);
       EXPECT_EQ(reply.Header("allow"), "GET");
       EXPECT_EQ(reply.Header("content-type"), "application/json");
@@ -112,9 +112,8 @@ TEST(SurfaceLoopbackTest, TrailingSlashRedirects308ToThePathWithoutItKeepingTheQ
     EXPECT_EQ(reply.Header("location"), c.location);
   }
   // POST keeps its method and body across a 308, so the publish path redirects too.
-  const HttpReply post =
-      Request(hub.port(), "POST", "/api/v1/webhook/agui/?x=1", JsonAuthAs("alice"),
-              AguiText("alice", "m1", "hi"));
+  const HttpReply post = Request(hub.port(), "POST", "/api/v1/webhook/agui/?x=1",
+                                 JsonAuthAs("alice"), AguiText("alice", "m1", "hi"));
   EXPECT_EQ(post.status, 308);
   EXPECT_EQ(post.Header("location"), "/api/v1/webhook/agui?x=1");
 }
@@ -126,8 +125,7 @@ TEST(SurfaceLoopbackTest, StreamsRefuseRequestsWithoutAToken) {
     SseStream stream(hub.port(), path, {}, std::chrono::seconds(5));
     EXPECT_EQ(stream.status(), 401);
     EXPECT_EQ(stream.head().Header("www-authenticate"), "Bearer");
-    EXPECT_EQ(stream.head().body.rfind(R"({"code":"unauthorized",)", 0), 0u)
-        << stream.head().body;
+    EXPECT_EQ(stream.head().body.rfind(R"({"code":"unauthorized",)", 0), 0u) << stream.head().body;
   }
 }
 

@@ -1,0 +1,219 @@
+// Connection limits on the wire (spec §6): the per-user cap per stream, and slow consumers that
+// are closed without delaying anyone else or growing the hub's memory.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+
+#include "core/event_id.h"
+#include "http/loopback_support.h"
+
+namespace herald::testing {
+namespace {
+
+constexpr std::size_t kCap = 10;
+
+void ExpectRateLimited(const HttpReply& reply) {
+  EXPECT_EQ(reply.status, 429) << reply.body;
+  EXPECT_EQ(reply.Header("content-type"), "application/json");
+  EXPECT_EQ(reply.body.rfind(R"({"code":"rate_limited","message":")", 0), 0u) << reply.body;
+  const std::string retry_after = reply.Header("retry-after");
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GE(std::stoi(retry_after), 1);
+}
+
+TEST(LimitsLoopbackTest, EleventhConnectionOfAUserOnAStreamGets429AndAClosedOneFreesItsSlot) {
+  TestHub hub;
+  std::vector<std::unique_ptr<SseStream>> alice;
+  for (std::size_t i = 0; i < kCap; ++i) {
+    alice.push_back(std::make_unique<SseStream>(hub.port(), kAguiStream, AuthAs("alice")));
+    ASSERT_EQ(alice.back()->status(), 200) << i;
+  }
+  {
+    SseStream eleventh(hub.port(), kAguiStream, AuthAs("alice"));
+    ExpectRateLimited(eleventh.head());
+  }
+  // Other users and the same user's other streams have their own caps.
+  SseStream bob(hub.port(), kAguiStream, AuthAs("bob"));
+  EXPECT_EQ(bob.status(), 200);
+  SseStream alice_a2a(hub.port(), kA2aStream, AuthAs("alice"));
+  EXPECT_EQ(alice_a2a.status(), 200);
+  SseStream alice_contexts(hub.port(), kContextsStream, AuthAs("alice"));
+  EXPECT_EQ(alice_contexts.status(), 200);
+  // The refused request opened nothing, and every admitted one is live.
+  ASSERT_TRUE(hub.WaitForOpenStreams(static_cast<std::int64_t>(kCap) + 3));
+  const HttpReply counted = PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "x"));
+  EXPECT_EQ(counted.body, BroadcastedBody(kCap + 1, EventIdOf(counted)));
+
+  // Closing one frees its slot: poll (bounded) until a new connection is admitted.
+  alice[3].reset();
+  std::unique_ptr<SseStream> replacement;
+  int attempts = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        ++attempts;
+        auto next = std::make_unique<SseStream>(hub.port(), kAguiStream, AuthAs("alice"));
+        if (next->status() == 200) {
+          replacement = std::move(next);
+          return true;
+        }
+        EXPECT_EQ(next->status(), 429);
+        return attempts >= 500;  // give up (and fail below) rather than loop for long
+      },
+      std::chrono::seconds(5)));
+  ASSERT_TRUE(replacement) << "no slot freed after " << attempts << " attempts";
+  // The cap holds again.
+  SseStream another(hub.port(), kAguiStream, AuthAs("alice"));
+  ExpectRateLimited(another.head());
+
+  const auto rejected =
+      ScrapeMetric(hub.port(), R"(herald_connections_rejected_total{stream="agui"})");
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(*rejected, static_cast<double>(attempts - 1 + 2));
+}
+
+// What a reader thread saw on one stream.
+struct Received {
+  std::vector<long> numbers;  // the n of each "n-<n>-…" delta, in arrival order
+  std::vector<std::uint64_t> sequences;
+  bool ended = false;  // the end marker arrived
+  bool eof = false;
+  std::size_t frames = 0;
+};
+
+// Reads frames until the end marker, EOF or the deadline. Thread: one reader per connection.
+void ReadEvents(Connection& connection, const std::string& prefix, Received& out,
+                std::chrono::milliseconds timeout) {
+  FrameReader reader(connection);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    const auto frame = reader.Next(left);
+    if (!frame) {
+      out.eof = connection.eof();
+      return;
+    }
+    ++out.frames;
+    const std::string id = FrameField(*frame, "id");
+    if (const auto parsed = ParseEventId(id)) out.sequences.push_back(parsed->sequence);
+    const std::string key = "\"delta\":\"" + prefix + "-";
+    const auto start = frame->find(key);
+    if (start == std::string::npos) continue;
+    const std::string rest = frame->substr(start + key.size());
+    if (rest.rfind("end\"", 0) == 0) {
+      out.ended = true;
+      return;
+    }
+    out.numbers.push_back(std::stol(rest.substr(0, rest.find('-'))));
+  }
+}
+
+bool StrictlyIncreasing(const std::vector<std::uint64_t>& values) {
+  for (std::size_t i = 1; i < values.size(); ++i) {
+    if (values[i] <= values[i - 1]) return false;
+  }
+  return true;
+}
+
+std::vector<long> Iota(long n) {
+  std::vector<long> values(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i) values[static_cast<std::size_t>(i)] = i;
+  return values;
+}
+
+TEST(LimitsLoopbackTest, SlowConsumerIsClosedWhileEveryoneElseReceivesEverythingInOrder) {
+  TestHubOptions options;
+  options.hub.threads = 2;
+  options.hub.outbox.max_frames = 64;
+  options.hub.outbox.max_bytes = 64 * 1024;
+  TestHub hub(options);
+
+  SseStream slow(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream healthy(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream other(hub.port(), kAguiStream, AuthAs("bob"));
+  for (SseStream* s : {&slow, &healthy, &other}) {
+    ASSERT_EQ(s->status(), 200);
+    ASSERT_EQ(s->WaitFrames(1).size(), 1u);
+    ASSERT_EQ(s->body(), kPreamble);  // later bytes stay in the connection for FrameReader
+  }
+  slow.connection().ShrinkReceiveBuffer();  // and never read it while publishing
+
+  Received healthy_seen, other_seen;
+  std::thread healthy_reader(ReadEvents, std::ref(healthy.connection()), "n",
+                             std::ref(healthy_seen), std::chrono::seconds(60));
+  std::thread other_reader(ReadEvents, std::ref(other.connection()), "b", std::ref(other_seen),
+                           std::chrono::seconds(60));
+
+  // ~1 KiB events, until the slow consumer is closed (at least 2 000, at most 12 000: the
+  // kernel's socket buffers absorb a few MiB before the hub's outbox sees any back-pressure).
+  const std::string padding(1000, 'x');
+  HttpClient publisher(hub.port());
+  long published = 0;
+  long bob_published = 0;
+  bool publish_failed = false;
+  const auto publish = [&](const std::string& user, const std::string& delta) {
+    const HttpReply reply =
+        publisher.Request("POST", kAguiWebhook, JsonAuthAs(user), AguiText(user, "m1", delta, "1"));
+    if (reply.status != 200) {
+      ADD_FAILURE() << reply.status << " " << reply.body;
+      publish_failed = true;
+    }
+  };
+  const auto closed = [&hub] {
+    return hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer) >= 1;
+  };
+  while (!publish_failed && published < 12'000 && (published < 2'000 || !closed())) {
+    for (int i = 0; i < 250 && !publish_failed; ++i) {
+      publish("alice", "n-" + std::to_string(published++) + "-" + padding);
+      if (published % 50 == 0) publish("bob", "b-" + std::to_string(bob_published++) + "-x");
+    }
+  }
+  publish("alice", "n-end");
+  publish("bob", "b-end");
+  healthy_reader.join();
+  other_reader.join();
+
+  // The slow one was closed as a slow consumer; nobody else was.
+  ASSERT_TRUE(WaitUntil([&] {
+    return ScrapeMetric(hub.port(), R"(herald_disconnects_total{reason="slow_consumer"})") == 1.0;
+  })) << "published "
+      << published;
+  EXPECT_EQ(hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer), 1u);
+
+  // Everyone else got everything, in order.
+  EXPECT_TRUE(healthy_seen.ended);
+  EXPECT_FALSE(healthy_seen.eof);
+  EXPECT_TRUE(healthy_seen.numbers == Iota(published))
+      << "healthy got " << healthy_seen.numbers.size() << " of " << published;
+  EXPECT_TRUE(StrictlyIncreasing(healthy_seen.sequences));
+  EXPECT_TRUE(other_seen.ended);
+  EXPECT_TRUE(other_seen.numbers == Iota(bob_published))
+      << "other got " << other_seen.numbers.size() << " of " << bob_published;
+  EXPECT_TRUE(StrictlyIncreasing(other_seen.sequences));
+
+  // Both still stream.
+  EXPECT_TRUE(WaitUntil([&] { return hub.metrics().OpenConnections(Stream::kAgui) == 2; }));
+  publish("alice", "n-after");
+  publish("bob", "b-after");
+  FrameReader healthy_frames(healthy.connection());
+  const auto after = healthy_frames.Next(std::chrono::seconds(10));
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->find("n-after"), std::string::npos);
+
+  // The slow one: what it gets is an in-order prefix, then EOF.
+  Received slow_seen;
+  ReadEvents(slow.connection(), "n", slow_seen, std::chrono::seconds(10));
+  EXPECT_TRUE(slow_seen.eof);
+  EXPECT_FALSE(slow_seen.ended);
+  EXPECT_LT(slow_seen.numbers.size(), static_cast<std::size_t>(published));
+  EXPECT_TRUE(slow_seen.numbers == Iota(static_cast<long>(slow_seen.numbers.size())));
+
+  // The memory bound is released: nothing is left queued.
+  EXPECT_TRUE(WaitUntil([&] { return ScrapeMetric(hub.port(), "herald_queued_bytes") == 0.0; }))
+      << ScrapeMetric(hub.port(), "herald_queued_bytes").value_or(-1);
+}
+
+}  // namespace
+}  // namespace herald::testing

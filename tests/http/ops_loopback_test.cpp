@@ -1,0 +1,173 @@
+// Operations on the wire (spec §1.4, §6 drain, §7 metrics): health, readiness, metrics, admin
+// connection control, unknown paths, and the graceful drain of open streams.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include "http/loopback_support.h"
+
+namespace herald::testing {
+namespace {
+
+TEST(OpsLoopbackTest, HealthAndReadinessAnswer200) {
+  TestHub hub;
+  for (const char* path : {"/health", "/api/v1/health"}) {
+    SCOPED_TRACE(path);
+    const HttpReply reply = Request(hub.port(), "GET", path);
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.Header("content-type"), "application/json");
+    EXPECT_EQ(reply.body, R"({"status":"healthy"})");
+  }
+  const HttpReply ready = Request(hub.port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  // Health needs no token, and other methods are refused.
+  const HttpReply post = Request(hub.port(), "POST", "/health", {}, "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.Header("allow"), "GET, HEAD");
+}
+
+TEST(OpsLoopbackTest, MetricsAreInPrometheusTextFormatAndCountStreams) {
+  TestHub hub;
+  SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream contexts(hub.port(), kContextsStream, AuthAs("alice"));
+  ASSERT_TRUE(contexts.WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+  ASSERT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "x")).status, 200);
+  ASSERT_TRUE(agui.WaitFrameContaining("TEXT_MESSAGE_CONTENT"));
+
+  const HttpReply reply = Request(hub.port(), "GET", "/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Header("content-type"), "text/plain; version=0.0.4");
+  EXPECT_NE(reply.body.find("# TYPE herald_connections gauge\n"), std::string::npos);
+  EXPECT_EQ(MetricValue(reply.body, R"(herald_connections{stream="agui"})"), 1.0);
+  EXPECT_EQ(MetricValue(reply.body, R"(herald_connections{stream="a2a"})"), 0.0);
+  EXPECT_EQ(MetricValue(reply.body, R"(herald_connections{stream="contexts"})"), 1.0);
+  EXPECT_EQ(
+      MetricValue(reply.body,
+                  R"(herald_events_published_total{protocol="agui",type="TEXT_MESSAGE_CONTENT"})"),
+      1.0);
+  // Every line is a comment or `name[{labels}] value`.
+  const std::regex sample(R"re(# (HELP|TYPE) .*|[a-z_]+(\{[^}]*\})? -?[0-9.e+]+)re");
+  for (const std::string& line : [&] {
+         std::vector<std::string> lines;
+         std::size_t pos = 0;
+         while (pos < reply.body.size()) {
+           const auto end = reply.body.find('\n', pos);
+           lines.push_back(reply.body.substr(pos, end - pos));
+           pos = end == std::string::npos ? reply.body.size() : end + 1;
+         }
+         return lines;
+       }()) {
+    EXPECT_TRUE(std::regex_match(line, sample)) << line;
+  }
+  EXPECT_EQ(reply.body.back(), '\n');
+}
+
+TEST(OpsLoopbackTest, UnknownPathIs404JsonNotFound) {
+  TestHub hub;
+  for (const char* path : {"/nope", "/api/v1/stream/agui2", "/api/v2/stream/agui", "/api/v1/stream",
+                           "/api/v1/admin/users/alice"}) {
+    SCOPED_TRACE(path);
+    const HttpReply reply = Request(hub.port(), "GET", path, AuthAs("alice"));
+    EXPECT_EQ(reply.status, 404);
+    EXPECT_EQ(reply.Header("content-type"), "application/json");
+    EXPECT_EQ(reply.body.rfind(R"({"code":"not_found","message":")", 0), 0u) << reply.body;
+  }
+}
+
+TEST(OpsLoopbackTest, AdminListsAndDisconnectsAUsersConnectionsOnly) {
+  TestHub hub;
+  const std::string target = "/api/v1/admin/users/alice/connections";
+  SseStream alice_agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream alice_agui2(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream alice_contexts(hub.port(), kContextsStream, AuthAs("alice"));
+  SseStream bob_agui(hub.port(), kAguiStream, AuthAs("bob"));
+  ASSERT_TRUE(alice_contexts.WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+  ASSERT_TRUE(hub.WaitForOpenStreams(4));
+
+  // Without the admin scope (alice herself included): 403; without a token: 401.
+  for (const Headers& headers : {AuthAs("alice"), AuthAs("ops", "events:publish")}) {
+    for (const char* method : {"GET", "DELETE"}) {
+      const HttpReply denied = Request(hub.port(), method, target, headers);
+      EXPECT_EQ(denied.status, 403) << denied.body;
+      EXPECT_EQ(denied.body.rfind(R"({"code":"forbidden","message":")", 0), 0u) << denied.body;
+    }
+  }
+  EXPECT_EQ(Request(hub.port(), "GET", target).status, 401);
+  EXPECT_TRUE(hub.WaitForOpenStreams(4)) << "a refused DELETE disconnected nothing";
+
+  const HttpReply listed = Request(hub.port(), "GET", target, AuthAs("ops", "admin"));
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.body,
+            R"({"data":{"user_id":"alice","connections":{"agui":2,"a2a":0,"contexts":1}}})");
+
+  const HttpReply deleted = Request(hub.port(), "DELETE", target, AuthAs("ops", "admin"));
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(deleted.body, R"({"data":{"user_id":"alice","disconnected":3}})");
+
+  EXPECT_TRUE(alice_agui.WaitEof(std::chrono::seconds(5)));
+  EXPECT_TRUE(alice_agui2.WaitEof(std::chrono::seconds(5)));
+  EXPECT_TRUE(alice_contexts.WaitEof(std::chrono::seconds(5)));
+  EXPECT_EQ(alice_agui.body(), kPreamble);
+  ASSERT_TRUE(hub.WaitForOpenStreams(1));
+
+  // Bob's stream is untouched: it still receives.
+  const HttpReply published = PublishAgui(hub.port(), "bob", AguiText("bob", "m1", "still", "1"));
+  ASSERT_EQ(published.status, 200);
+  const auto frames = bob_agui.WaitFrames(2);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1],
+            "id: " + EventIdOf(published) + "\ndata: " + AguiTextJson("m1", "still", "1") + "\n\n");
+  EXPECT_FALSE(bob_agui.connection().eof());
+
+  const HttpReply after = Request(hub.port(), "GET", target, AuthAs("ops", "admin"));
+  EXPECT_EQ(after.body,
+            R"({"data":{"user_id":"alice","connections":{"agui":0,"a2a":0,"contexts":0}}})");
+  EXPECT_EQ(ScrapeMetric(hub.port(), R"(herald_disconnects_total{reason="admin"})"), 3.0);
+}
+
+TEST(OpsLoopbackTest, DrainEndsOpenStreamsWithARetryFrameThenEof) {
+  auto hub = std::make_unique<TestHub>();
+  const unsigned short port = hub->port();
+  SseStream agui(port, kAguiStream, AuthAs("alice"));
+  SseStream contexts(port, kContextsStream, AuthAs("alice"));
+  ASSERT_EQ(agui.WaitFrames(1).size(), 1u);
+  ASSERT_EQ(contexts.WaitFrames(2).size(), 2u);
+
+  // Destroy the hub on another thread while this one reads.
+  std::thread stopper([&hub] { hub.reset(); });
+  const bool agui_eof = agui.WaitEof(std::chrono::seconds(10));
+  const bool contexts_eof = contexts.WaitEof(std::chrono::seconds(10));
+  stopper.join();
+  ASSERT_TRUE(agui_eof);
+  ASSERT_TRUE(contexts_eof);
+
+  const std::regex retry_frame(R"re(retry: (\d+)\n\n)re");
+  for (SseStream* stream : {&agui, &contexts}) {
+    const auto frames = SplitFrames(stream->body());
+    ASSERT_GE(frames.size(), 2u);
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(frames.back(), match, retry_frame)) << frames.back();
+    const int retry = std::stoi(match[1].str());
+    EXPECT_GE(retry, 2000);
+    EXPECT_LE(retry, 5000);  // the default drain window
+    EXPECT_TRUE(stream->body().ends_with(frames.back())) << "nothing after the retry frame";
+  }
+}
+
+TEST(OpsLoopbackTest, ReadyzIs503AndNewStreamsAreRefusedWhileDraining) {
+  TestHub hub;
+  hub.services().draining = true;
+  const HttpReply ready = Request(hub.port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  SseStream refused(hub.port(), kAguiStream, AuthAs("alice"));
+  EXPECT_EQ(refused.status(), 503);
+  EXPECT_FALSE(refused.head().Header("retry-after").empty());
+  EXPECT_EQ(refused.head().body.rfind(R"({"code":"service_unavailable","message":")", 0), 0u)
+      << refused.head().body;
+  hub.services().draining = false;
+}
+
+}  // namespace
+}  // namespace herald::testing
