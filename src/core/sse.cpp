@@ -20,9 +20,7 @@ std::string DataFrame(std::string_view id, std::string_view json) {
   assert(IsSingleLine(json) && IsSingleLine(id));
   std::string frame;
   frame.reserve(id.size() + json.size() + 16);
-  if (!id.empty()) {
-    frame.append("id: ").append(id).push_back('\n');
-  }
+  frame.append("id: ").append(id).push_back('\n');
   frame.append("data: ").append(json).append("\n\n");
   return frame;
 }
@@ -40,10 +38,11 @@ std::string Preamble(std::chrono::milliseconds retry, std::string_view comment) 
   return fmt::format("retry: {}\n:{}\n\n", retry.count(), comment);
 }
 
-std::string ResetFrame(std::string_view reason) {
+std::string ResetFrame(std::string_view id, std::string_view reason) {
+  assert(IsSingleLine(id));
   const std::string payload = fmt::format(R"({{"type":"STREAM_RESET","reason":{}}})",
                                           boost::json::serialize(boost::json::string(reason)));
-  return NamedFrame("reset", payload);
+  return fmt::format("id: {}\n{}", id, NamedFrame("reset", payload));
 }
 
 std::string NamedFrame(std::string_view event, std::string_view json) {

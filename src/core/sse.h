@@ -12,7 +12,8 @@
 
 namespace herald::sse {
 
-// "id: <id>\ndata: <json>\n\n"; with an empty id, the `id:` line is left out.
+// "id: <id>\ndata: <json>\n\n". An empty id still writes "id: \n", which resets the client's
+// last event id (a fresh snapshot of a user without events must not leave a stale cursor).
 std::string DataFrame(std::string_view id, std::string_view json);
 
 // The contexts stream wraps every event: {"protocol":"agui","event":<json>}.
@@ -21,8 +22,10 @@ std::string WrapEvent(Protocol protocol, std::string_view event_json);
 // The first bytes of every stream: "retry: <ms>\n:<comment>\n\n", sent as soon as it opens.
 std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);
 
-// "event: reset\ndata: {"type":"STREAM_RESET","reason":"<reason>"}\n\n" (spec §4).
-std::string ResetFrame(std::string_view reason);
+// "id: <id>\nevent: reset\ndata: {"type":"STREAM_RESET","reason":"<reason>"}\n\n" (spec §4).
+// `id` is the stream's current position, so the client's next reconnect resumes from there
+// instead of repeating the reset; empty when the user has no events yet.
+std::string ResetFrame(std::string_view id, std::string_view reason);
 
 // A named event with a JSON payload, e.g. "event: auth_expiring\ndata: {...}\n\n".
 std::string NamedFrame(std::string_view event, std::string_view json);

@@ -205,7 +205,10 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
             floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
         initial = sse::DataFrame(id, SnapshotJson(hub.Now()));
       } else if (plan.kind == hub::ResumeKind::kReset) {
-        initial = sse::ResetFrame(plan.reset_reason);
+        const std::string id = plan.after_sequence > 0
+                                   ? FormatEventId(EventId{history, plan.after_sequence})
+                                   : std::string();
+        initial = sse::ResetFrame(id, plan.reset_reason);
       }
       if (alive && !initial.empty() && co_await Write(c, subscriber, asio::buffer(initial))) {
         write_failed();

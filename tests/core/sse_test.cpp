@@ -10,8 +10,8 @@ TEST(SseTest, DataFrameCarriesIdThenOneDataLineThenBlankLine) {
             "id: 0000000a-3\ndata: {\"type\":\"X\"}\n\n");
 }
 
-TEST(SseTest, DataFrameWithoutIdHasNoIdLine) {
-  EXPECT_EQ(DataFrame("", "{}"), "data: {}\n\n");
+TEST(SseTest, DataFrameWithEmptyIdClearsTheClientsLastEventId) {
+  EXPECT_EQ(DataFrame("", "{}"), "id: \ndata: {}\n\n");
 }
 
 TEST(SseTest, WrapEventNamesTheProtocol) {
@@ -25,14 +25,15 @@ TEST(SseTest, PreambleSetsRetryAndSendsAComment) {
   EXPECT_EQ(Preamble(std::chrono::milliseconds(2000), "ok"), "retry: 2000\n:ok\n\n");
 }
 
-TEST(SseTest, ResetFrameIsANamedEventWithStreamResetPayload) {
-  EXPECT_EQ(ResetFrame("expired"),
-            "event: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"expired\"}\n\n");
+TEST(SseTest, ResetFrameCarriesTheCurrentIdAndAStreamResetPayload) {
+  EXPECT_EQ(ResetFrame("0000000a-7", "expired"),
+            "id: 0000000a-7\nevent: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"expired\"}"
+            "\n\n");
 }
 
 TEST(SseTest, ResetReasonIsJsonEscaped) {
-  EXPECT_EQ(ResetFrame("a\"b"),
-            "event: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"a\\\"b\"}\n\n");
+  EXPECT_EQ(ResetFrame("", "a\"b"),
+            "id: \nevent: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"a\\\"b\"}\n\n");
 }
 
 TEST(SseTest, HeartbeatFramesMatchWhatExistingClientsExpect) {
@@ -42,7 +43,7 @@ TEST(SseTest, HeartbeatFramesMatchWhatExistingClientsExpect) {
 
 TEST(SseTest, FramesUseLineFeedsOnly) {
   for (const std::string& frame :
-       {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"), ResetFrame("r"),
+       {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"), ResetFrame("1", "r"),
         RetryFrame(std::chrono::milliseconds(5)), NamedFrame("auth_expiring", "{}")}) {
     EXPECT_EQ(frame.find('\r'), std::string::npos) << frame;
     EXPECT_TRUE(frame.ends_with("\n\n")) << frame;
