@@ -99,7 +99,9 @@ store::StoreOptions MakeStoreOptions(const ServeConfig& c) {
 
 hub::HubOptions MakeHubOptions(const ServeConfig& c) {
   hub::HubOptions options;
-  options.threads = c.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : c.threads;
+  // One per core, but never past the 64 shards that --threads allows and Metrics has room for.
+  options.threads =
+      c.threads == 0 ? std::min(64u, std::max(1u, std::thread::hardware_concurrency())) : c.threads;
   options.max_connections_per_user = c.max_connections_per_user;
   options.outbox.max_bytes = c.outbox_max_bytes;
   options.outbox.max_frames = c.outbox_max_frames;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +45,10 @@ class Metrics {
   std::int64_t OpenConnections(Stream stream) const;
   std::uint64_t Disconnects(DisconnectReason reason) const;
   // Each shard's running total of bytes queued to its subscribers; written by that shard only.
-  std::atomic<std::int64_t>& ShardQueuedBytes(std::size_t shard) { return queued_bytes_[shard]; }
+  std::atomic<std::int64_t>& ShardQueuedBytes(std::size_t shard) {
+    assert(shard < kMaxShards);
+    return queued_bytes_[shard];
+  }
 
   std::uint64_t DeliveredFrames() const { return delivered_.load(std::memory_order_relaxed); }
 

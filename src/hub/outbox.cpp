@@ -24,6 +24,11 @@ void Outbox::TakeFront(std::size_t max_frames, std::vector<QueuedFrame>& out) {
   if (head_ == frames_.size()) {
     std::vector<QueuedFrame>().swap(frames_);
     head_ = 0;
+  } else if (head_ >= frames_.size() - head_) {
+    // Drop the taken prefix once it outweighs what is still queued: a subscriber that keeps up
+    // but is never quite empty must not grow the vector without bound. Amortised O(1) a frame.
+    frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
 }
 

@@ -32,24 +32,29 @@ void Publisher::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Publisher::Submit(std::vector<EventDraft> drafts, Completion done) {
   const std::size_t bytes = DraftBytes(drafts);
+  bool accepted = false;
   {
     std::lock_guard lock(mutex_);
     const bool full = pending_events_ + drafts.size() > options_.max_pending_events ||
                       pending_bytes_ + bytes > options_.max_pending_bytes;
     // A single request larger than the bound still goes through when nothing else is queued.
-    if (stopping_ || (full && pending_events_ > 0)) {
-      metrics_.PublishRejected();
-      Complete(done, PublishOutcome{ApiError{ErrorCode::kServiceUnavailable,
-                                             "The hub is busy storing events; retry shortly.",
-                                             {},
-                                             std::chrono::seconds(1)},
-                                    {}});
-      return;
+    accepted = !stopping_ && (!full || pending_events_ == 0);
+    if (accepted) {
+      pending_events_ += drafts.size();
+      pending_bytes_ += bytes;
+      queue_.push_back(
+          Request{std::move(drafts), bytes, std::move(done), std::chrono::steady_clock::now()});
     }
-    pending_events_ += drafts.size();
-    pending_bytes_ += bytes;
-    queue_.push_back(
-        Request{std::move(drafts), bytes, std::move(done), std::chrono::steady_clock::now()});
+  }
+  if (!accepted) {
+    // Completed outside the lock: a completion may do anything, including publishing again.
+    metrics_.PublishRejected();
+    Complete(done, PublishOutcome{ApiError{ErrorCode::kServiceUnavailable,
+                                           "The hub is busy storing events; retry shortly.",
+                                           {},
+                                           std::chrono::seconds(1)},
+                                  {}});
+    return;
   }
   wake_.notify_one();
 }

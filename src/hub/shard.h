@@ -58,11 +58,12 @@ class Shard {
 
   std::chrono::milliseconds watchdog_period_{0};
   std::chrono::milliseconds stall_limit_{0};
-  std::unique_ptr<boost::asio::steady_timer> watchdog_;
 
   const std::size_t index_;
   Metrics& metrics_;
   boost::asio::io_context io_context_{1};
+  // After io_context_: a timer must be destroyed before the io_context whose service it uses.
+  std::unique_ptr<boost::asio::steady_timer> watchdog_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   SubscriberRegistry registry_;
   std::thread thread_;

@@ -145,7 +145,9 @@ TEST(MetricsTest, LatencyHistogramIsCumulativeAndInfEqualsCount) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(buckets[i].le, expected[i].first) << i;
     EXPECT_EQ(buckets[i].count, expected[i].second) << buckets[i].le;
-    if (i > 0) EXPECT_GE(buckets[i].count, buckets[i - 1].count) << buckets[i].le;
+    if (i > 0) {
+      EXPECT_GE(buckets[i].count, buckets[i - 1].count) << buckets[i].le;
+    }
   }
   EXPECT_TRUE(HasLine(text, "herald_publish_latency_seconds_count 5")) << text;
   EXPECT_EQ(buckets.back().count, 5u);

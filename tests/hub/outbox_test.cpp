@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -224,6 +225,37 @@ TEST(OutboxTest, EmptiedOutboxHoldsNoHeapMemory) {
   for (std::uint64_t s = 1; s <= 10; ++s) ASSERT_TRUE(outbox.Push(Queued(s, 1)));
   outbox.Clear();
   EXPECT_EQ(VectorCapacity(outbox), 0u) << "emptied by Clear";
+}
+
+TEST(OutboxTest, AnOutboxThatIsNeverQuiteEmptiedStaysBoundedInMemory) {
+  // A session that keeps up but always leaves a frame behind (it takes at most N frames per
+  // write while new ones arrive) must not make the queue's storage grow with every frame taken.
+  Outbox outbox({.max_frames = 8, .max_bytes = 1 << 20});
+  ASSERT_TRUE(outbox.Push(Queued(0, 1)));
+  std::vector<QueuedFrame> out;
+  std::size_t peak_capacity = 0;
+  for (std::uint64_t s = 1; s <= 10'000; ++s) {
+    ASSERT_TRUE(outbox.Push(Queued(s, 1)));
+    outbox.TakeFront(1, out);  // one frame always stays queued
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].sequence, s - 1);
+    peak_capacity = std::max(peak_capacity, VectorCapacity(outbox));
+  }
+  EXPECT_EQ(outbox.size(), 1u);
+  EXPECT_LE(peak_capacity, 4 * std::size_t{8});
+}
+
+TEST(OutboxTest, OrderIsKeptWhileTheQueueIsNeverEmpty) {
+  Outbox outbox({.max_frames = 4, .max_bytes = 1 << 20});
+  std::uint64_t pushed = 0;
+  std::uint64_t expected = 1;
+  std::vector<QueuedFrame> out;
+  for (int round = 0; round < 1000; ++round) {
+    while (outbox.size() < 4) ASSERT_TRUE(outbox.Push(Queued(++pushed, 1)));
+    outbox.TakeFront(1 + round % 3, out);  // leaves 1 to 3 frames behind
+    for (const QueuedFrame& f : out) EXPECT_EQ(f.sequence, expected++);
+  }
+  EXPECT_EQ(outbox.bytes(), outbox.size());
 }
 
 }  // namespace
