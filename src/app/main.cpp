@@ -1,8 +1,9 @@
-// herald: serve | token. Configuration errors exit non-zero with one line on stderr.
+// herald: serve | token | tail | publish. Configuration errors exit non-zero with one line on stderr.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "app/client_commands.h"
 #include "app/config.h"
 #include "app/serve.h"
 #include "app/token_command.h"
@@ -19,6 +20,14 @@ int main(int argc, char** argv) {
   CLI::App* token = app.add_subcommand("token", "Mint an HS256 token and print it");
   herald::app::AddTokenOptions(*token, token_config);
 
+  herald::app::TailConfig tail_config;
+  CLI::App* tail = app.add_subcommand("tail", "Subscribe to a stream and print its events");
+  herald::app::AddTailOptions(*tail, tail_config);
+
+  herald::app::PublishConfig publish_config;
+  CLI::App* publish = app.add_subcommand("publish", "Publish one event or a file of events");
+  herald::app::AddPublishOptions(*publish, publish_config);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -29,6 +38,8 @@ int main(int argc, char** argv) {
       herald::app::FinishServeConfig(*serve, serve_config);
       return herald::app::Serve(serve_config);
     }
+    if (tail->parsed()) return herald::app::Tail(tail_config);
+    if (publish->parsed()) return herald::app::Publish(publish_config);
     return herald::app::MintToken(token_config);
   } catch (const std::exception& e) {
     std::cerr << "herald: " << e.what() << "\n";
