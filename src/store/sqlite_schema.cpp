@@ -29,20 +29,23 @@ CREATE TABLE users (
   last_seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- The log in commit order: appends go to the end of the table whichever users they belong to,
+-- so a group commit dirties few pages however many users it spans; a user's replay walks
+-- events_by_user. Within a group, a user's events are inserted side by side.
+-- id order is also age order (stored_at_ms follows it while the clock does not step back), so
+-- age pruning walks the table from its head and needs no index of its own.
 -- protocol: 0 = agui, 1 = a2a, 2 = system. payload: compact JSON as delivered.
 CREATE TABLE events (
+  id           INTEGER PRIMARY KEY,
   user_id      TEXT    NOT NULL,
   seq          INTEGER NOT NULL,
   protocol     INTEGER NOT NULL,
   type         TEXT    NOT NULL,
   context_id   TEXT,
   stored_at_ms INTEGER NOT NULL,
-  payload      TEXT    NOT NULL,
-  PRIMARY KEY (user_id, seq)
-) WITHOUT ROWID;
-
--- Age pruning walks this from the oldest.
-CREATE INDEX events_by_age ON events (stored_at_ms);
+  payload      TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX events_by_user ON events (user_id, seq);
 )sql",
     // Reserved for later steps, in this order when they come:
     //   contexts (context_id PRIMARY KEY, owner user_id, name, counters, timestamps);
@@ -92,6 +95,8 @@ void ConfigureWriter(Connection& db, Durability durability,
       durability == Durability::kFull ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
       "set synchronous");
   db.ExecOrThrow("PRAGMA temp_store = MEMORY", "set temp_store");
+  // After a burst, checkpoints truncate the WAL file back to this size rather than keep it.
+  db.ExecOrThrow("PRAGMA journal_size_limit = 67108864", "set journal_size_limit");
 }
 
 void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout) {

@@ -1,14 +1,18 @@
 // The embedded default store (spec §7): one SQLite file in WAL mode.
 //
-// Layout: see sqlite_schema.cpp (events keyed by (user_id, seq), users.last_seq so sequences
-// outlive pruning, meta.history drawn once at creation). Durability: see Durability.
+// Layout (sqlite_schema.cpp): `events` in commit order (which is also age order) with a unique
+// index on (user_id, seq) for replays; `users.last_seq` so sequences outlive pruning and
+// restarts; `meta.history` drawn once at creation. Durability: see Durability.
 //
 // Threads: Append/Prune go through one writer connection (writer thread only; a debug assert
-// catches overlapping calls). ReadAfter/Range use a pool of read-only connections and never
-// wait for the writer: they see the last committed group. Errors from calls come back as
-// Result::Fail with SQLite's message; only the constructor throws.
+// catches overlapping calls). Append numbers a group from an in-memory per-user cache and
+// commits it in one BEGIN IMMEDIATE ... COMMIT; a failed group leaves the cache untouched.
+// ReadAfter/Range use a pool of read-only connections and never wait for the writer or for
+// each other: they see the last committed group. Errors from calls come back as Result::Fail
+// with SQLite's message; only the constructor throws.
 //
-// One process per file: the sequence cache assumes no other writer.
+// One process per file: the sequence cache assumes no other writer. The cache keeps an entry
+// for every user written since open.
 #pragma once
 
 #include <atomic>
@@ -48,6 +52,8 @@ class SqliteStore final : public EventStore {
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;
+  // Age pruning deletes from the oldest commit on, like MemoryStore: should the clock step back,
+  // an event stamped earlier than its predecessors goes once they are gone.
   Result<std::size_t> Prune(const RetentionPolicy& policy,
                             std::chrono::system_clock::time_point now,
                             std::size_t max_rows) override;

@@ -40,8 +40,8 @@ Writer::Writer(const std::string& path, Durability durability,
   first_seq_ = db_.Prepare("SELECT MIN(seq) FROM events WHERE user_id = ?1");
   delete_range_ = db_.Prepare("DELETE FROM events WHERE user_id = ?1 AND seq BETWEEN ?2 AND ?3");
   delete_aged_ = db_.Prepare(
-      "DELETE FROM events WHERE (user_id, seq) IN (SELECT user_id, seq FROM events "
-      "WHERE stored_at_ms < ?1 ORDER BY stored_at_ms LIMIT ?2)");
+      "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
+      "AND stored_at_ms < ?1");
 }
 
 Writer::UserMap::value_type* Writer::Load(const UserId& user) {
@@ -71,14 +71,27 @@ std::string Writer::Abort(std::string_view what) {
   return error;
 }
 
+bool Writer::Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t stored_at_ms) {
+  Statement::ResetOnExit reset(insert_event_);
+  insert_event_.BindText(1, draft.user.str());
+  insert_event_.BindInt64(2, static_cast<std::int64_t>(seq));
+  insert_event_.BindInt64(3, ProtocolCode(draft.protocol));
+  insert_event_.BindText(4, draft.type);
+  if (draft.context) {
+    insert_event_.BindText(5, draft.context->str());
+  } else {
+    insert_event_.BindNull(5);
+  }
+  insert_event_.BindInt64(6, stored_at_ms);
+  insert_event_.BindText(7, draft.json);
+  return insert_event_.Step() == SQLITE_DONE;
+}
+
 Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> drafts,
                                                 std::chrono::system_clock::time_point now) {
   using Out = Result<std::vector<StoredEvent>>;
   if (drafts.empty()) return Out::Ok({});
   if (!Begin()) return Out::Fail(Abort("append: begin"));
-  const std::int64_t stored_at_ms = ToMillis(now);
-  std::vector<StoredEvent> stored;
-  stored.reserve(drafts.size());
   touched_.clear();
   // Forget the open transaction's sequences: the cache keeps only committed ones.
   auto fail = [this](std::string_view what) {
@@ -86,33 +99,33 @@ Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> draf
     return Out::Fail(Abort(what));
   };
 
-  for (const EventDraft& draft : drafts) {
-    UserMap::value_type* entry = Load(draft.user);
+  // Number the drafts in input order.
+  const std::size_t count = drafts.size();
+  seq_of_.resize(count);
+  slot_of_.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    UserMap::value_type* entry = Load(drafts[i].user);
     if (entry == nullptr) return fail("append: load user");
     UserState& state = entry->second;
     if (!state.touched) {
       state.touched = true;
       state.pending_seq = state.last_seq;
+      state.slot = static_cast<std::uint32_t>(touched_.size());
       touched_.push_back(entry);
     }
-    const std::uint64_t seq = ++state.pending_seq;
-    {
-      Statement::ResetOnExit reset(insert_event_);
-      insert_event_.BindText(1, draft.user.str());
-      insert_event_.BindInt64(2, static_cast<std::int64_t>(seq));
-      insert_event_.BindInt64(3, ProtocolCode(draft.protocol));
-      insert_event_.BindText(4, draft.type);
-      if (draft.context) {
-        insert_event_.BindText(5, draft.context->str());
-      } else {
-        insert_event_.BindNull(5);
-      }
-      insert_event_.BindInt64(6, stored_at_ms);
-      insert_event_.BindText(7, draft.json);
-      if (insert_event_.Step() != SQLITE_DONE) return fail("append: insert event");
-    }
-    stored.push_back(StoredEvent{draft.user, EventId{history_, seq}, draft.protocol, draft.context,
-                                 draft.type, draft.json, stored_at_ms});
+    seq_of_[i] = ++state.pending_seq;
+    slot_of_[i] = state.slot;
+  }
+  // Insert user by user (a stable counting sort by slot), so that a user's events of this group
+  // sit together in the table and a later replay reads fewer pages.
+  slot_start_.assign(touched_.size() + 1, 0);
+  for (std::uint32_t slot : slot_of_) ++slot_start_[slot + 1];
+  for (std::size_t s = 1; s < slot_start_.size(); ++s) slot_start_[s] += slot_start_[s - 1];
+  order_.resize(count);
+  for (std::size_t i = 0; i < count; ++i) order_[slot_start_[slot_of_[i]]++] = i;
+  const std::int64_t stored_at_ms = ToMillis(now);
+  for (std::size_t i : order_) {
+    if (!Insert(drafts[i], seq_of_[i], stored_at_ms)) return fail("append: insert event");
   }
   for (auto* entry : touched_) {
     Statement::ResetOnExit reset(upsert_user_);
@@ -130,6 +143,13 @@ Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> draf
       state.prune_candidate = true;
       prune_candidates_.push_back(entry);
     }
+  }
+  std::vector<StoredEvent> stored;
+  stored.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const EventDraft& draft = drafts[i];
+    stored.push_back(StoredEvent{draft.user, EventId{history_, seq_of_[i]}, draft.protocol,
+                                 draft.context, draft.type, draft.json, stored_at_ms});
   }
   return Out::Ok(std::move(stored));
 }
@@ -172,8 +192,8 @@ bool Writer::PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& 
     }
     // Sequences are unique, so [first_seq, through] holds at most max_rows - deleted events;
     // at least first_seq itself goes, so every round makes progress.
-    const std::uint64_t through =
-        std::min<std::uint64_t>(cut, first_seq + (max_rows - deleted) - 1);
+    const std::uint64_t budget = max_rows - deleted;
+    const std::uint64_t through = cut - first_seq < budget ? cut : first_seq + budget - 1;
     Statement::ResetOnExit reset(delete_range_);
     delete_range_.BindText(1, entry->first.str());
     delete_range_.BindInt64(2, static_cast<std::int64_t>(first_seq));

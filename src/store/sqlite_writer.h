@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,7 @@ class Writer {
   struct UserState {
     std::uint64_t last_seq = 0;     // committed
     std::uint64_t pending_seq = 0;  // inside the open transaction, valid while `touched`
+    std::uint32_t slot = 0;         // index in touched_, valid while `touched`
     bool touched = false;
     bool prune_candidate = false;  // in prune_candidates_
   };
@@ -39,6 +41,7 @@ class Writer {
 
   // The user's cache entry, loaded from `users` on first touch; nullptr on a database error.
   UserMap::value_type* Load(const UserId& user);
+  bool Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t stored_at_ms);
   bool Begin();
   bool Commit();
   // Rolls back the open transaction and returns the error of `what` (read before rolling back).
@@ -61,7 +64,12 @@ class Writer {
   Statement delete_aged_;
 
   UserMap users_;
-  std::vector<UserMap::value_type*> touched_;  // scratch: users of the open transaction
+  // Scratch of Append, kept to reuse their memory.
+  std::vector<UserMap::value_type*> touched_;  // users of the open transaction
+  std::vector<std::uint64_t> seq_of_;          // per draft: its sequence
+  std::vector<std::uint32_t> slot_of_;         // per draft: its user's index in touched_
+  std::vector<std::size_t> slot_start_;        // counting sort of drafts by user
+  std::vector<std::size_t> order_;             // insertion order: drafts grouped by user
   // Users that may hold more than the count limit: every user appended to since it was last
   // checked, plus, after open or a limit change, every user whose last_seq exceeds the limit.
   std::vector<UserMap::value_type*> prune_candidates_;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
@@ -33,7 +35,7 @@ class EventStoreTest : public ::testing::TestWithParam<StoreKind> {
   void SetUp() override { store_ = GetParam().make(dir_); }
 
   std::vector<std::uint64_t> Read(const std::string& user, std::uint64_t after,
-                                  ReplayFilter filter = {}, std::size_t limit = 1000) {
+                                  const ReplayFilter& filter = {}, std::size_t limit = 1000) {
     auto page = store_->ReadAfter(UserId(user), after, filter, limit);
     EXPECT_TRUE(page.ok()) << page.error.message;
     return page.ok() ? Sequences(page.value->events) : std::vector<std::uint64_t>{};
@@ -87,6 +89,18 @@ TEST_P(EventStoreTest, MixedSpanKeepsInputOrderAndPerUserSequences) {
     EXPECT_EQ(event.json, drafts[i].json);
     EXPECT_EQ(event.id.history, store_->History());
     EXPECT_EQ(event.stored_at_ms, 1'700'000'000'000);
+  }
+  // Each user reads back their own events, in input order.
+  for (const std::string user : {"a", "b", "c"}) {
+    std::vector<std::string> expected;
+    for (const EventDraft& draft : drafts) {
+      if (draft.user.str() == user) expected.push_back(draft.json);
+    }
+    auto page = store_->ReadAfter(UserId(user), 0, {}, 10);
+    ASSERT_TRUE(page.ok()) << page.error.message;
+    std::vector<std::string> got;
+    for (const StoredEvent& event : page.value->events) got.push_back(event.json);
+    EXPECT_EQ(got, expected) << user;
   }
   // What comes back from a read is what was stored.
   auto page = store_->ReadAfter(UserId("a"), 0, {}, 10);
@@ -201,6 +215,14 @@ TEST_P(EventStoreTest, PruneDeletesAtMostMaxRowsPerCall) {
   EXPECT_EQ(calls, 4);  // 3 + 3 + 2, then 0
   EXPECT_EQ(RangeOf("a"), RangePair(5, 6));
   EXPECT_EQ(RangeOf("b"), RangePair(5, 6));
+}
+
+TEST_P(EventStoreTest, UnboundedLimitsAreSafe) {
+  AppendMany(*store_, "u", 4);
+  constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+  EXPECT_EQ(Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, kUnbounded), 3u);
+  EXPECT_THAT(Read("u", 0, {}, kUnbounded), ElementsAre(4));
+  EXPECT_THAT(Read("u", std::numeric_limits<std::uint64_t>::max(), {}, kUnbounded), IsEmpty());
 }
 
 TEST_P(EventStoreTest, PruneByAgeUsesInjectedNow) {
