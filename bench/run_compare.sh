@@ -17,13 +17,15 @@
 #   IDLE_CONNECTIONS="10000 19000"  IDLE_PER_USER=10   (19 000: the file limit is 20 000)
 #   FANOUT_USERS=1000 FANOUT_PER_USER=10 FANOUT_EVENTS=100000 EVENT_SIZE=200 PUBLISHERS=16
 #   LATENCY_USERS=1000 LATENCY_PER_USER=10 LATENCY_RATE=2000 LATENCY_DURATION=30
+#   LATENCY_WARMUP=2         seconds of events reported apart (a channel's first message)
 #   PUBLISH_USERS=100 PUBLISH_EVENTS=200000
 #   LOADGEN_THREADS=1        loadgen threads (it shares the 2 cores with the server)
 #   BENCH_QUIET_TIMEOUT=0    seconds to wait for a quiet machine before each case
+#   BENCH_NICE=              e.g. -10: servers and loadgen get priority over other processes
 #   BENCH_RESULTS=FILE       where the JSON records go
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-bench_init
+bench_init "$@"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   : "${IDLE_CONNECTIONS:=1000 2000}" "${FANOUT_USERS:=100}" "${FANOUT_EVENTS:=10000}"
@@ -36,7 +38,7 @@ fi
 : "${FANOUT_USERS:=1000}" "${FANOUT_PER_USER:=10}" "${FANOUT_EVENTS:=100000}"
 : "${EVENT_SIZE:=200}" "${PUBLISHERS:=16}" "${LOADGEN_THREADS:=1}"
 : "${LATENCY_USERS:=1000}" "${LATENCY_PER_USER:=10}" "${LATENCY_RATE:=2000}"
-: "${LATENCY_DURATION:=30}"
+: "${LATENCY_DURATION:=30}" "${LATENCY_WARMUP:=2}"
 : "${PUBLISH_USERS:=100}" "${PUBLISH_EVENTS:=200000}"
 
 if [ "${BENCH_BUILD:-1}" = 1 ]; then
@@ -52,9 +54,11 @@ RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results/compare-$(date -u +%Y%m%dT%H%M%SZ).j
 mkdir -p "$(dirname "$RESULTS")"
 LOGS=${RESULTS%.jsonl}.log
 bench_log "results: $RESULTS (full output: $LOGS)"
+bench_snapshot_herald
 {
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -sr), $(nproc) cores," \
        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "# ${BENCH_SNAPSHOT_NOTE:-no herald binary}"
 } >>"$LOGS"
 
 run_case() {  # TARGET THREADS SCENARIO SIZE [loadgen flags…]
@@ -70,12 +74,13 @@ run_case() {  # TARGET THREADS SCENARIO SIZE [loadgen flags…]
     return 0
   }
   bench_log "$target x$threads $scenario $size (port $SERVER_PORT, pids $SERVER_PIDS)"
+  local cmd=("$LOADGEN" --target "$target" --scenario "$scenario" --port "$SERVER_PORT"
+             --server-pids "$SERVER_PIDS" --jwt-secret "$HERALD_JWT_SECRET_BENCH"
+             --threads "$LOADGEN_THREADS" --tag "server_threads=$threads" --tag "size=$size" "$@")
   local out rc=0
-  out=$(timeout --kill-after=10 "${BENCH_CASE_TIMEOUT:-900}" "$LOADGEN" --target "$target" \
-          --scenario "$scenario" --port "$SERVER_PORT" --server-pids "$SERVER_PIDS" \
-          --jwt-secret "$HERALD_JWT_SECRET_BENCH" --threads "$LOADGEN_THREADS" \
-          --tag "server_threads=$threads" --tag "size=$size" "$@" 2>&1) || rc=$?
-  { echo "### $target x$threads $scenario $size: loadgen $*"; echo "$out"; } >>"$LOGS"
+  out=$(timeout --kill-after=10 "${BENCH_CASE_TIMEOUT:-900}" "${cmd[@]}" 2>&1) || rc=$?
+  { echo "### $target x$threads $scenario $size"; echo "server: $SERVER_CMD"
+    echo "\$ ${cmd[*]}"; echo "$out"; } >>"$LOGS"
   local json
   json=$(grep '^{' <<<"$out" | tail -n1 || true)
   if [ -n "$json" ]; then
@@ -109,7 +114,8 @@ for threads in $BENCH_CONFIGS; do
           run_case "$target" "$threads" latency \
             "${LATENCY_USERS}x${LATENCY_PER_USER},${LATENCY_RATE}/s" --users "$LATENCY_USERS" \
             --per-user "$LATENCY_PER_USER" --rate "$LATENCY_RATE" \
-            --duration "$LATENCY_DURATION" --event-size "$EVENT_SIZE" --publishers "$PUBLISHERS"
+            --duration "$LATENCY_DURATION" --event-size "$EVENT_SIZE" --publishers "$PUBLISHERS" \
+            --warmup-events $((LATENCY_RATE * LATENCY_WARMUP))
         done ;;
       publish)
         for target in $BENCH_TARGETS; do

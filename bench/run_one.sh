@@ -8,12 +8,12 @@
 # stdout; its last line is the JSON record. LOADGEN overrides the loadgen binary.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "$@"
 target=${1:?usage: run_one.sh herald|nchan THREADS SCENARIO [loadgen flags…]}
 threads=${2:?threads}
 scenario=${3:?scenario}
 shift 3
 LOADGEN=${LOADGEN:-$BENCH_ROOT/build/bench/loadgen/loadgen}
-bench_init
 case "$target" in
   herald) bench_start_herald "$threads" ;;
   nchan) bench_start_nchan "$threads" ;;

@@ -14,8 +14,10 @@ METRICS = {
         ("connect_p50_ms", "connect p50, ms", "low"),
         ("connect_p99_ms", "connect p99, ms", "low"),
         ("server_rss_per_connection_bytes", "server RSS per connection, B", "low"),
+        ("server_pss_per_connection_bytes", "server PSS per connection, B", "low"),
         ("connect_server_cpu_s", "server CPU, s", "low"),
         ("connect_loadgen_cpu_s", "loadgen CPU, s", "low"),
+        ("connect_other_cpu_pct", "other processes, % of a core", "low"),
     ],
     "fanout": [
         ("deliveries_per_s", "deliveries/s", "high"),
@@ -29,9 +31,12 @@ METRICS = {
         ("run_other_cpu_pct", "other processes, % of a core", "low"),
     ],
     "latency": [
+        ("publishes_per_s", "publishes/s achieved", "high"),
         ("latency_p50_ms", "latency p50, ms", "low"),
         ("latency_p99_ms", "latency p99, ms", "low"),
         ("latency_max_ms", "latency max, ms", "low"),
+        ("latency_incl_warmup_p99_ms", "p99 incl. first 2 s, ms", "low"),
+        ("latency_incl_warmup_max_ms", "max incl. first 2 s, ms", "low"),
         ("deliveries_missing", "deliveries missing", "low"),
         ("run_server_cpu_pct", "server CPU, % of a core", "low"),
         ("run_loadgen_cpu_pct", "loadgen CPU, % of a core", "low"),

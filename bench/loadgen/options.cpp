@@ -82,6 +82,11 @@ ParseResult ParseOptions(int argc, char** argv) {
                  "seconds after the last publish to wait for the last delivery")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--warmup-events", o.warmup_events,
+                 "events with a sequence number below this are counted but left out of the "
+                 "latency figures")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000'000}));
   app.add_option("--settle-ms", o.settle_ms, "pause after connecting (ms)")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));

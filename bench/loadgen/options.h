@@ -28,9 +28,10 @@ struct Options {
   double duration = 10;  // latency: seconds of publishing
   int threads = 1;
   int connect_concurrency = 256;
-  double connect_timeout = 120;  // seconds for every subscriber to get its first bytes
-  double drain_timeout = 60;     // seconds after the last publish for the last delivery
-  int settle_ms = 500;           // pause after connecting, before measuring RSS and publishing
+  double connect_timeout = 120;    // seconds for every subscriber to get its first bytes
+  double drain_timeout = 60;       // seconds after the last publish for the last delivery
+  std::int64_t warmup_events = 0;  // events below this sequence number are not in latency stats
+  int settle_ms = 500;             // pause after connecting, before measuring RSS and publishing
   std::vector<int> server_pids;
 
   std::string jwt_secret;

@@ -7,22 +7,34 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace herald::bench {
 
-std::int64_t RssKib(const std::vector<int>& pids) {
+namespace {
+
+// Sums the "<key> <n> kB" line of /proc/<pid>/<file> over the pids.
+std::int64_t SumProcField(const std::vector<int>& pids, const char* file, std::string_view key) {
   std::int64_t total = 0;
   for (const int pid : pids) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
     std::string line;
     while (std::getline(in, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) {
-        total += std::stoll(line.substr(6));
+      if (line.rfind(key, 0) == 0) {
+        total += std::stoll(line.substr(key.size()));
         break;
       }
     }
   }
   return total;
+}
+
+}  // namespace
+
+std::int64_t RssKib(const std::vector<int>& pids) { return SumProcField(pids, "status", "VmRSS:"); }
+
+std::int64_t PssKib(const std::vector<int>& pids) {
+  return SumProcField(pids, "smaps_rollup", "Pss:");
 }
 
 double ProcessCpuSeconds(const std::vector<int>& pids) {

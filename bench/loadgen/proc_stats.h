@@ -10,6 +10,10 @@ namespace herald::bench {
 // Sum of VmRSS over the pids, in KiB.
 std::int64_t RssKib(const std::vector<int>& pids);
 
+// Sum of the proportional set size (smaps_rollup Pss) over the pids, in KiB: shared pages (nginx
+// workers share nchan's memory zone) are split between the processes instead of counted twice.
+std::int64_t PssKib(const std::vector<int>& pids);
+
 // Sum of utime + stime over the pids (every thread of each process), in seconds.
 double ProcessCpuSeconds(const std::vector<int>& pids);
 

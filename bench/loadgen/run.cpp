@@ -155,6 +155,7 @@ int RunBenchmark(const Options& o) {
   plan.users = o.users;
   plan.per_user = o.per_user;
   plan.events = PlannedEvents(o);
+  plan.warmup_events = o.warmup_events;
   plan.publishers = o.publishers;
   plan.paced = o.scenario == Scenario::kLatency;
   plan.rate = o.rate;
@@ -178,6 +179,7 @@ int RunBenchmark(const Options& o) {
 
   // Phase 1: open every subscriber, with at most connect_concurrency being opened at once.
   const std::int64_t rss_before = RssKib(o.server_pids);
+  const std::int64_t pss_before = PssKib(o.server_pids);
   const Phase connect = Phase::Begin(o);
   {
     const int per_worker = std::max(1, o.connect_concurrency / o.threads);
@@ -205,6 +207,7 @@ int RunBenchmark(const Options& o) {
   connect.End(o, report, "connect");
   std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
   const std::int64_t rss_idle = RssKib(o.server_pids);
+  const std::int64_t pss_idle = PssKib(o.server_pids);
   const std::uint64_t established = Total(workers, &Counters::established);
   report.Flag("all_connections_opened", all_opened && established == std::uint64_t(connections));
   report.Integer("server_rss_before_kib", rss_before, "KiB");
@@ -213,6 +216,12 @@ int RunBenchmark(const Options& o) {
     report.Number(
         "server_rss_per_connection_bytes",
         static_cast<double>(rss_idle - rss_before) * 1024.0 / static_cast<double>(established),
+        "B");
+    report.Integer("server_pss_before_kib", pss_before, "KiB");
+    report.Integer("server_pss_connected_kib", pss_idle, "KiB");
+    report.Number(
+        "server_pss_per_connection_bytes",
+        static_cast<double>(pss_idle - pss_before) * 1024.0 / static_cast<double>(established),
         "B");
   }
 
@@ -334,10 +343,22 @@ int RunBenchmark(const Options& o) {
       report.Number("deliveries_per_s", static_cast<double>(delivered) / deliver_s, "/s");
     }
     std::vector<std::int64_t> latencies;
+    std::vector<std::int64_t> warmup;
     for (auto& w : workers) {
       latencies.insert(latencies.end(), w->latencies_ns.begin(), w->latencies_ns.end());
+      warmup.insert(warmup.end(), w->warmup_latencies_ns.begin(), w->warmup_latencies_ns.end());
+    }
+    if (o.warmup_events > 0) {
+      // The first events (a channel's first message, cold caches) reported apart and together.
+      report.Integer("latency_warmup_events", o.warmup_events);
+      warmup.insert(warmup.end(), latencies.begin(), latencies.end());
+      const Percentiles all = ComputePercentiles(warmup, 1e-6);
+      report.Number("latency_incl_warmup_p50_ms", all.p50, "ms");
+      report.Number("latency_incl_warmup_p99_ms", all.p99, "ms");
+      report.Number("latency_incl_warmup_max_ms", all.max, "ms");
     }
     const Percentiles p = ComputePercentiles(latencies, 1e-6);
+    report.Integer("latency_samples", static_cast<std::int64_t>(p.count));
     report.Number("latency_p50_ms", p.p50, "ms");
     report.Number("latency_p99_ms", p.p99, "ms");
     report.Number("latency_max_ms", p.max, "ms");

@@ -90,7 +90,8 @@ void Subscriber::OnFrame(const SseFrame& frame) {
   word |= bit;
   ++unique;
   last_event_ns = worker_.now_ns;
-  worker_.latencies_ns.push_back(worker_.now_ns - frame.t);
+  (frame.s >= plan_.warmup_events ? worker_.latencies_ns : worker_.warmup_latencies_ns)
+      .push_back(worker_.now_ns - frame.t);
   Bump(worker_.counters.delivered);
 }
 

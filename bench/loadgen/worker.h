@@ -42,6 +42,7 @@ struct Plan {
   int users = 0;
   int per_user = 0;
   std::int64_t events = 0;
+  std::int64_t warmup_events = 0;  // not in the latency figures
   int publishers = 0;
   bool paced = false;         // latency scenario: a steady rate instead of as fast as possible
   double rate = 0;            // events per second when paced
@@ -68,9 +69,10 @@ struct Counters {
 struct Worker {
   Worker() : scratch(64 * 1024) {}
   boost::asio::io_context io{1};
-  std::vector<char> scratch;  // read buffer shared by this worker's subscribers
-  std::int64_t now_ns = 0;    // time the bytes being parsed were read
-  std::vector<std::int64_t> latencies_ns;
+  std::vector<char> scratch;                      // read buffer shared by this worker's subscribers
+  std::int64_t now_ns = 0;                        // time the bytes being parsed were read
+  std::vector<std::int64_t> latencies_ns;         // events from plan.warmup_events on
+  std::vector<std::int64_t> warmup_latencies_ns;  // the events before
   alignas(64) Counters counters;
   std::thread thread;
 };

@@ -104,6 +104,10 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   const auto& claims = std::get<auth::Claims>(caller);
 
+  auto idempotency = IdempotencyOf(request, claims, "/api/v1/events");
+  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+    co_return ErrorResponse(request, *error, now);
+  }
   auto parsed = ParseItems(request);
   if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto& items = std::get<0>(parsed);
@@ -124,11 +128,12 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
       draft_index.push_back(i);
     }
   }
+  hub::PublishOutcome outcome;
   if (!drafts.empty()) {
-    const hub::PublishOutcome outcome =
-        co_await Publish(services->hub.publisher(), std::move(drafts));
+    outcome = co_await Publish(services->hub.publisher(), std::move(drafts),
+                               std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
     if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
-    for (std::size_t k = 0; k < outcome.events.size(); ++k) {
+    for (std::size_t k = 0; k < outcome.events.size() && k < draft_index.size(); ++k) {
       boost::json::object& result = results[draft_index[k]];
       result["status"] = 200;
       result["event_id"] = FormatEventId(outcome.events[k].id);
@@ -142,7 +147,9 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   body["results"] = std::move(result_array);
   body["accepted"] = draft_index.size();
   body["rejected"] = items.size() - draft_index.size();
-  co_return JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
+  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
+  MarkReplayed(reply, outcome);
+  co_return reply;
 }
 
 }  // namespace herald::http

@@ -1,6 +1,7 @@
 // Awaiting the write path from a session coroutine.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -11,7 +12,8 @@
 namespace herald::http {
 
 // Submits `drafts` as one request and resumes on the caller's shard with the outcome.
-boost::asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
-                                                    std::vector<EventDraft> drafts);
+boost::asio::awaitable<hub::PublishOutcome> Publish(
+    hub::Publisher& publisher, std::vector<EventDraft> drafts,
+    std::optional<hub::IdempotencyKey> idempotency);
 
 }  // namespace herald::http

@@ -1,6 +1,7 @@
 #include "http/publish_handler.h"
 
 #include <boost/json/object.hpp>
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -13,6 +14,49 @@ namespace herald::http {
 
 namespace asio = boost::asio;
 namespace beast_http = boost::beast::http;
+
+namespace {
+
+// FNV-1a, 64 bits: a stable fingerprint (the same across restarts) of a request body.
+std::string Fingerprint(std::string_view route, std::string_view body) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  const auto mix = [&hash](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      hash ^= c;
+      hash *= 0x100000001b3ull;
+    }
+  };
+  mix(route);
+  mix(std::string_view("\0", 1));
+  mix(body);
+  return fmt::format("{:016x}-{}", hash, body.size());
+}
+
+}  // namespace
+
+std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(
+    const Request& request, const auth::Claims& caller, std::string_view route) {
+  const auto header = request.find("Idempotency-Key");
+  if (header == request.end()) return std::optional<hub::IdempotencyKey>{};
+  const std::string_view key = header->value();
+  bool valid = !key.empty() && key.size() <= 255;
+  for (unsigned char c : key) valid = valid && c > 0x20 && c < 0x7f;
+  if (!valid) {
+    return ApiError{ErrorCode::kBadRequest,
+                    "Idempotency-Key must be 1-255 visible ASCII characters.", {}, {}};
+  }
+  // Scoped by caller and route: two users' (or routes') equal keys never meet.
+  std::string scoped = caller.user.str();
+  scoped.push_back('\x1f');
+  scoped.append(route).push_back('\x1f');
+  scoped.append(key);
+  return std::optional<hub::IdempotencyKey>(
+      hub::IdempotencyKey{std::move(scoped), Fingerprint(route, request.body())});
+}
+
+void MarkReplayed(Response& response, const hub::PublishOutcome& outcome) {
+  if (outcome.replayed) response.set("Idempotent-Replayed", "true");
+}
 
 std::string MediaType(const Request& request) {
   const auto content_type = request.find(beast_http::field::content_type);
@@ -66,10 +110,18 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
                                      std::get<auth::Claims>(caller), now);
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
 
+  auto idempotency =
+      IdempotencyOf(request, std::get<auth::Claims>(caller),
+                    protocol == Protocol::kAgui ? "/api/v1/webhook/agui" : "/api/v1/webhook/a2a");
+  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+    co_return ErrorResponse(request, *error, now);
+  }
+
   std::vector<EventDraft> drafts;
   drafts.push_back(std::get<EventDraft>(std::move(draft)));
   const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(drafts));
+      co_await Publish(services->hub.publisher(), std::move(drafts),
+                       std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
   if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
 
   const hub::PublishedEvent& published = outcome.events.front();
@@ -77,7 +129,9 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   response["status"] = "broadcasted";
   response["connection_count"] = published.connection_count;
   response["event_id"] = FormatEventId(published.id);
-  co_return JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
+  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
+  MarkReplayed(reply, outcome);
+  co_return reply;
 }
 
 }  // namespace herald::http

@@ -8,7 +8,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include "auth/claims.h"
 #include "core/api_error.h"
+#include "hub/publisher.h"
 
 #include "http/responses.h"
 #include "http/router.h"
@@ -18,6 +20,15 @@ namespace herald::http {
 
 boost::asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
                                                Services* services);
+
+// The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
+// fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible
+// ASCII characters).
+std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(
+    const Request& request, const auth::Claims& caller, std::string_view route);
+
+// Marks a response answering a replayed Idempotency-Key.
+void MarkReplayed(Response& response, const hub::PublishOutcome& outcome);
 
 // The request's media type, lower-cased, without parameters; "" when absent.
 std::string MediaType(const Request& request);

@@ -1,5 +1,7 @@
 #include "hub/publisher.h"
 
+#include <unordered_map>
+
 #include <spdlog/spdlog.h>
 
 #include "core/sse.h"
@@ -30,7 +32,8 @@ Publisher::~Publisher() { Drain(); }
 
 void Publisher::Start() { thread_ = std::thread([this] { Run(); }); }
 
-void Publisher::Submit(std::vector<EventDraft> drafts, Completion done) {
+void Publisher::Submit(std::vector<EventDraft> drafts, std::optional<IdempotencyKey> idempotency,
+                       Completion done) {
   const std::size_t bytes = DraftBytes(drafts);
   bool accepted = false;
   {
@@ -42,8 +45,8 @@ void Publisher::Submit(std::vector<EventDraft> drafts, Completion done) {
     if (accepted) {
       pending_events_ += drafts.size();
       pending_bytes_ += bytes;
-      queue_.push_back(
-          Request{std::move(drafts), bytes, std::move(done), std::chrono::steady_clock::now()});
+      queue_.push_back(Request{std::move(drafts), std::move(idempotency), bytes, std::move(done),
+                               std::chrono::steady_clock::now()});
     }
   }
   if (!accepted) {
@@ -100,52 +103,142 @@ void Publisher::Run() {
   }
 }
 
+namespace {
+
+ApiError StoreUnavailable() {
+  return ApiError{ErrorCode::kServiceUnavailable,
+                  "The event store is unavailable; retry shortly.", {}, std::chrono::seconds(1)};
+}
+
+ApiError KeyReused() {
+  return ApiError{ErrorCode::kValidationError,
+                  "This Idempotency-Key was already used for a different request.",
+                  "Idempotency-Key",
+                  {}};
+}
+
+}  // namespace
+
+std::size_t Publisher::ConnectionCount(const UserId& user, Protocol protocol) const {
+  std::size_t connections = limiter_.Count(user, Stream::kContexts);
+  if (auto primary = PrimaryStream(protocol)) connections += limiter_.Count(user, *primary);
+  return connections;
+}
+
 void Publisher::CommitGroup(std::vector<Request>& group) {
+  const auto now = clock_();
+  // What becomes of each request: its drafts are appended (from `first`), or it replays a key
+  // stored earlier, or it repeats the key of an earlier request in this group (`leader`).
+  enum class Kind { kAppend, kReplay, kFollow, kFailed };
+  struct Plan {
+    Kind kind = Kind::kAppend;
+    std::size_t first = 0;
+    std::size_t leader = 0;
+    std::optional<store::IdempotencyRecord> record;
+  };
+  std::vector<Plan> plans(group.size());
+  std::unordered_map<std::string, std::size_t> claimed;
   std::vector<EventDraft> drafts;
-  for (Request& r : group) {
-    for (EventDraft& d : r.drafts) drafts.push_back(std::move(d));
+  std::vector<store::IdempotencyClaim> claims;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    Request& r = group[i];
+    Plan& plan = plans[i];
+    if (r.idempotency) {
+      const std::string& key = r.idempotency->key;
+      if (const auto leader = claimed.find(key); leader != claimed.end()) {
+        plan.kind = Kind::kFollow;
+        plan.leader = leader->second;
+        continue;
+      }
+      auto found = store_.FindIdempotencyKey(key, now);
+      if (!found.ok()) {
+        metrics_.StoreError();
+        plan.kind = Kind::kFailed;
+        continue;
+      }
+      if (*found.value) {
+        plan.kind = Kind::kReplay;
+        plan.record = std::move(*found.value);
+        continue;
+      }
+      claimed.emplace(key, i);
+      claims.push_back(store::IdempotencyClaim{key, r.idempotency->fingerprint, drafts.size(),
+                                               r.drafts.size(), now + options_.idempotency_ttl});
+    }
+    plan.first = drafts.size();
+    for (const EventDraft& d : r.drafts) drafts.push_back(d);
   }
-  auto stored = store_.Append(drafts, clock_());
+
+  auto stored = drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
+                               : store_.Append(drafts, claims, now);
   if (!stored.ok()) {
     metrics_.StoreError();
     spdlog::error("store append of {} events failed: {}", drafts.size(), stored.error.message);
-    for (Request& r : group) {
-      Complete(r.done, PublishOutcome{ApiError{ErrorCode::kServiceUnavailable,
-                                          "The event store is unavailable; retry shortly.",
-                                          {},
-                                          std::chrono::seconds(1)},
-                                 {}});
+  } else if (!stored.value->empty()) {
+    auto batch = std::make_shared<DeliveryBatch>();
+    batch->reserve(stored.value->size());
+    for (const StoredEvent& e : *stored.value) {
+      metrics_.EventStored(e.protocol, e.type);
+      const std::string id = FormatEventId(e.id);
+      DeliveryItem item{e.user, e.protocol, e.context, e.id.sequence, nullptr, nullptr};
+      if (PrimaryStream(e.protocol)) {
+        item.bare = std::make_shared<const std::string>(sse::DataFrame(id, e.json));
+      }
+      item.wrapped = std::make_shared<const std::string>(
+          sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json)));
+      batch->push_back(std::move(item));
     }
-    return;
+    sink_.Deliver(batch);
   }
 
-  auto batch = std::make_shared<DeliveryBatch>();
-  batch->reserve(stored.value->size());
-  for (StoredEvent& e : *stored.value) {
-    metrics_.EventStored(e.protocol, e.type);
-    const std::string id = FormatEventId(e.id);
-    DeliveryItem item{e.user, e.protocol, e.context, e.id.sequence, nullptr, nullptr};
-    if (PrimaryStream(e.protocol)) {
-      item.bare = std::make_shared<const std::string>(sse::DataFrame(id, e.json));
+  std::vector<PublishOutcome> outcomes(group.size());
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    Request& r = group[i];
+    const Plan& plan = plans[i];
+    PublishOutcome& outcome = outcomes[i];
+    switch (plan.kind) {
+      case Kind::kFailed:
+        outcome.error = StoreUnavailable();
+        break;
+      case Kind::kAppend:
+        if (!stored.ok()) {
+          outcome.error = StoreUnavailable();
+          break;
+        }
+        for (std::size_t k = 0; k < r.drafts.size(); ++k) {
+          const StoredEvent& e = (*stored.value)[plan.first + k];
+          outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol)});
+        }
+        break;
+      case Kind::kReplay:
+        if (plan.record->fingerprint != r.idempotency->fingerprint) {
+          outcome.error = KeyReused();
+          break;
+        }
+        outcome.replayed = true;
+        for (std::size_t k = 0; k < plan.record->event_ids.size(); ++k) {
+          const std::size_t connections =
+              k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
+          outcome.events.push_back(PublishedEvent{plan.record->event_ids[k], connections});
+        }
+        break;
+      case Kind::kFollow: {
+        const PublishOutcome& leader = outcomes[plan.leader];
+        if (group[plan.leader].idempotency->fingerprint != r.idempotency->fingerprint) {
+          outcome.error = KeyReused();
+        } else {
+          outcome = leader;
+          outcome.replayed = !leader.error;
+        }
+        break;
+      }
     }
-    item.wrapped =
-        std::make_shared<const std::string>(sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json)));
-    batch->push_back(std::move(item));
   }
-  sink_.Deliver(batch);
-
-  std::size_t next = 0;
-  for (Request& r : group) {
-    PublishOutcome outcome;
-    outcome.events.reserve(r.drafts.size());
-    for (std::size_t i = 0; i < r.drafts.size(); ++i, ++next) {
-      const StoredEvent& e = (*stored.value)[next];
-      std::size_t connections = limiter_.Count(e.user, Stream::kContexts);
-      if (auto primary = PrimaryStream(e.protocol)) connections += limiter_.Count(e.user, *primary);
-      outcome.events.push_back(PublishedEvent{e.id, connections});
-    }
-    metrics_.PublishLatency(std::chrono::steady_clock::now() - r.accepted_at);
-    Complete(r.done, std::move(outcome));
+  // Completed only now: a follower copies its leader's outcome above.
+  const auto done_at = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    metrics_.PublishLatency(done_at - group[i].accepted_at);
+    Complete(group[i].done, std::move(outcomes[i]));
   }
 }
 

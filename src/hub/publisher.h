@@ -15,6 +15,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,6 +40,13 @@ struct PublishedEvent {
 struct PublishOutcome {
   std::optional<ApiError> error;        // set when nothing was stored
   std::vector<PublishedEvent> events;   // one per draft, in order, when stored
+  bool replayed = false;                // an Idempotency-Key retry: nothing new was stored
+};
+
+// A request's Idempotency-Key (spec §1.2), already scoped to the caller and route.
+struct IdempotencyKey {
+  std::string key;
+  std::string fingerprint;  // of the request body
 };
 
 struct PublisherOptions {
@@ -48,6 +56,8 @@ struct PublisherOptions {
   // The largest group one transaction takes.
   std::size_t max_group_events = 8'192;
   store::RetentionPolicy retention;
+  // How long an Idempotency-Key is remembered (spec: at least 10 minutes).
+  std::chrono::seconds idempotency_ttl{3600};
   std::chrono::milliseconds prune_interval{1000};
   std::size_t prune_rows_per_pass = 2'000;
 };
@@ -69,7 +79,13 @@ class Publisher {
 
   // Thread-safe. Queues the drafts; `done` is called once with the outcome. When the queue is over its bounds or the hub is draining, `done` gets a
   // service_unavailable error with Retry-After at once (back-pressure, spec §6).
-  void Submit(std::vector<EventDraft> drafts, Completion done);
+  // With `idempotency`, a retry of a request whose events were stored (even before a restart)
+  // completes with the original ids and `replayed` instead of storing them again.
+  void Submit(std::vector<EventDraft> drafts, std::optional<IdempotencyKey> idempotency,
+              Completion done);
+  void Submit(std::vector<EventDraft> drafts, Completion done) {
+    Submit(std::move(drafts), std::nullopt, std::move(done));
+  }
 
   // Thread-safe. Stops accepting, stores and completes everything already accepted, and joins
   // the writer thread.
@@ -78,6 +94,7 @@ class Publisher {
  private:
   struct Request {
     std::vector<EventDraft> drafts;
+    std::optional<IdempotencyKey> idempotency;
     std::size_t bytes = 0;
     Completion done;
     std::chrono::steady_clock::time_point accepted_at;
@@ -86,6 +103,7 @@ class Publisher {
   void Run();
   void CommitGroup(std::vector<Request>& group);
   static void Complete(Completion& done, PublishOutcome outcome);
+  std::size_t ConnectionCount(const UserId& user, Protocol protocol) const;
   void MaybePrune();
 
   store::EventStore& store_;

@@ -59,6 +59,21 @@ struct RetentionPolicy {
   std::chrono::seconds max_age{24 * 3600};
 };
 
+// Idempotency-Key support (spec §1.2). A request's key is stored with the ids of its events in
+// the same transaction as the events, so a retry still finds it after a crash.
+struct IdempotencyClaim {
+  std::string key;          // already scoped by the caller (user, route, header value)
+  std::string fingerprint;  // of the request: reusing a key for another request is refused
+  std::size_t first = 0;    // the request's drafts are [first, first + count) of the span
+  std::size_t count = 0;
+  std::chrono::system_clock::time_point expires_at;
+};
+
+struct IdempotencyRecord {
+  std::string fingerprint;
+  std::vector<EventId> event_ids;  // in the request's order
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -67,10 +82,19 @@ class EventStore {
   virtual std::uint32_t History() const = 0;
 
   // Writer thread only. Numbers every draft with its user's next sequence and commits them all
-  // in one transaction (group commit). On success the StoredEvents come back in input order; on
-  // failure nothing is committed and no sequence is consumed.
+  // in one transaction (group commit), together with `claims`. On success the StoredEvents come
+  // back in input order; on failure nothing is committed and no sequence is consumed.
   virtual Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                                  std::span<const IdempotencyClaim> claims,
                                                   std::chrono::system_clock::time_point now) = 0;
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::chrono::system_clock::time_point now) {
+    return Append(drafts, {}, now);
+  }
+
+  // Writer thread only. The record of an unexpired key, or nullopt.
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) = 0;
 
   // Thread-safe. The user's events with sequence > after_sequence that `filter` selects, in
   // order, at most `limit` of them.
@@ -80,8 +104,9 @@ class EventStore {
   // Thread-safe. The retained range of the user's sequences.
   virtual Result<UserRange> Range(const UserId& user) = 0;
 
-  // Writer thread only. Deletes events beyond the policy, at most `max_rows` per call so that
-  // publishes are never held up for long; returns how many were deleted.
+  // Writer thread only. Deletes events beyond the policy and expired idempotency keys, at most
+  // `max_rows` per call so that publishes are never held up for long; returns how many events
+  // were deleted.
   virtual Result<std::size_t> Prune(const RetentionPolicy& policy,
                                     std::chrono::system_clock::time_point now,
                                     std::size_t max_rows) = 0;

@@ -24,6 +24,7 @@ MemoryStore::MemoryStore(std::optional<std::uint32_t> history)
     : history_(history.value_or(NewHistory())) {}
 
 Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft> drafts,
+                                                     std::span<const IdempotencyClaim> claims,
                                                      std::chrono::system_clock::time_point now) {
   const std::int64_t stored_at_ms = ToMillis(now);
   std::vector<StoredEvent> stored;
@@ -38,7 +39,24 @@ Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft>
     log.events.push_back(event);
     stored.push_back(std::move(event));
   }
+  for (const IdempotencyClaim& claim : claims) {
+    KeyEntry entry{{claim.fingerprint, {}}, claim.expires_at};
+    for (std::size_t i = claim.first; i < claim.first + claim.count; ++i) {
+      entry.record.event_ids.push_back(stored[i].id);
+    }
+    keys_[claim.key] = std::move(entry);
+  }
   return Result<std::vector<StoredEvent>>::Ok(std::move(stored));
+}
+
+Result<std::optional<IdempotencyRecord>> MemoryStore::FindIdempotencyKey(
+    const std::string& key, std::chrono::system_clock::time_point now) {
+  std::shared_lock lock(mutex_);
+  const auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.expires_at <= now) {
+    return Result<std::optional<IdempotencyRecord>>::Ok(std::nullopt);
+  }
+  return Result<std::optional<IdempotencyRecord>>::Ok(it->second.record);
 }
 
 Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,
@@ -79,6 +97,7 @@ Result<std::size_t> MemoryStore::Prune(const RetentionPolicy& policy,
   const std::int64_t cutoff_ms = ToMillis(now - policy.max_age);
   std::size_t deleted = 0;
   std::unique_lock lock(mutex_);
+  std::erase_if(keys_, [now](const auto& entry) { return entry.second.expires_at <= now; });
   for (auto& [user, log] : users_) {
     std::deque<StoredEvent>& events = log.events;
     while (

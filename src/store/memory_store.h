@@ -19,8 +19,12 @@ class MemoryStore final : public EventStore {
   explicit MemoryStore(std::optional<std::uint32_t> history = std::nullopt);
 
   std::uint32_t History() const override { return history_; }
+  using EventStore::Append;
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
                                           std::chrono::system_clock::time_point now) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;
@@ -39,6 +43,11 @@ class MemoryStore final : public EventStore {
   const std::uint32_t history_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<UserId, UserLog> users_;
+  struct KeyEntry {
+    IdempotencyRecord record;
+    std::chrono::system_clock::time_point expires_at;
+  };
+  std::unordered_map<std::string, KeyEntry> keys_;
 };
 
 }  // namespace herald::store

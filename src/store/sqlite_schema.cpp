@@ -47,9 +47,18 @@ CREATE TABLE events (
 );
 CREATE UNIQUE INDEX events_by_user ON events (user_id, seq);
 )sql",
-    // Reserved for later steps, in this order when they come:
-    //   contexts (context_id PRIMARY KEY, owner user_id, name, counters, timestamps);
-    //   idempotency keys (user_id, key, first event seq, expiry).
+    // 2: Idempotency-Key records, written in the transaction of the events they name.
+    R"sql(
+CREATE TABLE idempotency_keys (
+  key           TEXT PRIMARY KEY,   -- scoped: user, route, header value
+  fingerprint   TEXT NOT NULL,      -- of the request body
+  sequences     TEXT NOT NULL,      -- the request's event sequences, comma-separated
+  expires_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
+)sql",
+    // Reserved for a later step: contexts (context_id PRIMARY KEY, owner, name, counters,
+    // timestamps).
 };
 
 int UserVersion(Connection& db) {

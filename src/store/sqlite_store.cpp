@@ -32,9 +32,16 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options)
 SqliteStore::~SqliteStore() = default;
 
 Result<std::vector<StoredEvent>> SqliteStore::Append(std::span<const EventDraft> drafts,
+                                                     std::span<const IdempotencyClaim> claims,
                                                      std::chrono::system_clock::time_point now) {
   WriterCall call(in_writer_call_);
-  return writer_->Append(drafts, now);
+  return writer_->Append(drafts, claims, now);
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotencyKey(
+    const std::string& key, std::chrono::system_clock::time_point now) {
+  WriterCall call(in_writer_call_);
+  return writer_->FindIdempotencyKey(key, now);
 }
 
 Result<ReplayPage> SqliteStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,

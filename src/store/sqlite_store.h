@@ -47,8 +47,12 @@ class SqliteStore final : public EventStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   std::uint32_t History() const override { return history_; }
+  using EventStore::Append;
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
                                           std::chrono::system_clock::time_point now) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;

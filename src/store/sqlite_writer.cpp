@@ -39,6 +39,14 @@ Writer::Writer(const std::string& path, Durability durability,
   select_users_over_ = db_.Prepare("SELECT user_id, last_seq FROM users WHERE last_seq > ?1");
   first_seq_ = db_.Prepare("SELECT MIN(seq) FROM events WHERE user_id = ?1");
   delete_range_ = db_.Prepare("DELETE FROM events WHERE user_id = ?1 AND seq BETWEEN ?2 AND ?3");
+  insert_key_ = db_.Prepare(
+      "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, sequences, expires_at_ms) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  select_key_ = db_.Prepare(
+      "SELECT fingerprint, sequences FROM idempotency_keys WHERE key = ?1 AND expires_at_ms > ?2");
+  delete_expired_keys_ = db_.Prepare(
+      "DELETE FROM idempotency_keys WHERE key IN "
+      "(SELECT key FROM idempotency_keys WHERE expires_at_ms <= ?1 LIMIT ?2)");
   delete_aged_ = db_.Prepare(
       "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
       "AND stored_at_ms < ?1");
@@ -87,7 +95,44 @@ bool Writer::Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t sto
   return insert_event_.Step() == SQLITE_DONE;
 }
 
+bool Writer::InsertClaim(const IdempotencyClaim& claim, std::span<const std::uint64_t> sequences) {
+  std::string text;
+  for (std::uint64_t seq : sequences) {
+    if (!text.empty()) text.push_back(',');
+    text += std::to_string(seq);
+  }
+  Statement::ResetOnExit reset(insert_key_);
+  insert_key_.BindText(1, claim.key);
+  insert_key_.BindText(2, claim.fingerprint);
+  insert_key_.BindText(3, text);
+  insert_key_.BindInt64(4, ToMillis(claim.expires_at));
+  return insert_key_.Step() == SQLITE_DONE;
+}
+
+Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
+    const std::string& key, std::chrono::system_clock::time_point now) {
+  using Out = Result<std::optional<IdempotencyRecord>>;
+  Statement::ResetOnExit reset(select_key_);
+  select_key_.BindText(1, key);
+  select_key_.BindInt64(2, ToMillis(now));
+  const int rc = select_key_.Step();
+  if (rc == SQLITE_DONE) return Out::Ok(std::nullopt);
+  if (rc != SQLITE_ROW) return Out::Fail(db_.Error("idempotency: find"));
+  IdempotencyRecord record;
+  record.fingerprint = std::string(select_key_.ColumnText(0));
+  const std::string_view sequences = select_key_.ColumnText(1);
+  std::size_t pos = 0;
+  while (pos < sequences.size()) {
+    const std::size_t comma = std::min(sequences.find(',', pos), sequences.size());
+    record.event_ids.push_back(
+        EventId{history_, std::stoull(std::string(sequences.substr(pos, comma - pos)))});
+    pos = comma + 1;
+  }
+  return Out::Ok(std::move(record));
+}
+
 Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> drafts,
+                                                std::span<const IdempotencyClaim> claims,
                                                 std::chrono::system_clock::time_point now) {
   using Out = Result<std::vector<StoredEvent>>;
   if (drafts.empty()) return Out::Ok({});
@@ -132,6 +177,11 @@ Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> draf
     upsert_user_.BindText(1, entry->first.str());
     upsert_user_.BindInt64(2, static_cast<std::int64_t>(entry->second.pending_seq));
     if (upsert_user_.Step() != SQLITE_DONE) return fail("append: update user");
+  }
+  for (const IdempotencyClaim& claim : claims) {
+    if (!InsertClaim(claim, std::span(seq_of_).subspan(claim.first, claim.count))) {
+      return fail("append: idempotency key");
+    }
   }
   if (!Commit()) return fail("append: commit");
 
@@ -232,6 +282,15 @@ Result<std::size_t> Writer::Prune(const RetentionPolicy& policy,
   if (!PruneByAge(ToMillis(now - policy.max_age), max_rows, deleted)) {
     scanned_limit_.reset();
     return Out::Fail(Abort("prune: by age"));
+  }
+  {
+    Statement::ResetOnExit reset(delete_expired_keys_);
+    delete_expired_keys_.BindInt64(1, ToMillis(now));
+    delete_expired_keys_.BindInt64(2, ClampToInt64(max_rows));
+    if (delete_expired_keys_.Step() != SQLITE_DONE) {
+      scanned_limit_.reset();
+      return Out::Fail(Abort("prune: idempotency keys"));
+    }
   }
   if (!Commit()) {
     scanned_limit_.reset();

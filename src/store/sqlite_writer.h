@@ -25,7 +25,10 @@ class Writer {
   std::uint32_t history() const { return history_; }
 
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
                                           std::chrono::system_clock::time_point now);
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now);
   Result<std::size_t> Prune(const RetentionPolicy& policy,
                             std::chrono::system_clock::time_point now, std::size_t max_rows);
 
@@ -50,6 +53,7 @@ class Writer {
   bool ScanForPruneCandidates(std::size_t limit);
   bool PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& deleted);
   bool PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted);
+  bool InsertClaim(const IdempotencyClaim& claim, std::span<const std::uint64_t> sequences);
 
   Connection db_;
   std::uint32_t history_ = 0;
@@ -62,6 +66,9 @@ class Writer {
   Statement first_seq_;
   Statement delete_range_;
   Statement delete_aged_;
+  Statement insert_key_;
+  Statement select_key_;
+  Statement delete_expired_keys_;
 
   UserMap users_;
   // Scratch of Append, kept to reuse their memory.

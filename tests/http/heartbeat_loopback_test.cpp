@@ -30,15 +30,16 @@ TEST(HeartbeatLoopbackTest, IdleStreamGetsTheHeartbeatEventFrame) {
   SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
   SseStream contexts(hub.port(), kContextsStream, AuthAs("alice"));
 
+  // WaitFrames returns every frame so far: more heartbeats may have come; check the first ones.
   const auto frames = agui.WaitFrames(3, std::chrono::seconds(5));
-  ASSERT_EQ(frames.size(), 3u);
+  ASSERT_GE(frames.size(), 3u);
   EXPECT_EQ(frames[0], kPreamble);
   EXPECT_EQ(frames[1], kHeartbeatEvent);
   EXPECT_EQ(frames[2], kHeartbeatEvent);
-  EXPECT_EQ(agui.body(), std::string(kPreamble) + kHeartbeatEvent + kHeartbeatEvent);
+  EXPECT_EQ(agui.body().rfind(std::string(kPreamble) + kHeartbeatEvent + kHeartbeatEvent, 0), 0u);
 
   const auto context_frames = contexts.WaitFrames(3, std::chrono::seconds(5));
-  ASSERT_EQ(context_frames.size(), 3u);
+  ASSERT_GE(context_frames.size(), 3u);
   EXPECT_NE(context_frames[1].find("CONTEXTS_SNAPSHOT"), std::string::npos);
   EXPECT_EQ(context_frames[2], kHeartbeatEvent);
 }
@@ -50,8 +51,12 @@ TEST(HeartbeatLoopbackTest, CommentStyleHeartbeatIsACommentLine) {
   TestHub hub(options);
   SseStream a2a(hub.port(), kA2aStream, AuthAs("alice"));
   const auto frames = a2a.WaitFrames(3, std::chrono::seconds(5));
-  ASSERT_EQ(frames.size(), 3u);
-  EXPECT_EQ(a2a.body(), std::string(kPreamble) + kHeartbeatComment + kHeartbeatComment);
+  ASSERT_GE(frames.size(), 3u);
+  EXPECT_EQ(frames[0], kPreamble);
+  EXPECT_EQ(frames[1], kHeartbeatComment);
+  EXPECT_EQ(frames[2], kHeartbeatComment);
+  EXPECT_EQ(a2a.body().rfind(std::string(kPreamble) + kHeartbeatComment + kHeartbeatComment, 0),
+            0u);
 }
 
 TEST(HeartbeatLoopbackTest, EventsInterleaveWithHeartbeatsAsWholeFrames) {
@@ -97,12 +102,12 @@ TEST(HeartbeatLoopbackTest, StreamGetsAuthExpiringThenEndsAtTokenExpiry) {
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1], expiring);
   // Sent about `lead` before exp (exp is whole seconds; allow scheduling slack).
-  EXPECT_LE(std::chrono::system_clock::now(), exp - std::chrono::milliseconds(1500));
+  EXPECT_LE(std::chrono::system_clock::now(), exp - std::chrono::milliseconds(1000));
 
   ASSERT_TRUE(agui.WaitEof(std::chrono::seconds(10)));
   const auto ended_at = std::chrono::system_clock::now();
   EXPECT_GE(ended_at, exp - std::chrono::milliseconds(200));
-  EXPECT_LE(ended_at, exp + std::chrono::milliseconds(1500));
+  EXPECT_LE(ended_at, exp + std::chrono::milliseconds(2000));
   EXPECT_EQ(agui.body(), std::string(kPreamble) + expiring) << "nothing after auth_expiring";
 
   ASSERT_TRUE(contexts.WaitEof(std::chrono::seconds(10)));

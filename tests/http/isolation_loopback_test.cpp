@@ -42,7 +42,9 @@ TEST(IsolationLoopbackTest, EveryConnectionReceivesExactlyItsOwnUsersEvents) {
     }
   }
   for (auto& s : subscriptions) {
-    if (s.path == kContextsStream) ASSERT_TRUE(s.stream->WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+    if (s.path == kContextsStream) {
+      ASSERT_TRUE(s.stream->WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+    }
   }
 
   // Round-robin over users, then one last "fence" event per user: once a connection has its

@@ -45,8 +45,10 @@ class FakeStore final : public store::EventStore {
 
   std::uint32_t History() const override { return kHistory; }
 
+  using store::EventStore::Append;
   store::Result<std::vector<StoredEvent>> Append(
-      std::span<const EventDraft> drafts, std::chrono::system_clock::time_point now) override {
+      std::span<const EventDraft> drafts, std::span<const store::IdempotencyClaim> claims,
+      std::chrono::system_clock::time_point now) override {
     std::unique_lock lock(mutex_);
     appends_.emplace_back(drafts.begin(), drafts.end());
     times_.push_back(now);
@@ -64,7 +66,22 @@ class FakeStore final : public store::EventStore {
       stored.push_back(StoredEvent{d.user, EventId{kHistory, ++sequences_[d.user]}, d.protocol,
                                    d.context, d.type, d.json, ToMillis(now)});
     }
+    for (const store::IdempotencyClaim& claim : claims) {
+      store::IdempotencyRecord record{claim.fingerprint, {}};
+      for (std::size_t i = claim.first; i < claim.first + claim.count; ++i) {
+        record.event_ids.push_back(stored[i].id);
+      }
+      keys_[claim.key] = std::move(record);
+    }
     return store::Result<std::vector<StoredEvent>>::Ok(std::move(stored));
+  }
+
+  store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point) override {
+    std::lock_guard lock(mutex_);
+    const auto it = keys_.find(key);
+    if (it == keys_.end()) return store::Result<std::optional<store::IdempotencyRecord>>::Ok({});
+    return store::Result<std::optional<store::IdempotencyRecord>>::Ok(it->second);
   }
 
   store::Result<store::ReplayPage> ReadAfter(const UserId&, std::uint64_t,
@@ -123,6 +140,7 @@ class FakeStore final : public store::EventStore {
   std::vector<std::vector<EventDraft>> appends_;
   std::vector<std::chrono::system_clock::time_point> times_;
   std::map<UserId, std::uint64_t> sequences_;
+  std::map<std::string, store::IdempotencyRecord> keys_;
   bool fail_ = false;
   bool gate_closed_ = false;
   bool blocked_ = false;
@@ -520,6 +538,74 @@ TEST_F(PublisherTest, ConcurrentSubmittersEachGetEveryOutcomeInPerUserOrder) {
     EXPECT_EQ(sequence, last[thread] + 1) << r.name;
     last[thread] = sequence;
   }
+}
+
+}  // namespace
+}  // namespace herald::hub
+
+namespace herald::hub {
+namespace {
+
+class PublisherIdempotencyTest : public PublisherTest {};
+
+TEST_F(PublisherIdempotencyTest, ARetryWithTheSameKeyReturnsTheOriginalIdsAndStoresNothing) {
+  auto publisher = MakePublisher();
+  publisher->Start();
+  publisher->Submit({Agui("alice", 1), Agui("alice", 2)}, IdempotencyKey{"k1", "f"},
+                    outcomes_.For("first"));
+  ASSERT_TRUE(outcomes_.WaitFor(1));
+  publisher->Submit({Agui("alice", 1), Agui("alice", 2)}, IdempotencyKey{"k1", "f"},
+                    outcomes_.For("retry"));
+  ASSERT_TRUE(outcomes_.WaitFor(2));
+
+  const auto records = outcomes_.records();
+  EXPECT_FALSE(records[0].outcome.replayed);
+  EXPECT_TRUE(records[1].outcome.replayed);
+  EXPECT_EQ(Ids(records[1].outcome), Ids(records[0].outcome));
+  EXPECT_EQ(Ids(records[1].outcome), (std::vector<std::string>{"0000abcd-1", "0000abcd-2"}));
+  EXPECT_EQ(store_.appends().size(), 1u) << "the retry must not be stored again";
+  EXPECT_EQ(sink_.count(), 1u) << "the retry must not be delivered again";
+}
+
+TEST_F(PublisherIdempotencyTest, TheSameKeyTwiceInOneGroupIsStoredOnce) {
+  auto publisher = MakePublisher();
+  publisher->Submit({Agui("alice", 1)}, IdempotencyKey{"k", "f"}, outcomes_.For("a"));
+  publisher->Submit({Agui("alice", 1)}, IdempotencyKey{"k", "f"}, outcomes_.For("b"));
+  publisher->Start();
+  ASSERT_TRUE(outcomes_.WaitFor(2));
+
+  const auto records = outcomes_.records();
+  ASSERT_EQ(store_.appends().size(), 1u);
+  EXPECT_EQ(store_.appends()[0].size(), 1u);
+  EXPECT_EQ(Ids(records[0].outcome), Ids(records[1].outcome));
+  EXPECT_FALSE(records[0].outcome.replayed);
+  EXPECT_TRUE(records[1].outcome.replayed);
+}
+
+TEST_F(PublisherIdempotencyTest, AKeyReusedForADifferentRequestIsRefusedNamingTheHeader) {
+  auto publisher = MakePublisher();
+  publisher->Start();
+  publisher->Submit({Agui("alice", 1)}, IdempotencyKey{"k", "body-1"}, outcomes_.For("a"));
+  ASSERT_TRUE(outcomes_.WaitFor(1));
+  publisher->Submit({Agui("alice", 2)}, IdempotencyKey{"k", "body-2"}, outcomes_.For("b"));
+  ASSERT_TRUE(outcomes_.WaitFor(2));
+
+  const auto b = outcomes_.records()[1].outcome;
+  ASSERT_TRUE(b.error.has_value());
+  EXPECT_EQ(b.error->code, ErrorCode::kValidationError);
+  EXPECT_EQ(b.error->field, "Idempotency-Key");
+  EXPECT_EQ(store_.appends().size(), 1u);
+}
+
+TEST_F(PublisherIdempotencyTest, DifferentKeysAreIndependent) {
+  auto publisher = MakePublisher();
+  publisher->Submit({Agui("alice", 1)}, IdempotencyKey{"k1", "f"}, outcomes_.For("a"));
+  publisher->Submit({Agui("alice", 1)}, IdempotencyKey{"k2", "f"}, outcomes_.For("b"));
+  publisher->Start();
+  ASSERT_TRUE(outcomes_.WaitFor(2));
+  const auto records = outcomes_.records();
+  EXPECT_EQ(Ids(records[0].outcome), (std::vector<std::string>{"0000abcd-1"}));
+  EXPECT_EQ(Ids(records[1].outcome), (std::vector<std::string>{"0000abcd-2"}));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,9 +19,18 @@ std::string HttpReply::Header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-Connection::Connection(unsigned short port) {
+Connection::Connection(unsigned short port) : Connection(port, SocketOptions{}) {}
+
+Connection::Connection(unsigned short port, SocketOptions options) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket() failed");
+  if (options.receive_buffer > 0) {
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer,
+                 sizeof(options.receive_buffer));
+  }
+  if (options.max_segment > 0) {
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &options.max_segment, sizeof(options.max_segment));
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -210,7 +220,12 @@ HttpReply HttpClient::Request(const std::string& method, const std::string& targ
 SseStream::SseStream(unsigned short port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers,
                      std::chrono::milliseconds timeout)
-    : connection_(port) {
+    : SseStream(port, target, headers, SocketOptions{}, timeout) {}
+
+SseStream::SseStream(unsigned short port, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     SocketOptions socket, std::chrono::milliseconds timeout)
+    : connection_(port, socket) {
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   request += "Accept: text/event-stream\r\n\r\n";
@@ -218,15 +233,14 @@ SseStream::SseStream(unsigned short port, const std::string& target,
   if (!connection_.ReadUntil("\r\n\r\n", timeout)) {
     throw std::runtime_error("no response head: " + connection_.buffer());
   }
-  const std::string& raw = connection_.buffer();
-  const auto head_end = raw.find("\r\n\r\n") + 4;
-  head_ = *ParseReply(raw.substr(0, head_end));
-  if (head_.headers.contains("content-length")) {
-    // An error reply: read its body too (the connection may stay open: read to its length).
-    connection_.ReadAtLeast(DeclaredReplyLength(raw).value_or(head_end), timeout);
-    head_ = ParseReply(connection_.buffer()).value_or(head_);
-  }
-  connection_.buffer().erase(0, head_end);
+  // A stream has no Content-Length; an error reply has one: read its body too (to its length:
+  // the connection may stay open).
+  const std::size_t length = *DeclaredReplyLength(connection_.buffer());
+  connection_.ReadAtLeast(length, timeout);
+  auto reply = ParseReply(connection_.buffer().substr(0, length));
+  if (!reply) throw std::runtime_error("incomplete reply: " + connection_.buffer());
+  head_ = std::move(*reply);
+  connection_.buffer().erase(0, length);
   Absorb();
 }
 

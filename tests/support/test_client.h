@@ -21,10 +21,20 @@ struct HttpReply {
   std::string Header(const std::string& name) const;
 };
 
+// Socket options applied before connecting (0 leaves the kernel default).
+struct SocketOptions {
+  // SO_RCVBUF: a small one keeps the advertised window small from the handshake on.
+  int receive_buffer = 0;
+  // TCP_MAXSEG: a small MSS in the SYN keeps the server's initial send buffer small (the kernel
+  // sizes it from the peer's MSS), so a client that stops reading pushes back within KiBs.
+  int max_segment = 0;
+};
+
 // A TCP connection to 127.0.0.1:port with deadline-bounded reads.
 class Connection {
  public:
   explicit Connection(unsigned short port);
+  Connection(unsigned short port, SocketOptions options);
   Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&&) = delete;
   Connection(const Connection&) = delete;
@@ -88,6 +98,10 @@ class SseStream {
   // Sends the GET and reads the head (and whatever bytes came with it).
   SseStream(unsigned short port, const std::string& target,
             const std::vector<std::pair<std::string, std::string>>& headers,
+            std::chrono::milliseconds timeout = 10s);
+  // The same, on a connection made with `socket` options.
+  SseStream(unsigned short port, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& headers, SocketOptions socket,
             std::chrono::milliseconds timeout = 10s);
 
   int status() const { return head_.status; }
