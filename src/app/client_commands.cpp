@@ -1,9 +1,5 @@
 #include "app/client_commands.h"
 
-#include <fstream>
-#include <iostream>
-#include <sstream>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +9,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 namespace herald::app {
 
@@ -41,8 +40,9 @@ Endpoint ParseUrl(const std::string& url) {
 }
 
 void AddClientOptions(CLI::App& command, ClientConfig& c) {
-  command.add_option("--url", c.url, "The hub's base URL")->capture_default_str()->envname(
-      "HERALD_URL");
+  command.add_option("--url", c.url, "The hub's base URL")
+      ->capture_default_str()
+      ->envname("HERALD_URL");
   command.add_option("--token", c.token, "Bearer token")->envname("HERALD_TOKEN")->required();
 }
 

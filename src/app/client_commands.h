@@ -1,9 +1,8 @@
 // `herald tail` and `herald publish`: small clients of a running hub (spec §8).
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace herald::app {
 

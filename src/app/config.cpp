@@ -1,9 +1,9 @@
 #include "app/config.h"
 
+#include <toml++/toml.h>
+
 #include <charconv>
 #include <stdexcept>
-
-#include <toml++/toml.h>
 
 namespace herald::app {
 

@@ -2,14 +2,13 @@
 // order of precedence. Parsed once, validated, then passed down as plain option structs.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace herald::app {
 

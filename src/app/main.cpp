@@ -1,7 +1,7 @@
-// herald: serve | token | tail | publish. Configuration errors exit non-zero with one line on stderr.
-#include <iostream>
-
+// herald: serve | token | tail | publish. Configuration errors exit non-zero with one line on
+// stderr.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "app/client_commands.h"
 #include "app/config.h"

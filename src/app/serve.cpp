@@ -1,17 +1,17 @@
 #include "app/serve.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "app/dashboard.h"
 #include "auth/dev_secret.h"
@@ -117,8 +117,8 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   options.allow_query_token = c.allow_query_token;
   options.heartbeat_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
-  options.heartbeat_style =
-      c.heartbeat_style == "comment" ? http::HeartbeatStyle::kComment : http::HeartbeatStyle::kEvent;
+  options.heartbeat_style = c.heartbeat_style == "comment" ? http::HeartbeatStyle::kComment
+                                                           : http::HeartbeatStyle::kEvent;
   options.drain_window =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.drain_window * 1000));
   return options;
@@ -147,8 +147,10 @@ int Serve(const ServeConfig& config) {
   const auto verifier = MakeVerifier(config, dev_secret);
   const auto store = store::OpenStore(MakeStoreOptions(config));
   hub::Metrics metrics;
-  hub::Hub hub(MakeHubOptions(config), *store, metrics, [] { return std::chrono::system_clock::now(); });
-  http::Services services{hub, *verifier, MakeHttpOptions(config), {}, {}, std::string(kDashboardHtml)};
+  hub::Hub hub(MakeHubOptions(config), *store, metrics,
+               [] { return std::chrono::system_clock::now(); });
+  http::Services services{hub, *verifier, MakeHttpOptions(config),
+                          {},  {},        std::string(kDashboardHtml)};
   const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(listen.host),
                                                 listen.port);
   http::Server server(services, endpoint);
@@ -157,13 +159,12 @@ int Serve(const ServeConfig& config) {
   services.ready = true;
 
   const auto bound = server.local_endpoint();
-  const std::string url = fmt::format("http://{}:{}", UrlHost(bound.address().to_string()),
-                                      bound.port());
+  const std::string url =
+      fmt::format("http://{}:{}", UrlHost(bound.address().to_string()), bound.port());
   std::cout << "herald listening on " << url << std::endl;
   if (config.dev) {
-    const std::string token =
-        auth::MintHs256(dev_secret, "dev-user", "events:publish admin", 24h,
-                        std::chrono::system_clock::now());
+    const std::string token = auth::MintHs256(dev_secret, "dev-user", "events:publish admin", 24h,
+                                              std::chrono::system_clock::now());
     std::cout << "development mode: token for user dev-user (24 h, events:publish admin):\n"
               << token << "\n"
               << "dashboard: " << url << "/#token=" << token << std::endl;

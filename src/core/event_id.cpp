@@ -1,8 +1,8 @@
 #include "core/event_id.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace herald {
 

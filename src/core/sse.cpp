@@ -1,10 +1,10 @@
 #include "core/sse.h"
 
-#include <cassert>
+#include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
+#include <cassert>
 
 namespace herald::sse {
 

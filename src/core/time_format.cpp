@@ -1,9 +1,9 @@
 #include "core/time_format.h"
 
-#include <charconv>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace herald {
 

@@ -20,7 +20,8 @@ std::optional<std::string> CookieValue(std::string_view header, std::string_view
   while (!header.empty()) {
     const auto semicolon = header.find(';');
     std::string_view pair = Trim(header.substr(0, semicolon));
-    header = semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
+    header =
+        semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
     const auto equals = pair.find('=');
     if (equals == std::string_view::npos || Trim(pair.substr(0, equals)) != name) continue;
     std::string_view value = Trim(pair.substr(equals + 1));
@@ -75,7 +76,9 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
   auto result = verifier.Verify(*token, now);
   if (auto* error = std::get_if<auth::VerifyError>(&result)) {
     return ApiError{ErrorCode::kUnauthorized,
-                    std::string("Invalid token: ") + std::string(auth::Describe(*error)), {}, {}};
+                    std::string("Invalid token: ") + std::string(auth::Describe(*error)),
+                    {},
+                    {}};
   }
   return std::get<auth::Claims>(std::move(result));
 }

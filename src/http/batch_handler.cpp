@@ -130,8 +130,9 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   }
   hub::PublishOutcome outcome;
   if (!drafts.empty()) {
-    outcome = co_await Publish(services->hub.publisher(), std::move(drafts),
-                               std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
+    outcome =
+        co_await Publish(services->hub.publisher(), std::move(drafts),
+                         std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
     if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
     for (std::size_t k = 0; k < outcome.events.size() && k < draft_index.size(); ++k) {
       boost::json::object& result = results[draft_index[k]];

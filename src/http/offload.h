@@ -2,15 +2,14 @@
 // shard with the result (STYLE §11).
 #pragma once
 
-#include <type_traits>
-#include <utility>
-
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <type_traits>
+#include <utility>
 
 namespace herald::http {
 
@@ -25,10 +24,10 @@ boost::asio::awaitable<std::invoke_result_t<Fn>> Offload(boost::asio::thread_poo
                              guard = std::move(guard)]() mutable {
       Result result = work();
       auto executor = guard.get_executor();
-      boost::asio::post(executor, [handler = std::move(handler),
-                                   result = std::move(result)]() mutable {
-        std::move(handler)(std::move(result));
-      });
+      boost::asio::post(executor,
+                        [handler = std::move(handler), result = std::move(result)]() mutable {
+                          std::move(handler)(std::move(result));
+                        });
     });
   };
   co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),

@@ -1,11 +1,10 @@
 #include "http/publish_client.h"
 
-#include <memory>
-
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 
 namespace herald::http {
 
@@ -14,8 +13,7 @@ namespace asio = boost::asio;
 asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
                                              std::vector<EventDraft> drafts,
                                              std::optional<hub::IdempotencyKey> idempotency) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                          void(hub::PublishOutcome)>(
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(hub::PublishOutcome)>(
       [&publisher](auto handler, std::vector<EventDraft> drafts,
                    std::optional<hub::IdempotencyKey> idempotency) {
         // The outcome arrives on the writer thread; resume this coroutine on its own shard.

@@ -1,10 +1,9 @@
 // Awaiting the write path from a session coroutine.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "core/event.h"
 #include "hub/publisher.h"
@@ -12,8 +11,8 @@
 namespace herald::http {
 
 // Submits `drafts` as one request and resumes on the caller's shard with the outcome.
-boost::asio::awaitable<hub::PublishOutcome> Publish(
-    hub::Publisher& publisher, std::vector<EventDraft> drafts,
-    std::optional<hub::IdempotencyKey> idempotency);
+boost::asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
+                                                    std::vector<EventDraft> drafts,
+                                                    std::optional<hub::IdempotencyKey> idempotency);
 
 }  // namespace herald::http

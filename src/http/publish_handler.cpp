@@ -1,7 +1,8 @@
 #include "http/publish_handler.h"
 
-#include <boost/json/object.hpp>
 #include <fmt/format.h>
+
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -34,16 +35,17 @@ std::string Fingerprint(std::string_view route, std::string_view body) {
 
 }  // namespace
 
-std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(
-    const Request& request, const auth::Claims& caller, std::string_view route) {
+std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(const Request& request,
+                                                                         const auth::Claims& caller,
+                                                                         std::string_view route) {
   const auto header = request.find("Idempotency-Key");
   if (header == request.end()) return std::optional<hub::IdempotencyKey>{};
   const std::string_view key = header->value();
   bool valid = !key.empty() && key.size() <= 255;
   for (unsigned char c : key) valid = valid && c > 0x20 && c < 0x7f;
   if (!valid) {
-    return ApiError{ErrorCode::kBadRequest,
-                    "Idempotency-Key must be 1-255 visible ASCII characters.", {}, {}};
+    return ApiError{
+        ErrorCode::kBadRequest, "Idempotency-Key must be 1-255 visible ASCII characters.", {}, {}};
   }
   // Scoped by caller and route: two users' (or routes') equal keys never meet.
   std::string scoped = caller.user.str();
@@ -70,8 +72,8 @@ std::string MediaType(const Request& request) {
 
 std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request) {
   if (MediaType(request) != "application/json") {
-    return ApiError{ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.",
-                    {}, {}};
+    return ApiError{
+        ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.", {}, {}};
   }
   return ParseJson(request.body());
 }
@@ -82,8 +84,8 @@ std::variant<boost::json::value, ApiError> ParseJson(std::string_view text) {
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(text, ec, {}, parse_options);
   if (ec == boost::json::error::too_deep) {
-    return ApiError{ErrorCode::kValidationError, "The body is nested more than 64 levels deep.",
-                    "body", {}};
+    return ApiError{
+        ErrorCode::kValidationError, "The body is nested more than 64 levels deep.", "body", {}};
   }
   if (ec) return ApiError{ErrorCode::kBadRequest, "The body is not valid JSON.", {}, {}};
   return value;
@@ -104,8 +106,7 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
         request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
   }
 
-  const Protocol protocol =
-      match.route == RouteId::kWebhookAgui ? Protocol::kAgui : Protocol::kA2a;
+  const Protocol protocol = match.route == RouteId::kWebhookAgui ? Protocol::kAgui : Protocol::kA2a;
   auto draft = hub::DraftFromWebhook(protocol, std::move(body.get_object()),
                                      std::get<auth::Claims>(caller), now);
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);

@@ -1,20 +1,18 @@
 // POST /api/v1/webhook/{agui,a2a} (spec §1.2).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/json/value.hpp>
-
 #include "auth/claims.h"
 #include "core/api_error.h"
-#include "hub/publisher.h"
-
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
+#include "hub/publisher.h"
 
 namespace herald::http {
 
@@ -24,8 +22,9 @@ boost::asio::awaitable<Response> HandleWebhook(const Request& request, const Rou
 // The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
 // fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible
 // ASCII characters).
-std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(
-    const Request& request, const auth::Claims& caller, std::string_view route);
+std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(const Request& request,
+                                                                         const auth::Claims& caller,
+                                                                         std::string_view route);
 
 // Marks a response answering a replayed Idempotency-Key.
 void MarkReplayed(Response& response, const hub::PublishOutcome& outcome);

@@ -1,8 +1,7 @@
 #include "http/responses.h"
 
-#include <sstream>
-
 #include <boost/beast/http/write.hpp>
+#include <sstream>
 
 namespace herald::http {
 
@@ -20,8 +19,8 @@ Response JsonResponse(const Request& request, beast_http::status status, std::st
 
 Response ErrorResponse(const Request& request, const ApiError& error,
                        std::chrono::system_clock::time_point now) {
-  Response response = JsonResponse(
-      request, static_cast<beast_http::status>(HttpStatus(error.code)), ErrorBody(error, now));
+  Response response = JsonResponse(request, static_cast<beast_http::status>(HttpStatus(error.code)),
+                                   ErrorBody(error, now));
   if (error.code == ErrorCode::kUnauthorized) {
     response.set(beast_http::field::www_authenticate, "Bearer");
   }

@@ -1,11 +1,10 @@
 // Building responses: JSON bodies, the error shape of spec §1.5, common headers.
 #pragma once
 
-#include <chrono>
-#include <string>
-
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <string>
 
 #include "core/api_error.h"
 
@@ -14,8 +13,7 @@ namespace herald::http {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
-Response JsonResponse(const Request& request, boost::beast::http::status status,
-                      std::string body);
+Response JsonResponse(const Request& request, boost::beast::http::status status, std::string body);
 
 // The error shape of spec §1.5, with WWW-Authenticate on 401 and Retry-After on 429/503.
 Response ErrorResponse(const Request& request, const ApiError& error,

@@ -1,9 +1,8 @@
 #include "http/router.h"
 
 #include <array>
-#include <initializer_list>
-
 #include <boost/url/parse.hpp>
+#include <initializer_list>
 
 namespace herald::http {
 

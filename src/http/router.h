@@ -1,11 +1,10 @@
 // Maps a request's method and target to a route (spec §1). Pure: no sockets.
 #pragma once
 
+#include <boost/beast/http/verb.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <boost/beast/http/verb.hpp>
 
 #include "core/event.h"
 

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +13,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
-#include <spdlog/spdlog.h>
 
 #include "http/authenticate.h"
 #include "http/handlers.h"
@@ -47,15 +48,15 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 }
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
-std::variant<StreamRequest, ApiError> PrepareStream(const Request& request,
-                                                    const RouteMatch& match, Services& services) {
+std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, const RouteMatch& match,
+                                                    Services& services) {
   const auto now = services.Now();
   auto caller = Authenticate(request, match.query, services.verifier,
                              services.options.allow_query_token, now);
   if (auto* error = std::get_if<ApiError>(&caller)) return std::move(*error);
   if (services.draining.load()) {
-    return ApiError{ErrorCode::kServiceUnavailable, "The hub is shutting down.", {},
-                    std::chrono::seconds(1)};
+    return ApiError{
+        ErrorCode::kServiceUnavailable, "The hub is shutting down.", {}, std::chrono::seconds(1)};
   }
 
   StreamRequest stream;
@@ -78,7 +79,8 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request,
   if (!stream.lease) {
     services.hub.metrics().ConnectionRejectedByCap(stream.stream);
     return ApiError{ErrorCode::kRateLimited,
-                    "Too many open connections for this user on this stream.", {},
+                    "Too many open connections for this user on this stream.",
+                    {},
                     std::chrono::seconds(5)};
   }
   return stream;
@@ -116,7 +118,8 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
           read_ec == beast_http::error::body_limit
               ? ApiError{ErrorCode::kPayloadTooLarge,
                          "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
-                         {}, {}}
+                         {},
+                         {}}
               : ApiError{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
       Response response = ErrorResponse(head, error, services->Now());
       response.keep_alive(false);
@@ -133,11 +136,11 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       response = Plain(request, beast_http::status::permanent_redirect);
       response.set(beast_http::field::location, redirect->location);
     } else if (std::holds_alternative<NotFound>(routed)) {
-      response = ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
-                               services->Now());
+      response =
+          ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}}, services->Now());
     } else if (std::holds_alternative<BadTarget>(routed)) {
-      response = ErrorResponse(request, {ErrorCode::kBadRequest, "Malformed request target.", {}, {}},
-                               services->Now());
+      response = ErrorResponse(
+          request, {ErrorCode::kBadRequest, "Malformed request target.", {}, {}}, services->Now());
     } else if (const auto* not_allowed = std::get_if<MethodNotAllowed>(&routed)) {
       response = ErrorResponse(
           request, {ErrorCode::kMethodNotAllowed, "Method not allowed.", {}, {}}, services->Now());

@@ -2,12 +2,11 @@
 // where it stays for life (STYLE §6).
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 
-#include <boost/asio/ip/tcp.hpp>
-
-#include "hub/shard.h"
 #include "http/services.h"
+#include "hub/shard.h"
 
 namespace herald::http {
 

@@ -21,11 +21,11 @@ struct HttpOptions {
   bool allow_query_token = false;
   std::chrono::milliseconds heartbeat_interval{15'000};
   HeartbeatStyle heartbeat_style = HeartbeatStyle::kEvent;
-  std::chrono::milliseconds client_retry{2'000};       // the SSE `retry:` sent on open
-  std::chrono::seconds auth_expiring_lead{30};         // `auth_expiring` this long before exp
-  std::chrono::milliseconds drain_window{5'000};       // reconnects spread over this window
-  std::chrono::seconds request_timeout{30};            // reading one request
-  std::chrono::seconds publish_retry_after{1};         // Retry-After on back-pressure 503
+  std::chrono::milliseconds client_retry{2'000};  // the SSE `retry:` sent on open
+  std::chrono::seconds auth_expiring_lead{30};    // `auth_expiring` this long before exp
+  std::chrono::milliseconds drain_window{5'000};  // reconnects spread over this window
+  std::chrono::seconds request_timeout{30};       // reading one request
+  std::chrono::seconds publish_retry_after{1};    // Retry-After on back-pressure 503
   std::size_t replay_page_events = 1'000;
 };
 

@@ -1,9 +1,8 @@
 #include "http/sse_session.h"
 
-#include <array>
-#include <random>
-#include <vector>
+#include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,12 +10,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include <random>
+#include <vector>
 
 #include "core/sse.h"
 #include "core/time_format.h"
-#include "hub/resume.h"
 #include "http/offload.h"
+#include "hub/resume.h"
 
 namespace herald::http {
 
@@ -117,8 +117,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   c.socket.non_blocking(true, option_ec);
 
   hub::Subscriber subscriber(hub.NextConnectionId(), user, request.stream, request.context,
-                             hub.options().outbox, &shard->queued_bytes(),
-                             [&c](bool closing) {
+                             hub.options().outbox, &shard->queued_bytes(), [&c](bool closing) {
                                c.timer.cancel();
                                if (closing) {
                                  boost::system::error_code ignored;
@@ -166,7 +165,8 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     } else {
       const std::uint32_t history = store.History();
       const hub::ResumePlan plan = hub::PlanResume(request.cursor, history, *range.value);
-      if (plan.kind != hub::ResumeKind::kFresh) metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
+      if (plan.kind != hub::ResumeKind::kFresh)
+        metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
       std::string initial;
       if (plan.kind == hub::ResumeKind::kReplay) {
         const store::ReplayFilter filter{request.stream, request.context};
@@ -201,8 +201,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
         floor = std::max(after, range.value->last);
       } else if (request.stream == Stream::kContexts) {
         floor = range.value->last;
-        const std::string id =
-            floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
+        const std::string id = floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
         initial = sse::DataFrame(id, SnapshotJson(hub.Now()));
       } else if (plan.kind == hub::ResumeKind::kReset) {
         const std::string id = plan.after_sequence > 0

@@ -2,16 +2,15 @@
 // frames from the subscriber's outbox, heartbeats, token expiry and the end of the stream.
 #pragma once
 
-#include <optional>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <optional>
 
 #include "auth/claims.h"
 #include "core/event.h"
+#include "http/services.h"
 #include "hub/connection_limiter.h"
 #include "hub/shard.h"
-#include "http/services.h"
 
 namespace herald::http {
 

@@ -38,8 +38,7 @@ class ConnectionLimiter {
     Stream stream_ = Stream::kAgui;
   };
 
-  explicit ConnectionLimiter(std::size_t max_per_user_per_stream)
-      : max_(max_per_user_per_stream) {}
+  explicit ConnectionLimiter(std::size_t max_per_user_per_stream) : max_(max_per_user_per_stream) {}
 
   // An empty Lease when the user already holds the maximum on that stream.
   Lease TryAcquire(const UserId& user, Stream stream);

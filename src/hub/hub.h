@@ -3,12 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
-
-#include <boost/asio/thread_pool.hpp>
 
 #include "hub/connection_limiter.h"
 #include "hub/metrics.h"

@@ -62,9 +62,8 @@ void Metrics::PublishLatency(std::chrono::steady_clock::duration latency) {
   }
   latency_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   latency_count_.fetch_add(1, std::memory_order_relaxed);
-  latency_sum_ns_.fetch_add(
-      static_cast<std::uint64_t>(std::chrono::nanoseconds(latency).count()),
-      std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(latency).count()),
+                            std::memory_order_relaxed);
 }
 
 void Metrics::PublishRejected() { publish_rejected_.fetch_add(1, std::memory_order_relaxed); }
@@ -99,7 +98,8 @@ std::string Metrics::RenderPrometheus() const {
     Append(out, "herald_connections_opened_total{{stream=\"{}\"}} {}\n", StreamName(s),
            opened_total_[static_cast<int>(s)].load(relaxed));
   }
-  Append(out, "# HELP herald_connections_rejected_total Stream opens refused by the per-user cap.\n");
+  Append(out,
+         "# HELP herald_connections_rejected_total Stream opens refused by the per-user cap.\n");
   Append(out, "# TYPE herald_connections_rejected_total counter\n");
   for (Stream s : kStreams) {
     Append(out, "herald_connections_rejected_total{{stream=\"{}\"}} {}\n", StreamName(s),
@@ -143,8 +143,8 @@ std::string Metrics::RenderPrometheus() const {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kLatencyBucketsSeconds.size(); ++i) {
     cumulative += latency_buckets_[i].load(relaxed);
-    Append(out, "herald_publish_latency_seconds_bucket{{le=\"{}\"}} {}\n", kLatencyBucketsSeconds[i],
-           cumulative);
+    Append(out, "herald_publish_latency_seconds_bucket{{le=\"{}\"}} {}\n",
+           kLatencyBucketsSeconds[i], cumulative);
   }
   cumulative += latency_buckets_.back().load(relaxed);
   Append(out, "herald_publish_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);

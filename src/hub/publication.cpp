@@ -20,8 +20,8 @@ std::variant<std::optional<std::string>, ApiError> OptionalId(const boost::json:
   const auto* text = value->if_string();
   if (text == nullptr) return Invalid(std::string(field), std::string(field) + " must be a string");
   if (!IsValidClientId(*text)) {
-    return Invalid(std::string(field), std::string(field) +
-                                           " must be 1-256 bytes without control characters");
+    return Invalid(std::string(field),
+                   std::string(field) + " must be 1-256 bytes without control characters");
   }
   return std::optional<std::string>(std::string(*text));
 }
@@ -48,7 +48,8 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
 }  // namespace
 
 DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
-                             const auth::Claims& caller, std::chrono::system_clock::time_point now) {
+                             const auth::Claims& caller,
+                             std::chrono::system_clock::time_point now) {
   auto user = OptionalId(body, "user_id");
   if (auto* error = std::get_if<ApiError>(&user)) return std::move(*error);
   auto& user_id = std::get<std::optional<std::string>>(user);
@@ -65,8 +66,8 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
   }
   std::optional<ContextId> attributed;
   if (context_id) attributed = ContextId(std::move(*context_id));
-  return FinishDraft(protocol, UserId(std::move(*user_id)), std::move(attributed),
-                     std::move(event), caller, now);
+  return FinishDraft(protocol, UserId(std::move(*user_id)), std::move(attributed), std::move(event),
+                     caller, now);
 }
 
 DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId> context,

@@ -3,11 +3,10 @@
 // Pure: no HTTP, no I/O.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
 #include <variant>
-
-#include <boost/json/object.hpp>
 
 #include "auth/verifier.h"
 #include "core/api_error.h"

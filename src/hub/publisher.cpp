@@ -1,8 +1,8 @@
 #include "hub/publisher.h"
 
-#include <unordered_map>
-
 #include <spdlog/spdlog.h>
+
+#include <unordered_map>
 
 #include "core/sse.h"
 
@@ -18,9 +18,8 @@ std::size_t DraftBytes(const std::vector<EventDraft>& drafts) {
 
 }  // namespace
 
-Publisher::Publisher(store::EventStore& store, DeliverySink& sink,
-                     const ConnectionLimiter& limiter, Metrics& metrics,
-                     PublisherOptions options, Clock clock)
+Publisher::Publisher(store::EventStore& store, DeliverySink& sink, const ConnectionLimiter& limiter,
+                     Metrics& metrics, PublisherOptions options, Clock clock)
     : store_(store),
       sink_(sink),
       limiter_(limiter),
@@ -30,7 +29,9 @@ Publisher::Publisher(store::EventStore& store, DeliverySink& sink,
 
 Publisher::~Publisher() { Drain(); }
 
-void Publisher::Start() { thread_ = std::thread([this] { Run(); }); }
+void Publisher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Publisher::Submit(std::vector<EventDraft> drafts, std::optional<IdempotencyKey> idempotency,
                        Completion done) {
@@ -80,8 +81,8 @@ void Publisher::Run() {
                      [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       std::size_t events = 0;
-      while (!queue_.empty() &&
-             (group.empty() || events + queue_.front().drafts.size() <= options_.max_group_events)) {
+      while (!queue_.empty() && (group.empty() || events + queue_.front().drafts.size() <=
+                                                      options_.max_group_events)) {
         events += queue_.front().drafts.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -107,7 +108,9 @@ namespace {
 
 ApiError StoreUnavailable() {
   return ApiError{ErrorCode::kServiceUnavailable,
-                  "The event store is unavailable; retry shortly.", {}, std::chrono::seconds(1)};
+                  "The event store is unavailable; retry shortly.",
+                  {},
+                  std::chrono::seconds(1)};
 }
 
 ApiError KeyReused() {

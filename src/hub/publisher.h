@@ -13,13 +13,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <functional>
 
 #include "core/api_error.h"
 #include "core/event.h"
@@ -38,9 +37,9 @@ struct PublishedEvent {
 };
 
 struct PublishOutcome {
-  std::optional<ApiError> error;        // set when nothing was stored
-  std::vector<PublishedEvent> events;   // one per draft, in order, when stored
-  bool replayed = false;                // an Idempotency-Key retry: nothing new was stored
+  std::optional<ApiError> error;       // set when nothing was stored
+  std::vector<PublishedEvent> events;  // one per draft, in order, when stored
+  bool replayed = false;               // an Idempotency-Key retry: nothing new was stored
 };
 
 // A request's Idempotency-Key (spec §1.2), already scoped to the caller and route.
@@ -77,10 +76,11 @@ class Publisher {
 
   void Start();
 
-  // Thread-safe. Queues the drafts; `done` is called once with the outcome. When the queue is over its bounds or the hub is draining, `done` gets a
-  // service_unavailable error with Retry-After at once (back-pressure, spec §6).
-  // With `idempotency`, a retry of a request whose events were stored (even before a restart)
-  // completes with the original ids and `replayed` instead of storing them again.
+  // Thread-safe. Queues the drafts; `done` is called once with the outcome. When the queue is over
+  // its bounds or the hub is draining, `done` gets a service_unavailable error with Retry-After at
+  // once (back-pressure, spec §6). With `idempotency`, a retry of a request whose events were
+  // stored (even before a restart) completes with the original ids and `replayed` instead of
+  // storing them again.
   void Submit(std::vector<EventDraft> drafts, std::optional<IdempotencyKey> idempotency,
               Completion done);
   void Submit(std::vector<EventDraft> drafts, Completion done) {

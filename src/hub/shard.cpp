@@ -1,9 +1,9 @@
 #include "hub/shard.h"
 
-#include <cassert>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
+#include <cassert>
 
 namespace herald::hub {
 
@@ -68,9 +68,7 @@ void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Shard::RunningInThisThread() {
-  return io_context_.get_executor().running_in_this_thread();
-}
+bool Shard::RunningInThisThread() { return io_context_.get_executor().running_in_this_thread(); }
 
 void Shard::AssertOwned() { assert(RunningInThisThread()); }
 

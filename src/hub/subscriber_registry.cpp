@@ -47,8 +47,7 @@ void SubscriberRegistry::ForEach(const std::function<void(Subscriber&)>& fn) {
   }
 }
 
-void SubscriberRegistry::ForEachOf(const UserId& user,
-                                   const std::function<void(Subscriber&)>& fn) {
+void SubscriberRegistry::ForEachOf(const UserId& user, const std::function<void(Subscriber&)>& fn) {
   const auto it = by_user_.find(user);
   if (it == by_user_.end()) return;
   for (Subscriber* subscriber : it->second) fn(*subscriber);

@@ -15,20 +15,20 @@ TEST(EventIdTest, ParsesWhatItFormats) {
   EXPECT_EQ(ParseEventId(FormatEventId(id)), id);
 }
 
-TEST(EventIdTest, OrdersBySequenceWithinAHistory) {
-  EXPECT_LT((EventId{7, 9}), (EventId{7, 10}));
-}
+TEST(EventIdTest, OrdersBySequenceWithinAHistory) { EXPECT_LT((EventId{7, 9}), (EventId{7, 10})); }
 
 class MalformedEventIdTest : public testing::TestWithParam<const char*> {};
 
-TEST_P(MalformedEventIdTest, IsTreatedAsAbsent) { EXPECT_EQ(ParseEventId(GetParam()), std::nullopt); }
+TEST_P(MalformedEventIdTest, IsTreatedAsAbsent) {
+  EXPECT_EQ(ParseEventId(GetParam()), std::nullopt);
+}
 
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, MalformedEventIdTest,
-    testing::Values("", "-", "42", "0f3a9c21", "0f3a9c21-", "0f3a9c21-0", "0f3a9c21-007",
-                    "0F3A9C21-1", "0f3a9c2-1", "0f3a9c211-1", "0f3a9c21_1", "0f3a9c21-1x",
-                    "0f3a9c21--1", "0f3a9c21-+1", "0f3a9c21-99999999999999999999",
-                    "0f3a9c21-1\n", " 0f3a9c21-1", "zzzzzzzz-1", "undefined", "null"));
+INSTANTIATE_TEST_SUITE_P(Malformed, MalformedEventIdTest,
+                         testing::Values("", "-", "42", "0f3a9c21", "0f3a9c21-", "0f3a9c21-0",
+                                         "0f3a9c21-007", "0F3A9C21-1", "0f3a9c2-1", "0f3a9c211-1",
+                                         "0f3a9c21_1", "0f3a9c21-1x", "0f3a9c21--1", "0f3a9c21-+1",
+                                         "0f3a9c21-99999999999999999999", "0f3a9c21-1\n",
+                                         " 0f3a9c21-1", "zzzzzzzz-1", "undefined", "null"));
 
 }  // namespace
 }  // namespace herald

@@ -8,10 +8,9 @@ namespace {
 using namespace std::chrono;
 
 TEST(TimeFormatTest, FormatsUtcWithMilliseconds) {
-  const auto t = sys_days{year{2026} / 11 / 24} + hours{9} + minutes{46} + seconds{11} +
-                 milliseconds{7};
-  EXPECT_EQ(FormatRfc3339(time_point_cast<system_clock::duration>(t)),
-            "2026-11-24T09:46:11.007Z");
+  const auto t =
+      sys_days{year{2026} / 11 / 24} + hours{9} + minutes{46} + seconds{11} + milliseconds{7};
+  EXPECT_EQ(FormatRfc3339(time_point_cast<system_clock::duration>(t)), "2026-11-24T09:46:11.007Z");
 }
 
 TEST(TimeFormatTest, ParsesZuluOffsetAndFraction) {

@@ -16,7 +16,8 @@ HttpReply PublishAgui(unsigned short port, const std::string& bearer, const std:
 
 TEST(StreamLoopbackTest, AguiStreamAnswersWithSseHeadersAndFirstBytesAtOnce) {
   TestHub hub;
-  SseStream stream(hub.port(), "/api/v1/stream/agui", {{"Authorization", TestHub::Bearer("alice")}});
+  SseStream stream(hub.port(), "/api/v1/stream/agui",
+                   {{"Authorization", TestHub::Bearer("alice")}});
   EXPECT_EQ(stream.status(), 200);
   EXPECT_EQ(stream.head().Header("content-type"), "text/event-stream");
   EXPECT_EQ(stream.head().Header("cache-control"), "no-cache");

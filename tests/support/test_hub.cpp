@@ -1,8 +1,7 @@
 #include "support/test_hub.h"
 
-#include <thread>
-
 #include <boost/asio/ip/address.hpp>
+#include <thread>
 
 #include "auth/minter.h"
 #include "store/open_store.h"

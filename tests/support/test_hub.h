@@ -41,7 +41,8 @@ class TestHub {
   }
 
   // Waits (bounded) until the hub counts `n` open streams in total.
-  bool WaitForOpenStreams(std::int64_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool WaitForOpenStreams(std::int64_t n,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   hub::Metrics metrics_;
