@@ -294,7 +294,13 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),
                subscriber.id().value(), hub::DisconnectReasonName(reason));
   boost::system::error_code ignored;
-  c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  if (reason == hub::DisconnectReason::kSlowConsumer) {
+    // Abortive close: drop what the kernel still holds for a peer that stopped reading (up to
+    // its socket buffer) at once. Nothing is lost: the client resumes from the store.
+    c.socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
+    c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
   c.socket.close(ignored);
   c.timer.cancel();
 }
