@@ -75,6 +75,15 @@ struct Field {
   Kinds item_kinds = 0;                           // kinds each array item must have (0: any)
   const Shape* shape = nullptr;                   // an object value, or each object item
 
+  // Defined before its callers: clang 14 does not instantiate a later-defined member template
+  // in time for a constant expression.
+  template <class T>
+  constexpr Field Set(T Field::*member, T value) const {
+    Field copy = *this;
+    copy.*member = value;
+    return copy;
+  }
+
   constexpr Field With(Rules more) const { return Set(&Field::rules, Rules(rules | more)); }
   constexpr Field OneOf(std::span<const std::string_view> values) const {
     return Set(&Field::one_of, values);
@@ -86,13 +95,6 @@ struct Field {
     return Set(&Field::item_kinds, kinds_of_items).Matching(item_shape);
   }
 
- private:
-  template <class T>
-  constexpr Field Set(T Field::*member, T value) const {
-    Field copy = *this;
-    copy.*member = value;
-    return copy;
-  }
 };
 
 // One arm of a discriminated union: the fields that apply when the tag has this value.
