@@ -90,15 +90,7 @@ void Publisher::Run() {
     }
     if (!group.empty()) {
       CommitGroup(group);
-      std::size_t events = 0, bytes = 0;
-      for (const Request& r : group) {
-        events += r.drafts.size();
-        bytes += r.bytes;
-      }
       group.clear();
-      std::lock_guard lock(mutex_);
-      pending_events_ -= events;
-      pending_bytes_ -= bytes;
     }
     MaybePrune();
   }
@@ -236,6 +228,19 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         break;
       }
     }
+  }
+  // The group is no longer pending: release its share of the bounds before completing, so that
+  // a publisher that sends its next request as soon as it has this answer is not refused by
+  // its own, already committed, request.
+  {
+    std::size_t events = 0, bytes = 0;
+    for (const Request& r : group) {
+      events += r.drafts.size();
+      bytes += r.bytes;
+    }
+    std::lock_guard lock(mutex_);
+    pending_events_ -= events;
+    pending_bytes_ -= bytes;
   }
   // Completed only now: a follower copies its leader's outcome above.
   const auto done_at = std::chrono::steady_clock::now();

@@ -1,0 +1,227 @@
+// Crash safety with a real process (spec §1.2 durable acknowledgement): `herald serve` is killed
+// with SIGKILL in the middle of a publish storm; every event acknowledged with 200 is in the
+// store after the restart, and new events continue the sequence.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "auth/minter.h"
+#include "core/event_id.h"
+#include "store/open_store.h"
+#include "support/test_client.h"
+
+namespace herald::testing {
+namespace {
+
+constexpr char kSecret[] = "crash-test-secret";
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("herald-crash-test-{}-{:08x}", ::getpid(), std::random_device{}());
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A `herald serve` child process; killed and reaped on destruction.
+class Server {
+ public:
+  explicit Server(const std::filesystem::path& data_dir) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      const std::string dir = data_dir.string();
+      ::execl(HERALD_BINARY, HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--jwt-secret",
+              kSecret, "--data-dir", dir.c_str(), "--log-level", "warn",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    stdout_ = out[0];
+    port_ = ReadPort();
+  }
+  ~Server() {
+    if (pid_ > 0) Kill(SIGKILL);
+    if (stdout_ >= 0) ::close(stdout_);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  unsigned short port() const { return port_; }
+
+  // Sends `signal` and reaps the child (bounded; SIGKILL if it does not exit in time). Returns
+  // the wait status.
+  int Kill(int signal) {
+    ::kill(pid_, signal);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_ || r < 0) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the child, bounded
+    }
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  // Reads stdout until "listening on http://127.0.0.1:PORT" (at most 10 s).
+  unsigned short ReadPort() {
+    static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+    std::string text;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      std::smatch match;
+      if (std::regex_search(text, match, kListening)) return std::stoi(match[1].str());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) throw std::runtime_error("no listening line: " + text);
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[512];
+      const ssize_t n = ::read(stdout_, buffer, sizeof buffer);
+      if (n <= 0) throw std::runtime_error("server exited before listening: " + text);
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  unsigned short port_ = 0;
+};
+
+std::vector<std::pair<std::string, std::string>> PublishHeaders() {
+  return {{"Authorization", "Bearer " + auth::MintHs256(kSecret, "alice", "", std::chrono::hours(1),
+                                                        std::chrono::system_clock::now())},
+          {"Content-Type", "application/json"}};
+}
+
+std::string EventIdOf(const HttpReply& reply) {
+  static const std::regex kEventId(R"re("event_id":"([^"]+)")re");
+  std::smatch match;
+  return std::regex_search(reply.body, match, kEventId) ? match[1].str() : std::string();
+}
+
+std::string Body(int thread, int i) {
+  return fmt::format(
+      R"({{"user_id":"alice","type":"TEXT_MESSAGE_CONTENT","messageId":"m1","delta":"{}-{}"}})",
+      thread, i);
+}
+
+TEST(CrashTest, EveryAcknowledgedEventSurvivesKillNineAndSequencesContinue) {
+  constexpr int kThreads = 3;
+  constexpr int kMaxPerThread = 20'000;
+  constexpr std::size_t kKillAfter = 1'500;
+  ScratchDir dir;
+  std::set<std::string> acknowledged;
+  std::set<std::string> bodies;  // the deltas of the acknowledged events
+  {
+    Server server(dir.path());
+    const auto headers = PublishHeaders();
+    std::mutex mutex;
+    std::atomic<std::size_t> count{0};
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          HttpClient client(server.port());
+          for (int i = 0; i < kMaxPerThread; ++i) {
+            const HttpReply reply =
+                client.Request("POST", "/api/v1/webhook/agui", headers, Body(t, i), 5s);
+            if (reply.status != 200) continue;
+            std::lock_guard lock(mutex);
+            acknowledged.insert(EventIdOf(reply));
+            bodies.insert(fmt::format("{}-{}", t, i));
+            count.fetch_add(1);
+          }
+        } catch (const std::exception&) {
+          // The server died under us: expected once it is killed.
+        }
+      });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (count.load() < kKillAfter && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling a counter, bounded
+    }
+    ASSERT_GE(count.load(), kKillAfter);
+    const int status = server.Kill(SIGKILL);  // mid-storm: the threads are still publishing
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    threads.clear();  // joins: every thread stops at its first failed request
+  }
+  ASSERT_GE(acknowledged.size(), kKillAfter);
+
+  // Every acknowledged event is in the file, with its body.
+  std::uint64_t last = 0;
+  {
+    store::StoreOptions options;
+    options.url = "sqlite:" + (dir.path() / "herald.db").string();
+    auto store = store::OpenStore(options);
+    std::set<std::string> stored, stored_bodies;
+    std::uint64_t after = 0;
+    for (int page = 0; page < 1'000; ++page) {
+      auto read = store->ReadAfter(UserId("alice"), after, store::ReplayFilter{}, 1'000);
+      ASSERT_TRUE(read.ok()) << read.error.message;
+      for (const StoredEvent& e : read.value->events) {
+        EXPECT_EQ(e.id.sequence, after + 1);  // no gap
+        after = e.id.sequence;
+        stored.insert(FormatEventId(e.id));
+        static const std::regex kDelta(R"re("delta":"([^"]+)")re");
+        std::smatch match;
+        if (std::regex_search(e.json, match, kDelta)) stored_bodies.insert(match[1].str());
+      }
+      if (!read.value->more || read.value->events.empty()) break;
+    }
+    last = after;
+    for (const std::string& id : acknowledged) EXPECT_TRUE(stored.contains(id)) << id;
+    for (const std::string& b : bodies) EXPECT_TRUE(stored_bodies.contains(b)) << b;
+    EXPECT_GE(stored.size(), acknowledged.size());
+    EXPECT_EQ(store->Range(UserId("alice")).value->last, last);
+  }
+
+  // Restarted on the same data dir: the next event continues the sequence.
+  Server server(dir.path());
+  const HttpReply reply =
+      Request(server.port(), "POST", "/api/v1/webhook/agui", PublishHeaders(), Body(9, 0));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const auto id = ParseEventId(EventIdOf(reply));
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->sequence, last + 1);
+  // The same history: ids from before the crash stay resumable.
+  const auto before = ParseEventId(*acknowledged.begin());
+  ASSERT_TRUE(before);
+  EXPECT_EQ(id->history, before->history);
+  const int status = server.Kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+}
+
+}  // namespace
+}  // namespace herald::testing

@@ -1,0 +1,87 @@
+// Retention on the real server (spec §4): the writer thread prunes by count and by age in the
+// background; sequences keep increasing after a prune.
+#include <gtest/gtest.h>
+
+#include "http/store_loopback_support.h"
+
+namespace herald::testing {
+namespace {
+
+TEST(RetentionLoopbackTest, KeepsTheNewestNEventsPerUser) {
+  ScratchDir dir;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.publisher.retention.max_events_per_user = 10;
+  options.hub.publisher.prune_interval = 10ms;
+  TestHub hub(options);
+  HttpClient client(hub.port());
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(client
+                  .Request("POST", kAguiWebhook, JsonAuthAs("alice"),
+                           AguiText("alice", "m1", "n" + std::to_string(i)))
+                  .status,
+              200);
+  }
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(
+        client.Request("POST", kAguiWebhook, JsonAuthAs("bob"), AguiText("bob", "m1", "b")).status,
+        200);
+  }
+  ASSERT_TRUE(WaitUntil([&hub] {
+    const auto range = hub.store().Range(UserId("alice"));
+    return range.ok() && range.value->first == 21;
+  }));
+  EXPECT_EQ(hub.store().Range(UserId("alice")).value->last, 30u);
+  const auto kept = ReadAllStored(hub.store(), "alice");
+  ASSERT_EQ(kept.size(), 10u);
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(kept[i].id.sequence, 21 + i);
+    EXPECT_NE(kept[i].json.find("\"delta\":\"n" + std::to_string(20 + i) + "\""),
+              std::string::npos);
+  }
+  // Bob, under the limit, keeps everything.
+  EXPECT_EQ(ReadAllStored(hub.store(), "bob").size(), 4u);
+
+  const HttpReply next =
+      client.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m1", "next"));
+  EXPECT_EQ(SequenceOf(EventIdOf(next)), 31u);
+}
+
+TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
+  ScratchDir dir;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.publisher.retention.max_age = std::chrono::seconds(0);
+  options.hub.publisher.prune_interval = 10ms;
+  TestHub hub(options);
+  HttpClient client(hub.port());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(client
+                  .Request("POST", kAguiWebhook, JsonAuthAs("alice"),
+                           AguiText("alice", "m1", "n" + std::to_string(i)))
+                  .status,
+              200);
+  }
+  // Everything ages out; the range remembers the last sequence.
+  ASSERT_TRUE(WaitUntil([&hub] {
+    const auto range = hub.store().Range(UserId("alice"));
+    return range.ok() && range.value->first == 6 && range.value->last == 5;
+  }));
+  EXPECT_TRUE(ReadAllStored(hub.store(), "alice").empty());
+
+  // A resume from before the prune is told so; new events keep counting up.
+  const std::string old_id = FormatEventId(EventId{hub.store().History(), 2});
+  SseStream agui(hub.port(), kAguiStream, WithLastEventId(AuthAs("alice"), old_id));
+  const auto frames = agui.WaitFrames(2);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1], "id: " + FormatEventId(EventId{hub.store().History(), 5}) +
+                           "\nevent: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":"
+                           "\"expired\"}\n\n");
+  const HttpReply next =
+      client.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m1", "next"));
+  EXPECT_EQ(SequenceOf(EventIdOf(next)), 6u);
+  const auto live = agui.WaitFrames(3);
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_EQ(FrameField(live[2], "id"), EventIdOf(next));
+}
+
+}  // namespace
+}  // namespace herald::testing
