@@ -1,4 +1,5 @@
 // Tests of the load generator's parsers and request building.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -155,6 +156,65 @@ TEST(Target, HeraldRequestsCarryTokensAndResumeHeader) {
   target.PublishRequest(1, 5, 99, publish);
   EXPECT_EQ(publish.rfind("POST /api/v1/webhook/agui HTTP/1.1\r\n", 0), 0U);
   EXPECT_NE(publish.find("Content-Length: 200\r\n"), std::string::npos);
+}
+
+TEST(Target, BatchBodyIsAnArrayOfPaddedAguiItems) {
+  Options options;
+  options.target = TargetKind::kHerald;
+  options.port = 8080;
+  options.users = 3;
+  options.event_size = 200;
+  options.jwt_secret = "secret";
+  const Target target(options);
+  std::string body;
+  target.BatchBody(4, 3, 3, 77, body);
+  ASSERT_EQ(body.front(), '[');
+  ASSERT_EQ(body.back(), ']');
+  const std::string item0 =
+      R"({"user_id":"user-1","protocol":"agui","event":{"type":"CUSTOM","name":"bench","value":{"t":77,"s":4,"pad":")";
+  EXPECT_EQ(body.find(item0), 1U);
+  EXPECT_NE(
+      body.find(
+          R"({"user_id":"user-2","protocol":"agui","event":{"type":"CUSTOM","name":"bench","value":{"t":77,"s":5,)"),
+      std::string::npos);
+  EXPECT_NE(
+      body.find(
+          R"({"user_id":"user-0","protocol":"agui","event":{"type":"CUSTOM","name":"bench","value":{"t":77,"s":6,)"),
+      std::string::npos);
+  // Each event object (from its '{' to its matching '}') is exactly the event size.
+  std::size_t events = 0;
+  for (std::size_t at = body.find(R"("event":)"); at != std::string::npos;
+       at = body.find(R"("event":)", at + 1)) {
+    const std::size_t open = at + 8;
+    const std::size_t close = body.find(R"("}})", open);
+    ASSERT_NE(close, std::string::npos);
+    EXPECT_EQ(close + 3 - open, 200U);
+    ++events;
+  }
+  EXPECT_EQ(events, 3U);
+
+  std::string request;
+  target.BatchRequest(4, 3, 3, 77, request);
+  EXPECT_EQ(request.rfind("POST /api/v1/events HTTP/1.1\r\n", 0), 0U);
+  EXPECT_NE(request.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_NE(request.find("Authorization: Bearer ey"), std::string::npos);
+  EXPECT_NE(request.find(fmt::format("Content-Length: {}\r\n", body.size())), std::string::npos);
+  EXPECT_EQ(request.substr(request.size() - body.size()), body);
+}
+
+TEST(BatchAnswer, CountsEachItemInOrder) {
+  const BatchAnswer good = ParseBatchAnswer(
+      R"({"results":[{"status":200,"event_id":"h1-7","connection_count":1},)"
+      R"({"status":422,"code":"invalid","message":"a \"status\":200 in text","field":"event"},)"
+      R"({"status":200,"event_id":"h1-8","connection_count":0}],"accepted":2,"rejected":1})");
+  EXPECT_TRUE(good.ok);
+  EXPECT_EQ(good.statuses, (std::vector<int>{200, 422, 200}));
+  EXPECT_EQ(good.accepted, 2);
+  EXPECT_EQ(good.rejected, 1);
+
+  EXPECT_FALSE(ParseBatchAnswer(R"({"results":[{"status":200}],"accepted":2,"rejected":0})").ok);
+  EXPECT_FALSE(ParseBatchAnswer(R"({"results":[{"status":200})").ok);
+  EXPECT_FALSE(ParseBatchAnswer(R"({"error":{"code":"bad"}})").ok);
 }
 
 }  // namespace

@@ -62,6 +62,11 @@ ParseResult ParseOptions(int argc, char** argv) {
   app.add_option("--publishers", o.publishers, "concurrent keep-alive publisher connections")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  app.add_option("--batch", o.batch,
+                 "events per publish request: above 1, a JSON array to POST /api/v1/events "
+                 "(herald; fanout and publish scenarios), each item's result counted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   app.add_option("--rate", o.rate, "latency: events per second")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e7));
@@ -99,6 +104,7 @@ ParseResult ParseOptions(int argc, char** argv) {
       ->check(CLI::Range(60, 86400 * 30));
   app.add_option("--stream-path", o.stream_path, "Herald stream path")->capture_default_str();
   app.add_option("--publish-path", o.publish_path, "Herald publish path")->capture_default_str();
+  app.add_option("--batch-path", o.batch_path, "Herald batch publish path")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -118,6 +124,13 @@ ParseResult ParseOptions(int argc, char** argv) {
   if (o.scenario == Scenario::kPublish && o.per_user != 1) {
     return {std::nullopt,
             app.exit(CLI::ValidationError("--per-user", "the publish scenario uses 1"))};
+  }
+  if (o.batch > 1 && o.target != TargetKind::kHerald) {
+    return {std::nullopt, app.exit(CLI::ValidationError("--batch", "herald target only"))};
+  }
+  if (o.batch > 1 && o.scenario == Scenario::kLatency) {
+    return {std::nullopt,
+            app.exit(CLI::ValidationError("--batch", "not with the paced latency scenario"))};
   }
   return {o, 0};
 }

@@ -24,6 +24,7 @@ struct Options {
   std::int64_t events = 1000;
   int event_size = 200;
   int publishers = 16;
+  int batch = 1;         // events per publish request (> 1: POST /api/v1/events, herald only)
   double rate = 2000;    // latency: events per second
   double duration = 10;  // latency: seconds of publishing
   int threads = 1;
@@ -38,6 +39,7 @@ struct Options {
   int token_ttl = 7200;
   std::string stream_path = "/api/v1/stream/agui";
   std::string publish_path = "/api/v1/webhook/agui";
+  std::string batch_path = "/api/v1/events";
 };
 
 // Returns the options, or the process exit code when parsing ended the run (help, bad input).

@@ -31,6 +31,12 @@ class KeepBody final : public BodySink {
   std::string text;
 };
 
+class WholeBody final : public BodySink {
+ public:
+  void OnBody(std::string_view bytes) override { text.append(bytes); }
+  std::string text;
+};
+
 asio::awaitable<void> SleepNs(tcp::socket& socket, std::int64_t ns) {
   asio::steady_timer timer(socket.get_executor());
   timer.expires_after(std::chrono::nanoseconds(ns));
@@ -52,11 +58,15 @@ asio::awaitable<void> RunPublisher(Worker* worker, const Plan* plan, PublishShar
   std::array<char, 4096> buffer{};
   ResponseParser http;
   KeepBody body;
+  WholeBody batch_body;
+  const int batch = plan->paced ? 1 : std::max(1, plan->batch);
+  BodySink& sink = batch > 1 ? static_cast<BodySink&>(batch_body) : body;
 
   for (std::int64_t k = 0;; ++k) {
     const std::int64_t seq =
-        plan->paced ? index + k * plan->publishers : shared->next_seq.fetch_add(1);
+        plan->paced ? index + k * plan->publishers : shared->next_seq.fetch_add(batch);
     if (seq >= plan->events) break;
+    const int count = static_cast<int>(std::min<std::int64_t>(batch, plan->events - seq));
     const int user = static_cast<int>(seq % plan->users);
     const std::int64_t due = plan->paced ? DueNs(*plan, seq) : 0;
     if (plan->paced && due > NowNs()) co_await SleepNs(socket, due - NowNs());
@@ -76,16 +86,21 @@ asio::awaitable<void> RunPublisher(Worker* worker, const Plan* plan, PublishShar
         ever_connected = true;
       }
       // A paced event carries its due time, so a publishing backlog counts as latency.
-      plan->target->PublishRequest(user, seq, plan->paced ? due : NowNs(), request);
+      if (batch > 1) {
+        plan->target->BatchRequest(seq, count, plan->users, NowNs(), request);
+      } else {
+        plan->target->PublishRequest(user, seq, plan->paced ? due : NowNs(), request);
+      }
       auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), kUse);
       http.Reset();
       body.text.clear();
+      batch_body.text.clear();
       boost::system::error_code read_ec;
       while (!write_ec && !read_ec && http.state() != ResponseParser::State::kDone &&
              http.state() != ResponseParser::State::kError) {
         auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUse);
         read_ec = ec;
-        if (!ec) http.Feed(std::string_view(buffer.data(), n), body);
+        if (!ec) http.Feed(std::string_view(buffer.data(), n), sink);
       }
       if (write_ec || http.state() != ResponseParser::State::kDone) {
         // The server closed a keep-alive connection (or broke it): reconnect and resend.
@@ -95,8 +110,43 @@ asio::awaitable<void> RunPublisher(Worker* worker, const Plan* plan, PublishShar
       const int status = http.status();
       ++result->statuses[status];
       if (!http.keep_alive()) socket.close(ignored);
-      if (Target::Accepted(status)) {
+      if (batch > 1 && Target::Accepted(status)) {
+        // One result per item, in order: count each; a refused item is not retried.
+        const BatchAnswer answer = ParseBatchAnswer(batch_body.text);
+        if (!answer.ok || answer.statuses.size() != static_cast<std::size_t>(count)) {
+          if (result->first_error.empty()) {
+            result->first_error = fmt::format("batch answer not understood: {}",
+                                              batch_body.text.substr(0, kKeptBody));
+          }
+          result->failed += static_cast<std::uint64_t>(count);
+          Bump(worker->counters.publish_failed, static_cast<std::uint64_t>(count));
+          settled = true;
+          break;
+        }
+        std::uint64_t ok = 0;
+        for (int i = 0; i < count; ++i) {
+          const int item_status = answer.statuses[static_cast<std::size_t>(i)];
+          if (Target::Accepted(item_status)) {
+            ++ok;
+            const auto item_user = static_cast<std::size_t>((seq + i) % plan->users);
+            shared->user_published[item_user].fetch_add(1, std::memory_order_relaxed);
+          } else {
+            ++result->item_statuses[item_status];
+            if (result->first_error.empty()) {
+              result->first_error = fmt::format("batch item HTTP {}: {}", item_status,
+                                                batch_body.text.substr(0, kKeptBody));
+            }
+          }
+        }
+        result->accepted += ok;
+        result->failed += static_cast<std::uint64_t>(count) - ok;
+        ++result->requests;
+        Bump(worker->counters.published, ok);
+        Bump(worker->counters.publish_failed, static_cast<std::uint64_t>(count) - ok);
+        settled = true;
+      } else if (Target::Accepted(status)) {
         ++result->accepted;
+        ++result->requests;
         shared->user_published[static_cast<std::size_t>(user)].fetch_add(1,
                                                                          std::memory_order_relaxed);
         Bump(worker->counters.published);
@@ -114,8 +164,8 @@ asio::awaitable<void> RunPublisher(Worker* worker, const Plan* plan, PublishShar
       }
     }
     if (!settled) {
-      ++result->failed;
-      Bump(worker->counters.publish_failed);
+      result->failed += static_cast<std::uint64_t>(count);
+      Bump(worker->counters.publish_failed, static_cast<std::uint64_t>(count));
     }
   }
   result->done_ns = NowNs();

@@ -135,6 +135,7 @@ int RunBenchmark(const Options& o) {
   }
   report.Integer("loadgen_threads", o.threads);
   report.Integer("users", o.users);
+  report.Integer("batch", o.batch);
   report.Integer("per_user", o.per_user);
   report.Integer("connections", connections);
   report.Integer("fd_limit", static_cast<std::int64_t>(fd_limit));
@@ -157,6 +158,7 @@ int RunBenchmark(const Options& o) {
   plan.events = PlannedEvents(o);
   plan.warmup_events = o.warmup_events;
   plan.publishers = o.publishers;
+  plan.batch = o.batch;
   plan.paced = o.scenario == Scenario::kLatency;
   plan.rate = o.rate;
 
@@ -284,6 +286,8 @@ int RunBenchmark(const Options& o) {
       sum.failed += r.failed;
       sum.retries += r.retries;
       sum.reconnects += r.reconnects;
+      sum.requests += r.requests;
+      for (const auto& [status, count] : r.item_statuses) sum.item_statuses[status] += count;
       publish_end = std::max(publish_end, r.done_ns);
       for (const auto& [status, count] : r.statuses) sum.statuses[status] += count;
       if (sum.first_error.empty()) sum.first_error = r.first_error;
@@ -297,6 +301,10 @@ int RunBenchmark(const Options& o) {
     for (const auto& [status, count] : sum.statuses) {
       report.Integer(fmt::format("publish_status_{}", status), static_cast<std::int64_t>(count));
     }
+    for (const auto& [status, count] : sum.item_statuses) {
+      report.Integer(fmt::format("batch_item_status_{}", status), static_cast<std::int64_t>(count));
+    }
+    report.Integer("publish_requests_ok", static_cast<std::int64_t>(sum.requests));
     if (!sum.first_error.empty()) report.Text("publish_first_error", sum.first_error);
     report.Flag("published_all", published_all && sum.accepted == std::uint64_t(plan.events));
     const double publish_s = Seconds(publish_end - publish_start);

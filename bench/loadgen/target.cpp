@@ -20,7 +20,66 @@ struct CharFree {
 
 std::string UserId(int user) { return fmt::format("user-{}", user); }
 
+// Reads an unsigned integer at `text[i]` (after optional spaces); -1 if there is none.
+std::int64_t ReadInt(std::string_view text, std::size_t& i) {
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
+  if (i >= text.size() || text[i] < '0' || text[i] > '9') return -1;
+  std::int64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') v = v * 10 + (text[i++] - '0');
+  return v;
+}
+
 }  // namespace
+
+BatchAnswer ParseBatchAnswer(std::string_view body) {
+  // A small scanner, string- and nesting-aware: the "status" keys of the objects directly in
+  // the "results" array, and the top-level "accepted" and "rejected".
+  BatchAnswer answer;
+  int depth = 0;              // {} and [] nesting
+  int results_depth = -1;     // depth inside the results array, when in it
+  std::string_view last_key;  // the last string read, if it was followed by ':'
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '"') {
+      const std::size_t start = ++i;
+      while (i < body.size() && body[i] != '"') i += body[i] == '\\' ? 2 : 1;
+      if (i >= body.size()) return answer;
+      const std::string_view text = body.substr(start, i - start);
+      std::size_t j = i + 1;
+      while (j < body.size() && (body[j] == ' ' || body[j] == '\n' || body[j] == '\t')) ++j;
+      if (j >= body.size() || body[j] != ':') continue;
+      i = j;
+      last_key = text;
+      if (depth == 1 && text == "accepted") {
+        answer.accepted = ReadInt(body, ++i);
+        --i;
+      } else if (depth == 1 && text == "rejected") {
+        answer.rejected = ReadInt(body, ++i);
+        --i;
+      } else if (results_depth >= 0 && depth == results_depth + 1 && text == "status") {
+        const std::int64_t status = ReadInt(body, ++i);
+        --i;
+        if (status < 0) return answer;
+        answer.statuses.push_back(static_cast<int>(status));
+      }
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '[') {
+      if (depth == 1 && last_key == "results") results_depth = depth + 1;
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      if (results_depth >= 0 && depth < results_depth) results_depth = -1;
+    } else if (c == ',') {
+      last_key = {};
+    }
+  }
+  std::int64_t ok = 0;
+  for (const int status : answer.statuses) ok += Target::Accepted(status) ? 1 : 0;
+  answer.ok = depth == 0 && answer.accepted == ok &&
+              answer.rejected == static_cast<std::int64_t>(answer.statuses.size()) - ok;
+  return answer;
+}
 
 std::string MintToken(std::string_view secret, std::string_view sub, std::string_view scope,
                       int ttl_seconds) {
@@ -51,6 +110,7 @@ Target::Target(const Options& options)
       host_header_(fmt::format("{}:{}", options.host, options.port)),
       stream_path_(options.stream_path),
       publish_path_(options.publish_path),
+      batch_path_(options.batch_path),
       event_size_(options.event_size),
       padding_(static_cast<std::size_t>(options.event_size), 'x') {
   if (kind_ != TargetKind::kHerald) return;
@@ -104,6 +164,45 @@ void Target::PublishRequest(int user, std::int64_t seq, std::int64_t t_ns, std::
                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                    user, host_header_, body.size());
   }
+  out.append(body);
+}
+
+}  // namespace herald::bench
+
+namespace herald::bench {
+
+void Target::BatchBody(std::int64_t first_seq, int count, int users, std::int64_t t_ns,
+                       std::string& out) const {
+  out.clear();
+  out.push_back('[');
+  constexpr std::string_view kTail = R"("}}})";
+  for (int k = 0; k < count; ++k) {
+    const std::int64_t seq = first_seq + k;
+    if (k > 0) out.push_back(',');
+    fmt::format_to(std::back_inserter(out), R"({{"user_id":"user-{}","protocol":"agui","event":)",
+                   seq % users);
+    const std::size_t event_start = out.size();
+    fmt::format_to(std::back_inserter(out),
+                   R"({{"type":"CUSTOM","name":"bench","value":{{"t":{},"s":{},"pad":")", t_ns,
+                   seq);
+    // The event object alone (without the item's closing brace) is padded to the event size.
+    const std::size_t bare = out.size() - event_start + kTail.size() - 1;
+    const auto want = static_cast<std::size_t>(event_size_);
+    if (want > bare) out.append(padding_, 0, want - bare);
+    out.append(kTail);
+  }
+  out.push_back(']');
+}
+
+void Target::BatchRequest(std::int64_t first_seq, int count, int users, std::int64_t t_ns,
+                          std::string& out) const {
+  thread_local std::string body;
+  BatchBody(first_seq, count, users, t_ns, body);
+  out.clear();
+  fmt::format_to(std::back_inserter(out),
+                 "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n"
+                 "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                 batch_path_, host_header_, publisher_token_, body.size());
   out.append(body);
 }
 

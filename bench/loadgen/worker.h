@@ -44,6 +44,7 @@ struct Plan {
   std::int64_t events = 0;
   std::int64_t warmup_events = 0;  // not in the latency figures
   int publishers = 0;
+  int batch = 1;              // events per request (> 1: Herald batch publish, not paced)
   bool paced = false;         // latency scenario: a steady rate instead of as fast as possible
   double rate = 0;            // events per second when paced
   std::int64_t start_ns = 0;  // when paced: event seq is due at start_ns + seq / rate

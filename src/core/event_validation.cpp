@@ -94,7 +94,6 @@ struct Field {
   constexpr Field Items(Kinds kinds_of_items, const Shape* item_shape = nullptr) const {
     return Set(&Field::item_kinds, kinds_of_items).Matching(item_shape);
   }
-
 };
 
 // One arm of a discriminated union: the fields that apply when the tag has this value.
