@@ -77,7 +77,8 @@ void Publisher::Run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.prune_interval,
+      // With a pruning backlog, come back at once for the next pass (between groups).
+      wake_.wait_for(lock, prune_backlog_ ? std::chrono::milliseconds(0) : options_.prune_interval,
                      [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       std::size_t events = 0;
@@ -256,9 +257,12 @@ void Publisher::Complete(Completion& done, PublishOutcome outcome) {
 
 void Publisher::MaybePrune() {
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_prune_ < options_.prune_interval) return;
+  if (!prune_backlog_ && now - last_prune_ < options_.prune_interval) return;
   last_prune_ = now;
   auto pruned = store_.Prune(options_.retention, clock_(), options_.prune_rows_per_pass);
+  // A full pass means more is waiting: keep pruning, one bounded pass between groups, so that
+  // retention keeps up with any sustained publish rate instead of rows_per_pass per interval.
+  prune_backlog_ = pruned.ok() && *pruned.value >= options_.prune_rows_per_pass;
   if (!pruned.ok()) {
     metrics_.StoreError();
     spdlog::warn("retention pruning failed: {}", pruned.error.message);

@@ -121,6 +121,7 @@ class Publisher {
   bool stopping_ = false;
   std::thread thread_;
   std::chrono::steady_clock::time_point last_prune_{};
+  bool prune_backlog_ = false;  // writer thread only: the last pass hit its row cap
 };
 
 }  // namespace herald::hub
