@@ -9,19 +9,24 @@ namespace herald::app {
 
 namespace {
 
-// Adds one option with its environment variable HERALD_<FLAG_IN_CAPS>.
-template <class T>
-CLI::Option* Add(CLI::App& command, const std::string& flag, T& value, const std::string& help) {
+// HERALD_<FLAG_IN_CAPS>, the environment variable of a flag (spec §9).
+std::string EnvName(const std::string& flag) {
   std::string env = "HERALD_";
   for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
-  return command.add_option("--" + flag, value, help)->envname(env)->capture_default_str();
+  return env;
+}
+
+// Adds one option with its environment variable.
+template <class T>
+CLI::Option* Add(CLI::App& command, const std::string& flag, T& value, const std::string& help) {
+  return command.add_option("--" + flag, value, help)
+      ->envname(EnvName(flag))
+      ->capture_default_str();
 }
 
 CLI::Option* AddFlag(CLI::App& command, const std::string& flag, bool& value,
                      const std::string& help) {
-  std::string env = "HERALD_";
-  for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
-  return command.add_flag("--" + flag, value, help)->envname(env);
+  return command.add_flag("--" + flag, value, help)->envname(EnvName(flag));
 }
 
 std::string TomlValueText(const toml::node& node) {

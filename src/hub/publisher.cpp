@@ -128,7 +128,8 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   enum class Kind { kAppend, kReplay, kFollow, kFailed };
   struct Plan {
     Kind kind = Kind::kAppend;
-    std::size_t first = 0;
+    std::size_t first = 0;  // kAppend: its drafts are [first, first + count) of `drafts`
+    std::size_t count = 0;
     std::size_t leader = 0;
     std::optional<store::IdempotencyRecord> record;
   };
@@ -162,7 +163,8 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
                                                r.drafts.size(), now + options_.idempotency_ttl});
     }
     plan.first = drafts.size();
-    for (const EventDraft& d : r.drafts) drafts.push_back(d);
+    plan.count = r.drafts.size();
+    for (EventDraft& d : r.drafts) drafts.push_back(std::move(d));
   }
 
   auto stored = drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
@@ -201,7 +203,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
           outcome.error = StoreUnavailable();
           break;
         }
-        for (std::size_t k = 0; k < r.drafts.size(); ++k) {
+        for (std::size_t k = 0; k < plan.count; ++k) {
           const StoredEvent& e = (*stored.value)[plan.first + k];
           outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol)});
         }
@@ -236,7 +238,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   {
     std::size_t events = 0, bytes = 0;
     for (const Request& r : group) {
-      events += r.drafts.size();
+      events += r.drafts.size();  // the elements were moved, the size stands
       bytes += r.bytes;
     }
     std::lock_guard lock(mutex_);

@@ -610,3 +610,22 @@ TEST_F(PublisherIdempotencyTest, DifferentKeysAreIndependent) {
 
 }  // namespace
 }  // namespace herald::hub
+
+namespace herald::hub {
+namespace {
+
+TEST_F(PublisherTest, CommittedRequestsReleaseTheirShareOfThePendingBound) {
+  PublisherOptions options;
+  options.max_pending_events = 2;
+  auto publisher = MakePublisher(options);
+  publisher->Start();
+  for (int i = 0; i < 10; ++i) {
+    publisher->Submit({Agui("alice", i), Agui("alice", i)}, outcomes_.For(std::to_string(i)));
+    ASSERT_TRUE(outcomes_.WaitFor(static_cast<std::size_t>(i) + 1));
+    EXPECT_FALSE(outcomes_.records().back().outcome.error.has_value())
+        << "request " << i << " was refused by requests already committed";
+  }
+}
+
+}  // namespace
+}  // namespace herald::hub
