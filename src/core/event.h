@@ -43,9 +43,12 @@ std::optional<Stream> PrimaryStream(Protocol protocol);
 struct EventDraft {
   UserId user;
   Protocol protocol = Protocol::kAgui;
-  std::optional<ContextId> context;
+  std::optional<ContextId> context;  // attribution (spec §3.4)
   std::string type;
   std::string json;
+  std::optional<std::string> task;  // an A2A event's taskId: counted in task_count
+  // Published to /contexts/{id}/events: the context must exist and be the user's (no auto-create).
+  bool context_must_exist = false;
 };
 
 // An event the store has accepted and numbered.

@@ -2,12 +2,60 @@
 
 namespace herald {
 
+namespace {
+
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsUtf8(std::string_view text) {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;  // bounds of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
+    } else {
+      return false;
+    }
+    if (n - i < length) return false;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high) return false;
+    for (std::size_t k = 2; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool IsValidClientId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f) return false;
   }
-  return true;
+  return IsUtf8(id);
+}
+
+bool IsValidContextId(std::string_view id) {
+  if (!IsValidClientId(id)) return false;
+  if (id == "undefined" || id == "null" || id == "__CONTEXT_LOADING__" || id == "." || id == "..") {
+    return false;
+  }
+  return id.find_first_of("/\\") == std::string_view::npos;
 }
 
 }  // namespace herald

@@ -47,9 +47,16 @@ using ContextId = StringId<struct ContextIdTag>;
 using ConnectionId = IntegerId<struct ConnectionIdTag>;
 
 // Ids supplied by clients (user ids, context ids, task ids) must be non-empty, at most 256
-// bytes, and free of control characters (spec §3.2).
+// bytes, free of control characters (spec §3.2), and well-formed UTF-8 (they are written into
+// JSON; a path or query id may carry any percent-encoded byte).
 inline constexpr std::size_t kMaxIdBytes = 256;
 bool IsValidClientId(std::string_view id);
+
+// Context ids are client ids that can also stand in a URL path and are not a front-end's
+// placeholder: not "undefined", "null" or "__CONTEXT_LOADING__" (what buggy clients send before
+// they have an id), not "." or "..", no '/' or '\\'. An id that is not valid is refused in a
+// path, a query or a "context_id" field, and not used for attribution (see docs/DECISIONS.md).
+bool IsValidContextId(std::string_view id);
 
 }  // namespace herald
 

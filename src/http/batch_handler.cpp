@@ -48,9 +48,10 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
   if (event == nullptr || !event->is_object()) return Invalid("event", "event must be an object");
   std::optional<ContextId> context;
   if (const auto* context_value = item->if_contains("context_id")) {
-    if (!context_value->is_string() || !IsValidClientId(context_value->get_string())) {
+    if (!context_value->is_string() || !IsValidContextId(context_value->get_string())) {
       return Invalid("context_id",
-                     "context_id must be a string of 1-256 bytes without control characters");
+                     "context_id must be a string of 1-256 bytes without control characters, '/' "
+                     "or '\\', and not a placeholder such as \"undefined\"");
     }
     context = ContextId(std::string(context_value->get_string()));
   }
@@ -129,6 +130,7 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
     }
   }
   hub::PublishOutcome outcome;
+  std::size_t accepted = 0;
   if (!drafts.empty()) {
     outcome =
         co_await Publish(services->hub.publisher(), std::move(drafts),
@@ -136,6 +138,11 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
     if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
     for (std::size_t k = 0; k < outcome.events.size() && k < draft_index.size(); ++k) {
       boost::json::object& result = results[draft_index[k]];
+      if (outcome.events[k].error) {
+        result = ErrorItem(*outcome.events[k].error);
+        continue;
+      }
+      ++accepted;
       result["status"] = 200;
       result["event_id"] = FormatEventId(outcome.events[k].id);
       result["connection_count"] = outcome.events[k].connection_count;
@@ -146,8 +153,8 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   result_array.reserve(results.size());
   for (auto& r : results) result_array.emplace_back(std::move(r));
   body["results"] = std::move(result_array);
-  body["accepted"] = draft_index.size();
-  body["rejected"] = items.size() - draft_index.size();
+  body["accepted"] = accepted;
+  body["rejected"] = items.size() - accepted;
   Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
   MarkReplayed(reply, outcome);
   co_return reply;

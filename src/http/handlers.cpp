@@ -5,6 +5,7 @@
 
 #include "http/authenticate.h"
 #include "http/batch_handler.h"
+#include "http/contexts_handler.h"
 #include "http/offload.h"
 #include "http/publish_handler.h"
 
@@ -90,6 +91,12 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
       co_return co_await HandleWebhook(request, match, services);
     case RouteId::kEventsBatch:
       co_return co_await HandleBatch(request, match, services);
+    case RouteId::kContexts:
+      co_return co_await HandleContexts(request, match, services);
+    case RouteId::kContext:
+      co_return co_await HandleContext(request, match, services);
+    case RouteId::kContextEvents:
+      co_return co_await HandleContextEvents(request, match, services);
     case RouteId::kHealth:
       co_return co_await HandleHealth(request, services);
     case RouteId::kReadyz:

@@ -15,4 +15,8 @@ boost::asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
                                                     std::vector<EventDraft> drafts,
                                                     std::optional<hub::IdempotencyKey> idempotency);
 
+// Submits a context command and resumes on the caller's shard with the outcome.
+boost::asio::awaitable<hub::PublishOutcome> Publish(hub::Publisher& publisher,
+                                                    hub::ContextCommand command);
+
 }  // namespace herald::http

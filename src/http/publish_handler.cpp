@@ -126,6 +126,7 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
 
   const hub::PublishedEvent& published = outcome.events.front();
+  if (published.error) co_return ErrorResponse(request, *published.error, services->Now());
   boost::json::object response;
   response["status"] = "broadcasted";
   response["connection_count"] = published.connection_count;

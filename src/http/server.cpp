@@ -63,7 +63,7 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
   stream.stream = StreamOf(match.route);
   stream.claims = std::get<auth::Claims>(std::move(caller));
   if (auto context = QueryParam(match.query, "context_id")) {
-    if (!IsValidClientId(*context)) {
+    if (!IsValidContextId(*context)) {
       return ApiError{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
     }
     stream.context = ContextId(std::move(*context));

@@ -69,10 +69,28 @@ void WatchPeer(std::shared_ptr<Connection> connection) {
   });
 }
 
-std::string SnapshotJson(std::chrono::system_clock::time_point now) {
+std::string Rfc3339(std::int64_t unix_ms) {
+  return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+}
+
+// CONTEXTS_SNAPSHOT with the snake_case entries of spec §3.1, newest first.
+std::string SnapshotJson(const std::vector<store::ContextRecord>& contexts,
+                         std::chrono::system_clock::time_point now) {
+  boost::json::array entries;
+  entries.reserve(contexts.size());
+  for (const store::ContextRecord& context : contexts) {
+    boost::json::object entry;
+    entry["context_id"] = context.id.str();
+    entry["name"] = context.name;
+    entry["created_at"] = Rfc3339(context.created_at_ms);
+    entry["updated_at"] = Rfc3339(context.updated_at_ms);
+    entry["message_count"] = context.message_count;
+    entry["task_count"] = context.task_count;
+    entries.emplace_back(std::move(entry));
+  }
   boost::json::object event;
   event["type"] = "CONTEXTS_SNAPSHOT";
-  event["contexts"] = boost::json::array();
+  event["contexts"] = std::move(entries);
   event["timestamp"] = FormatRfc3339(now);
   return sse::WrapEvent(Protocol::kSystem, boost::json::serialize(event));
 }
@@ -153,18 +171,27 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   }
   if (alive) WatchPeer(connection);
 
-  // 2. Snapshot, replay or reset (spec §4).
+  // 2. Snapshot, replay or reset (spec §4). The contexts stream reads its contexts together with
+  // the range, in one store snapshot: the snapshot reflects exactly the events up to range.last.
   if (alive) {
     store::EventStore& store = hub.store();
-    auto range = co_await Offload(hub.store_pool(), [&store, &user] { return store.Range(user); });
-    if (!range.ok()) {
+    const bool contexts_stream = request.stream == Stream::kContexts;
+    auto view = co_await Offload(
+        hub.store_pool(), [&store, &user, contexts_stream, &only = request.context] {
+          if (contexts_stream) return store.ReadContexts(user, only);
+          auto range = store.Range(user);
+          if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
+          return store::Result<store::ContextsView>::Ok({{}, *range.value});
+        });
+    if (!view.ok()) {
       metrics.StoreError();
-      spdlog::warn("stream store read failed: {}", range.error.message);
+      spdlog::warn("stream store read failed: {}", view.error.message);
       end_with(hub::DisconnectReason::kError);
       alive = false;
     } else {
       const std::uint32_t history = store.History();
-      const hub::ResumePlan plan = hub::PlanResume(request.cursor, history, *range.value);
+      const store::UserRange range = view.value->range;
+      const hub::ResumePlan plan = hub::PlanResume(request.cursor, history, range);
       if (plan.kind != hub::ResumeKind::kFresh)
         metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
       std::string initial;
@@ -198,11 +225,11 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
           }
         }
         // Everything up to the range read is covered, even events the filter skipped.
-        floor = std::max(after, range.value->last);
-      } else if (request.stream == Stream::kContexts) {
-        floor = range.value->last;
+        floor = std::max(after, range.last);
+      } else if (contexts_stream) {
+        floor = range.last;
         const std::string id = floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
-        initial = sse::DataFrame(id, SnapshotJson(hub.Now()));
+        initial = sse::DataFrame(id, SnapshotJson(view.value->contexts, hub.Now()));
       } else if (plan.kind == hub::ResumeKind::kReset) {
         const std::string id = plan.after_sequence > 0
                                    ? FormatEventId(EventId{history, plan.after_sequence})

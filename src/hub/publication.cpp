@@ -8,20 +8,27 @@ namespace herald::hub {
 
 namespace {
 
+constexpr std::string_view kClientIdRule =
+    " must be 1-256 bytes of UTF-8 without control characters";
+constexpr std::string_view kContextIdRule =
+    " must be 1-256 bytes of UTF-8 without control characters, '/' or '\\', and not a "
+    "placeholder such as \"undefined\"";
+
 ApiError Invalid(std::string field, std::string message) {
   return ApiError{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
 }
 
 // Reads an optional id field; nullopt when absent, an error when present but not a valid id.
 std::variant<std::optional<std::string>, ApiError> OptionalId(const boost::json::object& body,
-                                                              std::string_view field) {
+                                                              std::string_view field,
+                                                              bool (*valid)(std::string_view),
+                                                              std::string_view rule) {
   const auto* value = body.if_contains(field);
   if (value == nullptr) return std::optional<std::string>{};
   const auto* text = value->if_string();
   if (text == nullptr) return Invalid(std::string(field), std::string(field) + " must be a string");
-  if (!IsValidClientId(*text)) {
-    return Invalid(std::string(field),
-                   std::string(field) + " must be 1-256 bytes without control characters");
+  if (!valid(*text)) {
+    return Invalid(std::string(field), std::string(field).append(rule));
   }
   return std::optional<std::string>(std::string(*text));
 }
@@ -39,7 +46,7 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
   }
   if (field == nullptr) return std::nullopt;
   const auto* value = event.if_contains(field);
-  if (value == nullptr || !value->is_string() || !IsValidClientId(value->get_string())) {
+  if (value == nullptr || !value->is_string() || !IsValidContextId(value->get_string())) {
     return std::nullopt;
   }
   return ContextId(std::string(value->get_string()));
@@ -50,11 +57,11 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
 DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
                              const auth::Claims& caller,
                              std::chrono::system_clock::time_point now) {
-  auto user = OptionalId(body, "user_id");
+  auto user = OptionalId(body, "user_id", IsValidClientId, kClientIdRule);
   if (auto* error = std::get_if<ApiError>(&user)) return std::move(*error);
   auto& user_id = std::get<std::optional<std::string>>(user);
   if (!user_id) return Invalid("user_id", "user_id is required");
-  auto context = OptionalId(body, "context_id");
+  auto context = OptionalId(body, "context_id", IsValidContextId, kContextIdRule);
   if (auto* error = std::get_if<ApiError>(&context)) return std::move(*error);
   auto& context_id = std::get<std::optional<std::string>>(context);
 
@@ -90,6 +97,12 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
   draft.protocol = protocol;
   draft.context = std::move(context);
   draft.type = std::string(event.at("type").get_string());
+  if (protocol == Protocol::kA2a) {
+    const auto* task = event.if_contains("taskId");
+    if (task != nullptr && task->is_string() && IsValidClientId(task->get_string())) {
+      draft.task = std::string(task->get_string());
+    }
+  }
   draft.json = boost::json::serialize(event);
   return draft;
 }

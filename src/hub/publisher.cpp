@@ -35,29 +35,48 @@ void Publisher::Start() {
 
 void Publisher::Submit(std::vector<EventDraft> drafts, std::optional<IdempotencyKey> idempotency,
                        Completion done) {
-  const std::size_t bytes = DraftBytes(drafts);
+  Request request;
+  request.events = drafts.size();
+  request.bytes = DraftBytes(drafts);
+  request.drafts = std::move(drafts);
+  request.idempotency = std::move(idempotency);
+  request.done = std::move(done);
+  Enqueue(std::move(request));
+}
+
+void Publisher::Submit(ContextCommand command, Completion done) {
+  Request request;
+  request.events = 1;
+  request.bytes = command.name.size() + command.id.str().size() + command.user.str().size() + 64;
+  request.command = std::move(command);
+  request.done = std::move(done);
+  Enqueue(std::move(request));
+}
+
+void Publisher::Enqueue(Request request) {
   bool accepted = false;
   {
     std::lock_guard lock(mutex_);
-    const bool full = pending_events_ + drafts.size() > options_.max_pending_events ||
-                      pending_bytes_ + bytes > options_.max_pending_bytes;
+    const bool full = pending_events_ + request.events > options_.max_pending_events ||
+                      pending_bytes_ + request.bytes > options_.max_pending_bytes;
     // A single request larger than the bound still goes through when nothing else is queued.
     accepted = !stopping_ && (!full || pending_events_ == 0);
     if (accepted) {
-      pending_events_ += drafts.size();
-      pending_bytes_ += bytes;
-      queue_.push_back(Request{std::move(drafts), std::move(idempotency), bytes, std::move(done),
-                               std::chrono::steady_clock::now()});
+      pending_events_ += request.events;
+      pending_bytes_ += request.bytes;
+      request.accepted_at = std::chrono::steady_clock::now();
+      queue_.push_back(std::move(request));
     }
   }
   if (!accepted) {
     // Completed outside the lock: a completion may do anything, including publishing again.
     metrics_.PublishRejected();
-    Complete(done, PublishOutcome{ApiError{ErrorCode::kServiceUnavailable,
-                                           "The hub is busy storing events; retry shortly.",
-                                           {},
-                                           std::chrono::seconds(1)},
-                                  {}});
+    PublishOutcome busy;
+    busy.error = ApiError{ErrorCode::kServiceUnavailable,
+                          "The hub is busy storing events; retry shortly.",
+                          {},
+                          std::chrono::seconds(1)};
+    Complete(request.done, std::move(busy));
     return;
   }
   wake_.notify_one();
@@ -82,9 +101,9 @@ void Publisher::Run() {
                      [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       std::size_t events = 0;
-      while (!queue_.empty() && (group.empty() || events + queue_.front().drafts.size() <=
-                                                      options_.max_group_events)) {
-        events += queue_.front().drafts.size();
+      while (!queue_.empty() &&
+             (group.empty() || events + queue_.front().events <= options_.max_group_events)) {
+        events += queue_.front().events;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -106,6 +125,13 @@ ApiError StoreUnavailable() {
                   std::chrono::seconds(1)};
 }
 
+// Spec §2, §3.4: an event attributed to another user's context (or, on /contexts/{id}/events, to
+// one that does not exist). The same answer for both: it does not tell whose it is.
+ApiError ContextForbidden() {
+  return ApiError{
+      ErrorCode::kForbidden, "The event's context does not belong to this user.", {}, {}};
+}
+
 ApiError KeyReused() {
   return ApiError{ErrorCode::kValidationError,
                   "This Idempotency-Key was already used for a different request.",
@@ -123,13 +149,16 @@ std::size_t Publisher::ConnectionCount(const UserId& user, Protocol protocol) co
 
 void Publisher::CommitGroup(std::vector<Request>& group) {
   const auto now = clock_();
-  // What becomes of each request: its drafts are appended (from `first`), or it replays a key
-  // stored earlier, or it repeats the key of an earlier request in this group (`leader`).
-  enum class Kind { kAppend, kReplay, kFollow, kFailed };
+  constexpr std::size_t kRefused = store::IdempotencyClaim::kRefused;
+  // What becomes of each request: its drafts are appended (each at `positions[k]` of `drafts`,
+  // or refused), or it is a context command, or it replays a key stored earlier, or it repeats
+  // the key of an earlier request in this group (`leader`).
+  enum class Kind { kAppend, kCommand, kReplay, kFollow };
   struct Plan {
     Kind kind = Kind::kAppend;
-    std::size_t first = 0;  // kAppend: its drafts are [first, first + count) of `drafts`
-    std::size_t count = 0;
+    std::vector<std::size_t> positions;
+    std::optional<ApiError> error;                // kCommand: refused
+    std::optional<store::ContextRecord> context;  // kCommand: the context
     std::size_t leader = 0;
     std::optional<store::IdempotencyRecord> record;
   };
@@ -137,9 +166,26 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   std::unordered_map<std::string, std::size_t> claimed;
   std::vector<EventDraft> drafts;
   std::vector<store::IdempotencyClaim> claims;
-  for (std::size_t i = 0; i < group.size(); ++i) {
+  // Requests are planned in order against the contexts as this group leaves them. A store error
+  // while planning fails the whole group: a half-planned request must not leave changes behind.
+  GroupContexts contexts(store_, now);
+  bool planned = true;
+  for (std::size_t i = 0; i < group.size() && planned; ++i) {
     Request& r = group[i];
     Plan& plan = plans[i];
+    if (r.command) {
+      plan.kind = Kind::kCommand;
+      auto answer = contexts.Apply(*r.command, drafts);
+      if (!answer) {
+        planned = false;
+      } else if (auto* refused = std::get_if<ApiError>(&*answer)) {
+        plan.error = std::move(*refused);
+      } else {
+        plan.context = std::get<store::ContextRecord>(std::move(*answer));
+        plan.positions.push_back(drafts.size() - 1);
+      }
+      continue;
+    }
     if (r.idempotency) {
       const std::string& key = r.idempotency->key;
       if (const auto leader = claimed.find(key); leader != claimed.end()) {
@@ -149,8 +195,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
       }
       auto found = store_.FindIdempotencyKey(key, now);
       if (!found.ok()) {
-        metrics_.StoreError();
-        plan.kind = Kind::kFailed;
+        planned = false;
         continue;
       }
       if (*found.value) {
@@ -159,16 +204,29 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         continue;
       }
       claimed.emplace(key, i);
-      claims.push_back(store::IdempotencyClaim{key, r.idempotency->fingerprint, drafts.size(),
-                                               r.drafts.size(), now + options_.idempotency_ttl});
     }
-    plan.first = drafts.size();
-    plan.count = r.drafts.size();
-    for (EventDraft& d : r.drafts) drafts.push_back(std::move(d));
+    for (EventDraft& d : r.drafts) {
+      const auto verdict = contexts.Attribute(d, drafts);
+      if (verdict == GroupContexts::Verdict::kStoreError) {
+        planned = false;
+        break;
+      }
+      if (verdict == GroupContexts::Verdict::kForbidden) {
+        plan.positions.push_back(kRefused);
+      } else {
+        plan.positions.push_back(drafts.size());
+        drafts.push_back(std::move(d));
+      }
+    }
+    if (r.idempotency) {
+      claims.push_back(store::IdempotencyClaim{r.idempotency->key, r.idempotency->fingerprint,
+                                               plan.positions, now + options_.idempotency_ttl});
+    }
   }
 
-  auto stored = drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
-                               : store_.Append(drafts, claims, now);
+  auto stored = !planned         ? store::Result<std::vector<StoredEvent>>::Fail("planning failed")
+                : drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
+                                 : store_.Append(drafts, claims, contexts.Writes(), now);
   if (!stored.ok()) {
     metrics_.StoreError();
     spdlog::error("store append of {} events failed: {}", drafts.size(), stored.error.message);
@@ -192,20 +250,29 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   std::vector<PublishOutcome> outcomes(group.size());
   for (std::size_t i = 0; i < group.size(); ++i) {
     Request& r = group[i];
-    const Plan& plan = plans[i];
+    Plan& plan = plans[i];
     PublishOutcome& outcome = outcomes[i];
+    if (!stored.ok()) {
+      outcome.error = StoreUnavailable();
+      continue;
+    }
     switch (plan.kind) {
-      case Kind::kFailed:
-        outcome.error = StoreUnavailable();
-        break;
-      case Kind::kAppend:
-        if (!stored.ok()) {
-          outcome.error = StoreUnavailable();
+      case Kind::kCommand:
+        if (plan.error) {
+          outcome.error = std::move(plan.error);
           break;
         }
-        for (std::size_t k = 0; k < plan.count; ++k) {
-          const StoredEvent& e = (*stored.value)[plan.first + k];
-          outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol)});
+        outcome.context = std::move(plan.context);
+        outcome.events.push_back(PublishedEvent{(*stored.value)[plan.positions.front()].id, 0, {}});
+        break;
+      case Kind::kAppend:
+        for (std::size_t position : plan.positions) {
+          if (position == kRefused) {
+            outcome.events.push_back(PublishedEvent{{}, 0, ContextForbidden()});
+            continue;
+          }
+          const StoredEvent& e = (*stored.value)[position];
+          outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol), {}});
         }
         break;
       case Kind::kReplay:
@@ -215,9 +282,14 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         }
         outcome.replayed = true;
         for (std::size_t k = 0; k < plan.record->event_ids.size(); ++k) {
+          const EventId& id = plan.record->event_ids[k];
+          if (id.sequence == 0) {
+            outcome.events.push_back(PublishedEvent{{}, 0, ContextForbidden()});
+            continue;
+          }
           const std::size_t connections =
               k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
-          outcome.events.push_back(PublishedEvent{plan.record->event_ids[k], connections});
+          outcome.events.push_back(PublishedEvent{id, connections, {}});
         }
         break;
       case Kind::kFollow: {
@@ -238,7 +310,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   {
     std::size_t events = 0, bytes = 0;
     for (const Request& r : group) {
-      events += r.drafts.size();  // the elements were moved, the size stands
+      events += r.events;
       bytes += r.bytes;
     }
     std::lock_guard lock(mutex_);

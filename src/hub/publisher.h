@@ -23,6 +23,7 @@
 #include "core/api_error.h"
 #include "core/event.h"
 #include "hub/connection_limiter.h"
+#include "hub/contexts.h"
 #include "hub/metrics.h"
 #include "hub/shard.h"
 #include "store/event_store.h"
@@ -34,12 +35,16 @@ struct PublishedEvent {
   // Local stream deliveries: the user's connections on the event's protocol stream plus those
   // on the contexts stream (spec §1.2).
   std::size_t connection_count = 0;
+  // Refused when its group was planned (its context belongs to another user, spec §3.4): this
+  // event alone was not stored.
+  std::optional<ApiError> error;
 };
 
 struct PublishOutcome {
-  std::optional<ApiError> error;       // set when nothing was stored
-  std::vector<PublishedEvent> events;  // one per draft, in order, when stored
-  bool replayed = false;               // an Idempotency-Key retry: nothing new was stored
+  std::optional<ApiError> error;                // set when nothing was stored
+  std::vector<PublishedEvent> events;           // one per draft, in order, when stored
+  bool replayed = false;                        // an Idempotency-Key retry: nothing new was stored
+  std::optional<store::ContextRecord> context;  // a context command's context
 };
 
 // A request's Idempotency-Key (spec §1.2), already scoped to the caller and route.
@@ -86,6 +91,9 @@ class Publisher {
   void Submit(std::vector<EventDraft> drafts, Completion done) {
     Submit(std::move(drafts), std::nullopt, std::move(done));
   }
+  // Thread-safe. Queues a context command (spec §1.3); `done` gets the context and the command's
+  // system event, or not_found, or the errors above.
+  void Submit(ContextCommand command, Completion done);
 
   // Thread-safe. Stops accepting, stores and completes everything already accepted, and joins
   // the writer thread.
@@ -95,11 +103,14 @@ class Publisher {
   struct Request {
     std::vector<EventDraft> drafts;
     std::optional<IdempotencyKey> idempotency;
+    std::optional<ContextCommand> command;
+    std::size_t events = 0;  // its share of the pending bound
     std::size_t bytes = 0;
     Completion done;
     std::chrono::steady_clock::time_point accepted_at;
   };
 
+  void Enqueue(Request request);
   void Run();
   void CommitGroup(std::vector<Request>& group);
   static void Complete(Completion& done, PublishOutcome outcome);

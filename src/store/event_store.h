@@ -7,6 +7,7 @@
 // concurrently with Append on other threads; they never run on an I/O thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -64,14 +65,54 @@ struct RetentionPolicy {
 struct IdempotencyClaim {
   std::string key;          // already scoped by the caller (user, route, header value)
   std::string fingerprint;  // of the request: reusing a key for another request is refused
-  std::size_t first = 0;    // the request's drafts are [first, first + count) of the span
-  std::size_t count = 0;
+  // Per event of the request, in its order: the index of its draft in Append's span, or
+  // kRefused for an event the hub refused at commit time (recorded with sequence 0).
+  std::vector<std::size_t> drafts;
   std::chrono::system_clock::time_point expires_at;
+  static constexpr std::size_t kRefused = static_cast<std::size_t>(-1);
 };
 
 struct IdempotencyRecord {
   std::string fingerprint;
-  std::vector<EventId> event_ids;  // in the request's order
+  std::vector<EventId> event_ids;  // in the request's order; sequence 0: refused
+};
+
+// A context (conversation, spec §1.3) with its statistics (spec §3.4). Times are Unix ms.
+struct ContextRecord {
+  ContextId id;
+  UserId owner;
+  std::string name;
+  std::string kind;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::uint64_t task_count = 0;
+  std::uint64_t message_count = 0;
+  std::optional<std::int64_t> last_message_at_ms;
+
+  friend bool operator==(const ContextRecord&, const ContextRecord&) = default;
+};
+
+// What a group commit does to one context, in the transaction of the events that caused it.
+struct ContextWrite {
+  ContextId id;
+  std::optional<ContextRecord> record;  // the row afterwards; nullopt: the context is deleted
+  bool reset_tasks = false;             // forget its task ids first (deleted and re-created)
+  std::vector<std::string> new_tasks;   // task ids seen for the first time
+};
+
+// The list order of spec §1.3: newest updated_at first; ties by id, so the order is stable.
+inline void SortNewestFirst(std::vector<ContextRecord>& contexts) {
+  std::sort(contexts.begin(), contexts.end(), [](const ContextRecord& a, const ContextRecord& b) {
+    if (a.updated_at_ms != b.updated_at_ms) return a.updated_at_ms > b.updated_at_ms;
+    return a.id < b.id;
+  });
+}
+
+// A user's contexts and the range of their events, read from one snapshot of the store, so that
+// the contexts reflect exactly the events up to range.last (spec §4, snapshot consistency).
+struct ContextsView {
+  std::vector<ContextRecord> contexts;  // newest updated_at first, then by id
+  UserRange range;
 };
 
 class EventStore {
@@ -82,15 +123,31 @@ class EventStore {
   virtual std::uint32_t History() const = 0;
 
   // Writer thread only. Numbers every draft with its user's next sequence and commits them all
-  // in one transaction (group commit), together with `claims`. On success the StoredEvents come
-  // back in input order; on failure nothing is committed and no sequence is consumed.
+  // in one transaction (group commit), together with `claims` and `contexts` (at most one write
+  // per context). On success the StoredEvents come back in input order; on failure nothing is
+  // committed and no sequence is consumed.
   virtual Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
                                                   std::span<const IdempotencyClaim> claims,
+                                                  std::span<const ContextWrite> contexts,
                                                   std::chrono::system_clock::time_point now) = 0;
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
                                           std::chrono::system_clock::time_point now) {
-    return Append(drafts, {}, now);
+    return Append(drafts, claims, {}, now);
   }
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::chrono::system_clock::time_point now) {
+    return Append(drafts, {}, {}, now);
+  }
+
+  // Writer thread only: the committed state the next group builds on.
+  virtual Result<std::optional<ContextRecord>> FindContext(const ContextId& id) = 0;
+  virtual Result<bool> TaskSeen(const ContextId& context, const std::string& task) = 0;
+
+  // Thread-safe. The user's contexts (only `only`, when given and owned by the user) and their
+  // event range, from one consistent snapshot.
+  virtual Result<ContextsView> ReadContexts(const UserId& user,
+                                            const std::optional<ContextId>& only) = 0;
 
   // Writer thread only. The record of an unexpired key, or nullopt.
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(

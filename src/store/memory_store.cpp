@@ -25,6 +25,7 @@ MemoryStore::MemoryStore(std::optional<std::uint32_t> history)
 
 Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft> drafts,
                                                      std::span<const IdempotencyClaim> claims,
+                                                     std::span<const ContextWrite> contexts,
                                                      std::chrono::system_clock::time_point now) {
   const std::int64_t stored_at_ms = ToMillis(now);
   std::vector<StoredEvent> stored;
@@ -41,10 +42,21 @@ Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft>
   }
   for (const IdempotencyClaim& claim : claims) {
     KeyEntry entry{{claim.fingerprint, {}}, claim.expires_at};
-    for (std::size_t i = claim.first; i < claim.first + claim.count; ++i) {
-      entry.record.event_ids.push_back(stored[i].id);
+    for (std::size_t i : claim.drafts) {
+      entry.record.event_ids.push_back(i == IdempotencyClaim::kRefused ? EventId{history_, 0}
+                                                                       : stored[i].id);
     }
     keys_[claim.key] = std::move(entry);
+  }
+  for (const ContextWrite& write : contexts) {
+    if (!write.record) {
+      contexts_.erase(write.id);
+      continue;
+    }
+    ContextEntry& entry = contexts_[write.id];
+    entry.record = *write.record;
+    if (write.reset_tasks) entry.tasks.clear();
+    entry.tasks.insert(write.new_tasks.begin(), write.new_tasks.end());
   }
   return Result<std::vector<StoredEvent>>::Ok(std::move(stored));
 }
@@ -57,6 +69,40 @@ Result<std::optional<IdempotencyRecord>> MemoryStore::FindIdempotencyKey(
     return Result<std::optional<IdempotencyRecord>>::Ok(std::nullopt);
   }
   return Result<std::optional<IdempotencyRecord>>::Ok(it->second.record);
+}
+
+Result<std::optional<ContextRecord>> MemoryStore::FindContext(const ContextId& id) {
+  std::shared_lock lock(mutex_);
+  const auto found = contexts_.find(id);
+  if (found == contexts_.end()) return Result<std::optional<ContextRecord>>::Ok(std::nullopt);
+  return Result<std::optional<ContextRecord>>::Ok(found->second.record);
+}
+
+Result<bool> MemoryStore::TaskSeen(const ContextId& context, const std::string& task) {
+  std::shared_lock lock(mutex_);
+  const auto found = contexts_.find(context);
+  return Result<bool>::Ok(found != contexts_.end() && found->second.tasks.contains(task));
+}
+
+Result<ContextsView> MemoryStore::ReadContexts(const UserId& user,
+                                               const std::optional<ContextId>& only) {
+  ContextsView view;
+  std::shared_lock lock(mutex_);
+  if (only) {
+    const auto found = contexts_.find(*only);
+    if (found != contexts_.end() && found->second.record.owner == user) {
+      view.contexts.push_back(found->second.record);
+    }
+  } else {
+    // A scan of every context: fine for tests and `memory:`; SQLite has an index by owner.
+    for (const auto& [id, entry] : contexts_) {
+      if (entry.record.owner == user) view.contexts.push_back(entry.record);
+    }
+    SortNewestFirst(view.contexts);
+  }
+  if (const auto found = users_.find(user); found != users_.end())
+    view.range = RangeOf(found->second);
+  return Result<ContextsView>::Ok(std::move(view));
 }
 
 Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,
@@ -85,10 +131,13 @@ Result<UserRange> MemoryStore::Range(const UserId& user) {
   std::shared_lock lock(mutex_);
   const auto found = users_.find(user);
   if (found == users_.end()) return Result<UserRange>::Ok(UserRange{});
-  const UserLog& log = found->second;
+  return Result<UserRange>::Ok(RangeOf(found->second));
+}
+
+UserRange MemoryStore::RangeOf(const UserLog& log) {
   const std::uint64_t first =
       log.events.empty() ? log.last_sequence + 1 : log.events.front().id.sequence;
-  return Result<UserRange>::Ok(UserRange{first, log.last_sequence});
+  return UserRange{first, log.last_sequence};
 }
 
 Result<std::size_t> MemoryStore::Prune(const RetentionPolicy& policy,

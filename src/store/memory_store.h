@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -22,7 +23,12 @@ class MemoryStore final : public EventStore {
   using EventStore::Append;
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
                                           std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
                                           std::chrono::system_clock::time_point now) override;
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override;
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override;
+  Result<ContextsView> ReadContexts(const UserId& user,
+                                    const std::optional<ContextId>& only) override;
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
@@ -39,6 +45,7 @@ class MemoryStore final : public EventStore {
     std::uint64_t last_sequence = 0;
     std::deque<StoredEvent> events;  // ascending sequence
   };
+  static UserRange RangeOf(const UserLog& log);
 
   const std::uint32_t history_;
   mutable std::shared_mutex mutex_;
@@ -48,6 +55,11 @@ class MemoryStore final : public EventStore {
     std::chrono::system_clock::time_point expires_at;
   };
   std::unordered_map<std::string, KeyEntry> keys_;
+  struct ContextEntry {
+    ContextRecord record;
+    std::set<std::string> tasks;
+  };
+  std::unordered_map<ContextId, ContextEntry> contexts_;
 };
 
 }  // namespace herald::store

@@ -29,18 +29,32 @@ constexpr const char* kRangeSql =
     "SELECT last_seq, (SELECT MIN(seq) FROM events WHERE user_id = ?1) FROM users "
     "WHERE user_id = ?1";
 
+// ?2 NULL: all the user's contexts, in the list order of spec §1.3 (SortNewestFirst).
+std::string ContextsSql() {
+  return fmt::format(
+      "SELECT {} FROM contexts WHERE user_id = ?1 AND (?2 IS NULL OR context_id = ?2) "
+      "ORDER BY updated_at_ms DESC, context_id",
+      kContextColumns);
+}
+
 }  // namespace
 
 struct Readers::Reader {
   Connection db;
   Statement read_after;
   Statement range;
+  Statement contexts;
+  Statement begin;
+  Statement commit;
 
   Reader(const std::string& path, std::chrono::milliseconds busy_timeout)
       : db(path, SQLITE_OPEN_READONLY) {
     ConfigureReader(db, busy_timeout);
     read_after = db.Prepare(kReadAfterSql);
     range = db.Prepare(kRangeSql);
+    contexts = db.Prepare(ContextsSql().c_str());
+    begin = db.Prepare("BEGIN");
+    commit = db.Prepare("COMMIT");
   }
 };
 
@@ -137,22 +151,71 @@ Result<ReplayPage> Readers::ReadAfter(const UserId& user, std::uint64_t after_se
   }
 }
 
-Result<UserRange> Readers::Range(const UserId& user) {
+Result<UserRange> Readers::ReadRange(Reader& reader, const UserId& user) {
   using Out = Result<UserRange>;
+  Statement& query = reader.range;
+  Statement::ResetOnExit reset(query);
+  query.BindText(1, user.str());
+  const int rc = query.Step();
+  if (rc == SQLITE_DONE) return Out::Ok(UserRange{});
+  if (rc != SQLITE_ROW) return Out::Fail(reader.db.Error("read range"));
+  UserRange range;
+  range.last = static_cast<std::uint64_t>(query.ColumnInt64(0));
+  range.first =
+      query.ColumnIsNull(1) ? range.last + 1 : static_cast<std::uint64_t>(query.ColumnInt64(1));
+  return Out::Ok(range);
+}
+
+Result<UserRange> Readers::Range(const UserId& user) {
+  try {
+    Lease lease(*this);
+    return ReadRange(*lease, user);
+  } catch (const std::exception& error) {
+    return Result<UserRange>::Fail(error.what());
+  }
+}
+
+Result<ContextsView> Readers::ReadContexts(const UserId& user,
+                                           const std::optional<ContextId>& only) {
+  using Out = Result<ContextsView>;
   try {
     Lease lease(*this);
     Reader& reader = *lease;
-    Statement& query = reader.range;
-    Statement::ResetOnExit reset(query);
-    query.BindText(1, user.str());
-    const int rc = query.Step();
-    if (rc == SQLITE_DONE) return Out::Ok(UserRange{});
-    if (rc != SQLITE_ROW) return Out::Fail(reader.db.Error("read range"));
-    UserRange range;
-    range.last = static_cast<std::uint64_t>(query.ColumnInt64(0));
-    range.first =
-        query.ColumnIsNull(1) ? range.last + 1 : static_cast<std::uint64_t>(query.ColumnInt64(1));
-    return Out::Ok(range);
+    // One read transaction: both reads see the same commit (WAL snapshot).
+    {
+      Statement::ResetOnExit reset(reader.begin);
+      if (reader.begin.Step() != SQLITE_DONE) return Out::Fail(reader.db.Error("contexts: begin"));
+    }
+    const auto fail = [&reader](std::string_view what) {
+      std::string error = reader.db.Error(what);
+      if (reader.db.InTransaction()) reader.db.Exec("ROLLBACK");
+      return Out::Fail(std::move(error));
+    };
+    ContextsView view;
+    {
+      Statement& query = reader.contexts;
+      Statement::ResetOnExit reset(query);
+      query.BindText(1, user.str());
+      if (only) {
+        query.BindText(2, only->str());
+      } else {
+        query.BindNull(2);
+      }
+      int rc = SQLITE_OK;
+      while ((rc = query.Step()) == SQLITE_ROW) view.contexts.push_back(ContextFromRow(query));
+      if (rc != SQLITE_DONE) return fail("contexts: read");
+    }
+    auto range = ReadRange(reader, user);
+    if (!range.ok()) {
+      if (reader.db.InTransaction()) reader.db.Exec("ROLLBACK");
+      return Out::Fail(std::move(range.error.message));
+    }
+    view.range = *range.value;
+    {
+      Statement::ResetOnExit reset(reader.commit);
+      if (reader.commit.Step() != SQLITE_DONE) return fail("contexts: end");
+    }
+    return Out::Ok(std::move(view));
   } catch (const std::exception& error) {
     return Out::Fail(error.what());
   }

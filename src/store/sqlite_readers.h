@@ -28,11 +28,13 @@ class Readers {
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit);
   Result<UserRange> Range(const UserId& user);
+  Result<ContextsView> ReadContexts(const UserId& user, const std::optional<ContextId>& only);
 
  private:
   struct Reader;
   class Lease;
 
+  static Result<UserRange> ReadRange(Reader& reader, const UserId& user);
   std::unique_ptr<Reader> Open() const;  // throws std::runtime_error
   std::unique_ptr<Reader> Take();        // throws std::runtime_error
   void Return(std::unique_ptr<Reader> reader);

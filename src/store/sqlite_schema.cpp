@@ -57,8 +57,28 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
 )sql",
-    // Reserved for a later step: contexts (context_id PRIMARY KEY, owner, name, counters,
-    // timestamps).
+    // 3: contexts with their statistics, and the task ids task_count counts. Written in the
+    // transaction of the events that change them: a read of a user's contexts and range in one
+    // transaction is a snapshot consistent with the stream (spec §4).
+    R"sql(
+CREATE TABLE contexts (
+  context_id         TEXT    PRIMARY KEY,
+  user_id            TEXT    NOT NULL,
+  name               TEXT    NOT NULL,
+  kind               TEXT    NOT NULL,
+  created_at_ms      INTEGER NOT NULL,
+  updated_at_ms      INTEGER NOT NULL,
+  task_count         INTEGER NOT NULL,
+  message_count      INTEGER NOT NULL,
+  last_message_at_ms INTEGER
+) WITHOUT ROWID;
+CREATE INDEX contexts_by_user ON contexts (user_id, updated_at_ms);
+CREATE TABLE context_tasks (
+  context_id TEXT NOT NULL,
+  task_id    TEXT NOT NULL,
+  PRIMARY KEY (context_id, task_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Connection& db) {
@@ -168,6 +188,24 @@ std::int64_t StreamProtocolMask(Stream stream) {
     if (StreamCarries(stream, protocol)) mask |= std::int64_t{1} << ProtocolCode(protocol);
   }
   return mask;
+}
+
+const char* const kContextColumns =
+    "context_id, user_id, name, kind, created_at_ms, updated_at_ms, task_count, message_count, "
+    "last_message_at_ms";
+
+ContextRecord ContextFromRow(const Statement& row) {
+  ContextRecord record;
+  record.id = ContextId(std::string(row.ColumnText(0)));
+  record.owner = UserId(std::string(row.ColumnText(1)));
+  record.name = row.ColumnText(2);
+  record.kind = row.ColumnText(3);
+  record.created_at_ms = row.ColumnInt64(4);
+  record.updated_at_ms = row.ColumnInt64(5);
+  record.task_count = static_cast<std::uint64_t>(row.ColumnInt64(6));
+  record.message_count = static_cast<std::uint64_t>(row.ColumnInt64(7));
+  if (!row.ColumnIsNull(8)) record.last_message_at_ms = row.ColumnInt64(8);
+  return record;
 }
 
 }  // namespace herald::store::sqlite

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/event.h"
+#include "store/event_store.h"
 #include "store/open_store.h"
 #include "store/sqlite_db.h"
 
@@ -29,6 +30,10 @@ std::uint32_t Migrate(Connection& db);
 // events.protocol holds these codes (stable on disk, independent of the enum's values).
 std::int64_t ProtocolCode(Protocol protocol);
 std::optional<Protocol> ProtocolFromCode(std::int64_t code);
+
+// The columns of a `contexts` row in the order ContextFromRow reads them (from column 0).
+extern const char* const kContextColumns;
+ContextRecord ContextFromRow(const Statement& row);
 
 // Bit mask over protocol codes: the protocols `stream` carries (StreamCarries).
 std::int64_t StreamProtocolMask(Stream stream);

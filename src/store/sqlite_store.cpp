@@ -33,9 +33,25 @@ SqliteStore::~SqliteStore() = default;
 
 Result<std::vector<StoredEvent>> SqliteStore::Append(std::span<const EventDraft> drafts,
                                                      std::span<const IdempotencyClaim> claims,
+                                                     std::span<const ContextWrite> contexts,
                                                      std::chrono::system_clock::time_point now) {
   WriterCall call(in_writer_call_);
-  return writer_->Append(drafts, claims, now);
+  return writer_->Append(drafts, claims, contexts, now);
+}
+
+Result<std::optional<ContextRecord>> SqliteStore::FindContext(const ContextId& id) {
+  WriterCall call(in_writer_call_);
+  return writer_->FindContext(id);
+}
+
+Result<bool> SqliteStore::TaskSeen(const ContextId& context, const std::string& task) {
+  WriterCall call(in_writer_call_);
+  return writer_->TaskSeen(context, task);
+}
+
+Result<ContextsView> SqliteStore::ReadContexts(const UserId& user,
+                                               const std::optional<ContextId>& only) {
+  return readers_->ReadContexts(user, only);
 }
 
 Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotencyKey(

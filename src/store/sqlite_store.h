@@ -50,7 +50,12 @@ class SqliteStore final : public EventStore {
   using EventStore::Append;
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
                                           std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
                                           std::chrono::system_clock::time_point now) override;
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override;
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override;
+  Result<ContextsView> ReadContexts(const UserId& user,
+                                    const std::optional<ContextId>& only) override;
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,

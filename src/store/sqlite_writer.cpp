@@ -1,5 +1,7 @@
 #include "store/sqlite_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -47,6 +49,17 @@ Writer::Writer(const std::string& path, Durability durability,
   delete_expired_keys_ = db_.Prepare(
       "DELETE FROM idempotency_keys WHERE key IN "
       "(SELECT key FROM idempotency_keys WHERE expires_at_ms <= ?1 LIMIT ?2)");
+  select_context_ = db_.Prepare(
+      fmt::format("SELECT {} FROM contexts WHERE context_id = ?1", kContextColumns).c_str());
+  upsert_context_ = db_.Prepare(
+      "INSERT OR REPLACE INTO contexts (context_id, user_id, name, kind, created_at_ms, "
+      "updated_at_ms, task_count, message_count, last_message_at_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  delete_context_ = db_.Prepare("DELETE FROM contexts WHERE context_id = ?1");
+  delete_tasks_ = db_.Prepare("DELETE FROM context_tasks WHERE context_id = ?1");
+  insert_task_ =
+      db_.Prepare("INSERT OR IGNORE INTO context_tasks (context_id, task_id) VALUES (?1, ?2)");
+  select_task_ = db_.Prepare("SELECT 1 FROM context_tasks WHERE context_id = ?1 AND task_id = ?2");
   delete_aged_ = db_.Prepare(
       "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
       "AND stored_at_ms < ?1");
@@ -95,11 +108,11 @@ bool Writer::Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t sto
   return insert_event_.Step() == SQLITE_DONE;
 }
 
-bool Writer::InsertClaim(const IdempotencyClaim& claim, std::span<const std::uint64_t> sequences) {
+bool Writer::InsertClaim(const IdempotencyClaim& claim) {
   std::string text;
-  for (std::uint64_t seq : sequences) {
+  for (std::size_t draft : claim.drafts) {
     if (!text.empty()) text.push_back(',');
-    text += std::to_string(seq);
+    text += std::to_string(draft == IdempotencyClaim::kRefused ? 0 : seq_of_[draft]);
   }
   Statement::ResetOnExit reset(insert_key_);
   insert_key_.BindText(1, claim.key);
@@ -107,6 +120,63 @@ bool Writer::InsertClaim(const IdempotencyClaim& claim, std::span<const std::uin
   insert_key_.BindText(3, text);
   insert_key_.BindInt64(4, ToMillis(claim.expires_at));
   return insert_key_.Step() == SQLITE_DONE;
+}
+
+bool Writer::WriteContext(const ContextWrite& write) {
+  if (!write.record || write.reset_tasks) {
+    Statement::ResetOnExit reset(delete_tasks_);
+    delete_tasks_.BindText(1, write.id.str());
+    if (delete_tasks_.Step() != SQLITE_DONE) return false;
+  }
+  if (!write.record) {
+    Statement::ResetOnExit reset(delete_context_);
+    delete_context_.BindText(1, write.id.str());
+    return delete_context_.Step() == SQLITE_DONE;
+  }
+  const ContextRecord& r = *write.record;
+  {
+    Statement::ResetOnExit reset(upsert_context_);
+    upsert_context_.BindText(1, r.id.str());
+    upsert_context_.BindText(2, r.owner.str());
+    upsert_context_.BindText(3, r.name);
+    upsert_context_.BindText(4, r.kind);
+    upsert_context_.BindInt64(5, r.created_at_ms);
+    upsert_context_.BindInt64(6, r.updated_at_ms);
+    upsert_context_.BindInt64(7, ClampToInt64(r.task_count));
+    upsert_context_.BindInt64(8, ClampToInt64(r.message_count));
+    if (r.last_message_at_ms) {
+      upsert_context_.BindInt64(9, *r.last_message_at_ms);
+    } else {
+      upsert_context_.BindNull(9);
+    }
+    if (upsert_context_.Step() != SQLITE_DONE) return false;
+  }
+  for (const std::string& task : write.new_tasks) {
+    Statement::ResetOnExit reset(insert_task_);
+    insert_task_.BindText(1, r.id.str());
+    insert_task_.BindText(2, task);
+    if (insert_task_.Step() != SQLITE_DONE) return false;
+  }
+  return true;
+}
+
+Result<std::optional<ContextRecord>> Writer::FindContext(const ContextId& id) {
+  using Out = Result<std::optional<ContextRecord>>;
+  Statement::ResetOnExit reset(select_context_);
+  select_context_.BindText(1, id.str());
+  const int rc = select_context_.Step();
+  if (rc == SQLITE_DONE) return Out::Ok(std::nullopt);
+  if (rc != SQLITE_ROW) return Out::Fail(db_.Error("contexts: find"));
+  return Out::Ok(ContextFromRow(select_context_));
+}
+
+Result<bool> Writer::TaskSeen(const ContextId& context, const std::string& task) {
+  Statement::ResetOnExit reset(select_task_);
+  select_task_.BindText(1, context.str());
+  select_task_.BindText(2, task);
+  const int rc = select_task_.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Result<bool>::Fail(db_.Error("contexts: task"));
+  return Result<bool>::Ok(rc == SQLITE_ROW);
 }
 
 Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
@@ -133,9 +203,10 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
 
 Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> drafts,
                                                 std::span<const IdempotencyClaim> claims,
+                                                std::span<const ContextWrite> contexts,
                                                 std::chrono::system_clock::time_point now) {
   using Out = Result<std::vector<StoredEvent>>;
-  if (drafts.empty()) return Out::Ok({});
+  if (drafts.empty() && contexts.empty()) return Out::Ok({});
   if (!Begin()) return Out::Fail(Abort("append: begin"));
   touched_.clear();
   // Forget the open transaction's sequences: the cache keeps only committed ones.
@@ -179,9 +250,10 @@ Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> draf
     if (upsert_user_.Step() != SQLITE_DONE) return fail("append: update user");
   }
   for (const IdempotencyClaim& claim : claims) {
-    if (!InsertClaim(claim, std::span(seq_of_).subspan(claim.first, claim.count))) {
-      return fail("append: idempotency key");
-    }
+    if (!InsertClaim(claim)) return fail("append: idempotency key");
+  }
+  for (const ContextWrite& write : contexts) {
+    if (!WriteContext(write)) return fail("append: context");
   }
   if (!Commit()) return fail("append: commit");
 

@@ -26,7 +26,10 @@ class Writer {
 
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
                                           std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
                                           std::chrono::system_clock::time_point now);
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id);
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task);
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now);
   Result<std::size_t> Prune(const RetentionPolicy& policy,
@@ -53,7 +56,8 @@ class Writer {
   bool ScanForPruneCandidates(std::size_t limit);
   bool PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& deleted);
   bool PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted);
-  bool InsertClaim(const IdempotencyClaim& claim, std::span<const std::uint64_t> sequences);
+  bool InsertClaim(const IdempotencyClaim& claim);
+  bool WriteContext(const ContextWrite& write);
 
   Connection db_;
   std::uint32_t history_ = 0;
@@ -69,6 +73,12 @@ class Writer {
   Statement insert_key_;
   Statement select_key_;
   Statement delete_expired_keys_;
+  Statement select_context_;
+  Statement upsert_context_;
+  Statement delete_context_;
+  Statement delete_tasks_;
+  Statement insert_task_;
+  Statement select_task_;
 
   UserMap users_;
   // Scratch of Append, kept to reuse their memory.

@@ -78,7 +78,8 @@ TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredIn
   EXPECT_EQ(parsed.at("accepted").to_number<int>(), 3);
   EXPECT_EQ(parsed.at("rejected").to_number<int>(), 5);
   const std::string one = IdAt(parsed, 0), t1 = IdAt(parsed, 2), two = IdAt(parsed, 7);
-  EXPECT_EQ(SequenceOf(t1), SequenceOf(one) + 1);
+  // t1's context c1 is new: its CONTEXT_CREATED takes the sequence before t1's (spec §3.4).
+  EXPECT_EQ(SequenceOf(t1), SequenceOf(one) + 2);
   EXPECT_EQ(SequenceOf(two), SequenceOf(t1) + 1);
   // connection_count: the primary stream plus contexts.
   EXPECT_EQ(parsed.at("results").as_array()[0].at("connection_count").to_number<int>(), 2);
@@ -90,14 +91,17 @@ TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredIn
   const auto a2a_frames = a2a.WaitFrames(2);
   ASSERT_EQ(a2a_frames.size(), 2u);
   EXPECT_EQ(FrameField(a2a_frames[1], "id"), t1);
-  const auto context_frames = contexts.WaitFrames(5);
-  ASSERT_EQ(context_frames.size(), 5u);
+  const auto context_frames = contexts.WaitFrames(6);
+  ASSERT_EQ(context_frames.size(), 6u);
   EXPECT_EQ(FrameField(context_frames[2], "id"), one);
-  EXPECT_EQ(FrameField(context_frames[3], "id"), t1);
-  EXPECT_EQ(FrameField(context_frames[4], "id"), two);
+  EXPECT_NE(context_frames[3].find(R"("type":"CONTEXT_CREATED","contextId":"c1")"),
+            std::string::npos)
+      << context_frames[3];
+  EXPECT_EQ(FrameField(context_frames[4], "id"), t1);
+  EXPECT_EQ(FrameField(context_frames[5], "id"), two);
 
   // Nothing else was stored (bob's item was refused).
-  EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 3u);
+  EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 4u);
   EXPECT_EQ(hub.store().Range(UserId("bob")).value->last, 0u);
   EXPECT_EQ(agui.body().find("not yours"), std::string::npos);
 }

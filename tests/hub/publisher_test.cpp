@@ -48,7 +48,7 @@ class FakeStore final : public store::EventStore {
   using store::EventStore::Append;
   store::Result<std::vector<StoredEvent>> Append(
       std::span<const EventDraft> drafts, std::span<const store::IdempotencyClaim> claims,
-      std::chrono::system_clock::time_point now) override {
+      std::span<const store::ContextWrite>, std::chrono::system_clock::time_point now) override {
     std::unique_lock lock(mutex_);
     appends_.emplace_back(drafts.begin(), drafts.end());
     times_.push_back(now);
@@ -68,9 +68,7 @@ class FakeStore final : public store::EventStore {
     }
     for (const store::IdempotencyClaim& claim : claims) {
       store::IdempotencyRecord record{claim.fingerprint, {}};
-      for (std::size_t i = claim.first; i < claim.first + claim.count; ++i) {
-        record.event_ids.push_back(stored[i].id);
-      }
+      for (std::size_t i : claim.drafts) record.event_ids.push_back(stored[i].id);
       keys_[claim.key] = std::move(record);
     }
     return store::Result<std::vector<StoredEvent>>::Ok(std::move(stored));
@@ -90,6 +88,21 @@ class FakeStore final : public store::EventStore {
   }
   store::Result<store::UserRange> Range(const UserId&) override {
     return store::Result<store::UserRange>::Fail("not used by the publisher");
+  }
+  // Every context exists and is alice's: these tests are about fan-out and completion;
+  // attribution and statistics have tests of their own (contexts_test.cpp).
+  store::Result<std::optional<store::ContextRecord>> FindContext(const ContextId& id) override {
+    store::ContextRecord record;
+    record.id = id;
+    record.owner = UserId("alice");
+    return store::Result<std::optional<store::ContextRecord>>::Ok(std::move(record));
+  }
+  store::Result<bool> TaskSeen(const ContextId&, const std::string&) override {
+    return store::Result<bool>::Ok(false);
+  }
+  store::Result<store::ContextsView> ReadContexts(const UserId&,
+                                                  const std::optional<ContextId>&) override {
+    return store::Result<store::ContextsView>::Fail("not used by the publisher");
   }
   store::Result<std::size_t> Prune(const store::RetentionPolicy&,
                                    std::chrono::system_clock::time_point, std::size_t) override {

@@ -1,0 +1,268 @@
+#include "http/contexts_handler.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/uuid.hpp>
+#include <boost/uuid/uuid_generators.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include "core/time_format.h"
+#include "http/authenticate.h"
+#include "http/offload.h"
+#include "http/publish_client.h"
+#include "http/publish_handler.h"
+#include "hub/publication.h"
+
+namespace herald::http {
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+
+namespace {
+
+ApiError BadRequest(std::string message) {
+  return ApiError{ErrorCode::kBadRequest, std::move(message), {}, {}};
+}
+
+ApiError StoreUnavailable() {
+  return ApiError{ErrorCode::kServiceUnavailable,
+                  "The event store is unavailable; retry shortly.",
+                  {},
+                  std::chrono::seconds(1)};
+}
+
+std::string Rfc3339(std::int64_t unix_ms) {
+  return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+}
+
+// A context as the API shows it (spec §1.3); `stats` adds the list's statistics.
+boost::json::object ContextJson(const store::ContextRecord& context, bool stats) {
+  boost::json::object json;
+  json["context_id"] = context.id.str();
+  json["user_id"] = context.owner.str();
+  json["name"] = context.name;
+  json["kind"] = context.kind;
+  json["created_at"] = Rfc3339(context.created_at_ms);
+  json["updated_at"] = Rfc3339(context.updated_at_ms);
+  if (stats) {
+    json["task_count"] = context.task_count;
+    json["message_count"] = context.message_count;
+    if (context.last_message_at_ms) {
+      json["last_message_at"] = Rfc3339(*context.last_message_at_ms);
+    } else {
+      json["last_message_at"] = nullptr;
+    }
+  }
+  return json;
+}
+
+// The success envelope of spec §1.3.
+Response EnvelopeResponse(const Request& request, beast_http::status status,
+                          boost::json::value data, std::chrono::system_clock::time_point now) {
+  boost::json::object meta;
+  meta["timestamp"] = FormatRfc3339(now);
+  meta["version"] = "1.0.0";
+  boost::json::object body;
+  body["data"] = std::move(data);
+  body["meta"] = std::move(meta);
+  return JsonResponse(request, status, boost::json::serialize(body));
+}
+
+// A name from a request body: trimmed of ASCII white space, then 1-kMaxContextNameBytes bytes
+// without control characters (the JSON parser has already refused invalid UTF-8).
+std::variant<std::string, ApiError> ContextName(const boost::json::value& value) {
+  const auto* text = value.if_string();
+  if (text == nullptr) return BadRequest("name must be a string.");
+  std::string_view name = *text;
+  constexpr std::string_view kSpace = " \t\n\r\f\v";
+  const auto first = name.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return BadRequest("name must not be empty.");
+  name = name.substr(first, name.find_last_not_of(kSpace) - first + 1);
+  if (name.size() > kMaxContextNameBytes) {
+    return BadRequest("name must be at most 256 bytes.");
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return BadRequest("name must not contain control characters.");
+  }
+  return std::string(name);
+}
+
+// The JSON object of a body; an empty body is an empty object when `empty_ok`.
+std::variant<boost::json::object, ApiError> BodyObject(const Request& request, bool empty_ok) {
+  if (empty_ok && request.body().empty()) return boost::json::object();
+  auto parsed = ParseJsonBody(request);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return std::move(*error);
+  auto* object = std::get<boost::json::value>(parsed).if_object();
+  if (object == nullptr) return BadRequest("The body must be a JSON object.");
+  return std::move(*object);
+}
+
+// The {id} of a contexts path, or 400 (never a crash, spec §1.3).
+std::optional<ApiError> CheckPathId(const RouteMatch& match) {
+  if (IsValidContextId(match.path_id)) return std::nullopt;
+  return BadRequest("Malformed context id.");
+}
+
+ContextId NewContextId() {
+  thread_local boost::uuids::random_generator generate;
+  return ContextId(boost::uuids::to_string(generate()));
+}
+
+}  // namespace
+
+asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatch& match,
+                                         Services* services) {
+  const auto now = services->Now();
+  auto caller = Authenticate(request, match.query, services->verifier,
+                             services->options.allow_query_token, now);
+  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  const UserId user = std::get<auth::Claims>(caller).user;
+
+  if (request.method() == beast_http::verb::get) {
+    store::EventStore& store = services->hub.store();
+    auto view = co_await Offload(services->hub.store_pool(), [&store, &user] {
+      return store.ReadContexts(user, std::nullopt);
+    });
+    if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
+    boost::json::array list;
+    list.reserve(view.value->contexts.size());
+    for (const store::ContextRecord& context : view.value->contexts) {
+      list.emplace_back(ContextJson(context, true));
+    }
+    co_return EnvelopeResponse(request, beast_http::status::ok, std::move(list), services->Now());
+  }
+
+  auto body = BodyObject(request, true);
+  if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
+  hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
+  const auto* name = std::get<boost::json::object>(body).if_contains("name");
+  if (name == nullptr || name->is_null()) {
+    command.name = hub::DefaultContextName(now);
+  } else {
+    auto checked = ContextName(*name);
+    if (auto* error = std::get_if<ApiError>(&checked))
+      co_return ErrorResponse(request, *error, now);
+    command.name = std::get<std::string>(std::move(checked));
+  }
+  const hub::PublishOutcome outcome =
+      co_await Publish(services->hub.publisher(), std::move(command));
+  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+  co_return EnvelopeResponse(request, beast_http::status::created,
+                             ContextJson(*outcome.context, false), services->Now());
+}
+
+asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch& match,
+                                        Services* services) {
+  const auto now = services->Now();
+  auto caller = Authenticate(request, match.query, services->verifier,
+                             services->options.allow_query_token, now);
+  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
+  const UserId user = std::get<auth::Claims>(caller).user;
+  const ContextId id(match.path_id);
+
+  if (request.method() == beast_http::verb::get) {
+    store::EventStore& store = services->hub.store();
+    auto view = co_await Offload(services->hub.store_pool(),
+                                 [&store, &user, &id] { return store.ReadContexts(user, id); });
+    if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
+    if (view.value->contexts.empty()) {
+      co_return ErrorResponse(request, {ErrorCode::kNotFound, "Context not found.", {}, {}},
+                              services->Now());
+    }
+    co_return EnvelopeResponse(request, beast_http::status::ok,
+                               ContextJson(view.value->contexts.front(), true), services->Now());
+  }
+
+  hub::ContextCommand command{hub::ContextCommand::Kind::kDelete, user, id, {}};
+  if (request.method() == beast_http::verb::put) {
+    auto body = BodyObject(request, false);
+    if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
+    const auto* name = std::get<boost::json::object>(body).if_contains("name");
+    if (name == nullptr || name->is_null()) {
+      co_return ErrorResponse(request, BadRequest("name is required."), now);
+    }
+    auto checked = ContextName(*name);
+    if (auto* error = std::get_if<ApiError>(&checked))
+      co_return ErrorResponse(request, *error, now);
+    command.kind = hub::ContextCommand::Kind::kRename;
+    command.name = std::get<std::string>(std::move(checked));
+  }
+  const hub::PublishOutcome outcome =
+      co_await Publish(services->hub.publisher(), std::move(command));
+  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+  if (request.method() == beast_http::verb::delete_) {
+    Response response{beast_http::status::no_content, request.version()};
+    response.keep_alive(request.keep_alive());
+    response.prepare_payload();
+    co_return response;
+  }
+  co_return EnvelopeResponse(request, beast_http::status::ok, ContextJson(*outcome.context, false),
+                             services->Now());
+}
+
+asio::awaitable<Response> HandleContextEvents(const Request& request, const RouteMatch& match,
+                                              Services* services) {
+  const auto now = services->Now();
+  auto caller = Authenticate(request, match.query, services->verifier,
+                             services->options.allow_query_token, now);
+  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
+  const auth::Claims& claims = std::get<auth::Claims>(caller);
+
+  auto parsed = ParseJsonBody(request);
+  if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
+  auto* envelope = std::get<boost::json::value>(parsed).if_object();
+  if (envelope == nullptr) {
+    co_return ErrorResponse(
+        request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
+  }
+  const auto* protocol_value = envelope->if_contains("protocol");
+  const auto protocol = protocol_value != nullptr && protocol_value->is_string()
+                            ? ParseProtocol(protocol_value->get_string())
+                            : std::nullopt;
+  if (!protocol) {
+    co_return ErrorResponse(request,
+                            {ErrorCode::kValidationError,
+                             "protocol must be \"agui\", \"a2a\" or \"system\"",
+                             "protocol",
+                             {}},
+                            now);
+  }
+  auto* event = envelope->if_contains("event");
+  if (event == nullptr || !event->is_object()) {
+    co_return ErrorResponse(
+        request, {ErrorCode::kValidationError, "event must be an object", "event", {}}, now);
+  }
+  auto draft = hub::FinishDraft(*protocol, claims.user, ContextId(match.path_id),
+                                std::move(event->get_object()), claims, now, "event.");
+  if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
+  std::get<EventDraft>(draft).context_must_exist = true;
+
+  auto idempotency =
+      IdempotencyOf(request, claims, "/api/v1/core/contexts/" + match.path_id + "/events");
+  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+    co_return ErrorResponse(request, *error, now);
+  }
+  std::vector<EventDraft> drafts;
+  drafts.push_back(std::get<EventDraft>(std::move(draft)));
+  const hub::PublishOutcome outcome =
+      co_await Publish(services->hub.publisher(), std::move(drafts),
+                       std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
+  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+  const hub::PublishedEvent& published = outcome.events.front();
+  if (published.error) co_return ErrorResponse(request, *published.error, services->Now());
+
+  boost::json::object response;
+  response["success"] = true;
+  response["protocol"] = ProtocolName(*protocol);
+  response["broadcast_count"] = published.connection_count;
+  response["context_id"] = match.path_id;
+  response["event_id"] = FormatEventId(published.id);
+  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
+  MarkReplayed(reply, outcome);
+  co_return reply;
+}
+
+}  // namespace herald::http

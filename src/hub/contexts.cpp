@@ -1,0 +1,151 @@
+#include "hub/contexts.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/time_format.h"
+
+namespace herald::hub {
+
+namespace {
+
+// A System event about a context, stamped with the hub's time (spec §3.1: RFC 3339 for System).
+EventDraft SystemEvent(const UserId& user, const ContextId& id, std::string_view type,
+                       const std::string* name, std::chrono::system_clock::time_point now) {
+  boost::json::object event;
+  event["type"] = type;
+  event["contextId"] = id.str();
+  if (name != nullptr) event["name"] = *name;
+  event["timestamp"] = FormatRfc3339(now);
+  EventDraft draft;
+  draft.user = user;
+  draft.protocol = Protocol::kSystem;
+  draft.context = id;
+  draft.type = std::string(type);
+  draft.json = boost::json::serialize(event);
+  return draft;
+}
+
+// Spec §3.4: AGENT_MESSAGE (A2A) and TEXT_MESSAGE_END (AG-UI) count as messages.
+bool IsMessage(const EventDraft& draft) {
+  return (draft.protocol == Protocol::kA2a && draft.type == "AGENT_MESSAGE") ||
+         (draft.protocol == Protocol::kAgui && draft.type == "TEXT_MESSAGE_END");
+}
+
+ApiError ContextNotFound() { return ApiError{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
+
+}  // namespace
+
+std::string DefaultContextName(std::chrono::system_clock::time_point now) {
+  return "Conversation " + std::to_string(ToUnixMillis(now));
+}
+
+GroupContexts::GroupContexts(store::EventStore& store, std::chrono::system_clock::time_point now)
+    : store_(store), now_(now), now_ms_(ToUnixMillis(now)) {}
+
+GroupContexts::Working* GroupContexts::Load(const ContextId& id) {
+  if (auto found = touched_.find(id); found != touched_.end()) return &found->second;
+  auto stored = store_.FindContext(id);
+  if (!stored.ok()) return nullptr;
+  order_.push_back(id);
+  Working& working = touched_[id];
+  working.record = std::move(*stored.value);
+  return &working;
+}
+
+std::optional<bool> GroupContexts::TaskSeen(const ContextId& id, Working& working,
+                                            const std::string& task) {
+  if (working.group_tasks.contains(task)) return true;
+  if (working.tasks_dropped) return false;
+  auto seen = store_.TaskSeen(id, task);
+  if (!seen.ok()) return std::nullopt;
+  return *seen.value;
+}
+
+GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
+                                                std::vector<EventDraft>& out) {
+  if (!draft.context) return Verdict::kAccepted;
+  const ContextId& id = *draft.context;
+  Working* working = Load(id);
+  if (working == nullptr) return Verdict::kStoreError;
+  std::optional<store::ContextRecord>& record = working->record;
+  if (record && record->owner != draft.user) return Verdict::kForbidden;
+  if (!record && draft.context_must_exist) return Verdict::kForbidden;
+  std::optional<bool> new_task;
+  if (draft.task) {
+    const auto seen = TaskSeen(id, *working, *draft.task);
+    if (!seen) return Verdict::kStoreError;
+    new_task = !*seen;
+  }
+  if (!record) {
+    record = store::ContextRecord{
+        id, draft.user,  DefaultContextName(now_), std::string(kContextKind), now_ms_, now_ms_, 0,
+        0,  std::nullopt};
+    out.push_back(SystemEvent(draft.user, id, "CONTEXT_CREATED", &record->name, now_));
+  }
+  working->dirty = true;
+  record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
+  if (IsMessage(draft)) {
+    ++record->message_count;
+    record->last_message_at_ms = now_ms_;
+  }
+  if (new_task.value_or(false)) {
+    ++record->task_count;
+    working->group_tasks.insert(*draft.task);
+    working->new_tasks.push_back(*draft.task);
+  }
+  return Verdict::kAccepted;
+}
+
+std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply(
+    const ContextCommand& command, std::vector<EventDraft>& out) {
+  using Answer = std::variant<store::ContextRecord, ApiError>;
+  Working* working = Load(command.id);
+  if (working == nullptr) return std::nullopt;
+  std::optional<store::ContextRecord>& record = working->record;
+  switch (command.kind) {
+    case ContextCommand::Kind::kCreate:
+      if (record) {  // a drawn id that exists: never expected (128 random bits)
+        return Answer(ApiError{ErrorCode::kInternalError, "Context id collision.", {}, {}});
+      }
+      record = store::ContextRecord{
+          command.id, command.user, command.name, std::string(kContextKind), now_ms_, now_ms_, 0,
+          0,          std::nullopt};
+      working->dirty = true;
+      out.push_back(SystemEvent(command.user, command.id, "CONTEXT_CREATED", &record->name, now_));
+      return Answer(*record);
+    case ContextCommand::Kind::kRename:
+      if (!record || record->owner != command.user) return Answer(ContextNotFound());
+      record->name = command.name;
+      record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
+      working->dirty = true;
+      out.push_back(SystemEvent(command.user, command.id, "CONTEXT_UPDATED", &record->name, now_));
+      return Answer(*record);
+    case ContextCommand::Kind::kDelete: {
+      if (!record || record->owner != command.user) return Answer(ContextNotFound());
+      store::ContextRecord gone = std::move(*record);
+      record.reset();
+      working->dirty = true;
+      working->tasks_dropped = true;
+      working->new_tasks.clear();
+      working->group_tasks.clear();
+      out.push_back(SystemEvent(command.user, command.id, "CONTEXT_DELETED", nullptr, now_));
+      return Answer(std::move(gone));
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<store::ContextWrite> GroupContexts::Writes() const {
+  std::vector<store::ContextWrite> writes;
+  for (const ContextId& id : order_) {
+    const Working& working = touched_.at(id);
+    if (!working.dirty) continue;
+    writes.push_back(store::ContextWrite{id, working.record,
+                                         working.tasks_dropped && working.record.has_value(),
+                                         working.new_tasks});
+  }
+  return writes;
+}
+
+}  // namespace herald::hub

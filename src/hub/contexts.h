@@ -1,0 +1,79 @@
+// Contexts on the write path (spec §1.3, §3.4): the commands that create, rename and delete them,
+// and the attribution and statistics rules every published event goes through. Everything here
+// runs on the writer thread, one group at a time, so it sees every earlier commit and nothing
+// races it; what a group decides is committed in the group's own transaction.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "core/api_error.h"
+#include "core/event.h"
+#include "store/event_store.h"
+
+namespace herald::hub {
+
+// The kind every context has (spec §1.3 lists the field without values; see docs/DECISIONS.md).
+inline constexpr std::string_view kContextKind = "conversation";
+
+// A context CRUD request (spec §1.3) on its way to the writer thread.
+struct ContextCommand {
+  enum class Kind { kCreate, kRename, kDelete };
+  Kind kind = Kind::kCreate;
+  UserId user;       // the caller: only the owner may rename or delete
+  ContextId id;      // kCreate: a fresh id drawn by the caller
+  std::string name;  // kCreate, kRename: already trimmed and checked
+};
+
+// "Conversation <unix-ms>": the name of a context created without one (spec §1.3).
+std::string DefaultContextName(std::chrono::system_clock::time_point now);
+
+// The contexts one group touches: loaded from the store on first use, changed in memory as the
+// group's requests are planned in order, and written back with the group's events.
+class GroupContexts {
+ public:
+  GroupContexts(store::EventStore& store, std::chrono::system_clock::time_point now);
+
+  enum class Verdict { kAccepted, kForbidden, kStoreError };
+
+  // Attributes `draft` (spec §3.4): checks that its user owns its context, creating the context
+  // when it does not exist yet (unless the draft requires an existing one), and updates the
+  // statistics. A CONTEXT_CREATED event for a new context is appended to `out` first; the caller
+  // appends the draft itself when accepted. Refusals change nothing.
+  Verdict Attribute(const EventDraft& draft, std::vector<EventDraft>& out);
+
+  // Applies a command, appending its system event to `out`: the context afterwards (for kDelete,
+  // as it was), or not_found for a context the caller does not own, or nullopt on a store error.
+  std::optional<std::variant<store::ContextRecord, ApiError>> Apply(const ContextCommand& command,
+                                                                    std::vector<EventDraft>& out);
+
+  // What the group changed, one write per context.
+  std::vector<store::ContextWrite> Writes() const;
+
+ private:
+  struct Working {
+    std::optional<store::ContextRecord> record;
+    bool tasks_dropped = false;  // deleted in this group: the stored task ids no longer count
+    bool dirty = false;
+    std::vector<std::string> new_tasks;
+    std::unordered_set<std::string> group_tasks;
+  };
+
+  Working* Load(const ContextId& id);  // nullptr on a store error
+  // Whether `task` was counted for the context before; nullopt on a store error.
+  std::optional<bool> TaskSeen(const ContextId& id, Working& working, const std::string& task);
+
+  store::EventStore& store_;
+  const std::chrono::system_clock::time_point now_;
+  const std::int64_t now_ms_;
+  std::unordered_map<ContextId, Working> touched_;
+  std::vector<ContextId> order_;  // touched_ in first-touch order: writes are deterministic
+};
+
+}  // namespace herald::hub
