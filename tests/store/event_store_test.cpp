@@ -16,6 +16,8 @@ namespace herald::store {
 namespace {
 
 using testing::AppendMany;
+using testing::Context;
+using testing::Delete;
 using testing::Draft;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -23,6 +25,7 @@ using testing::kT0;
 using testing::RangePair;
 using testing::Sequences;
 using testing::TempDir;
+using testing::Upsert;
 using namespace std::chrono_literals;
 
 struct StoreKind {
@@ -249,6 +252,94 @@ TEST_P(EventStoreTest, HistoryIsStable) {
   auto stored = store_->Append(std::vector{Draft("u")}, kT0);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ((*stored.value)[0].id.history, history);
+}
+
+// ---- Contexts
+// ------------------------------------------------------------------------------------
+
+std::vector<std::string> Ids(const std::vector<ContextRecord>& contexts) {
+  std::vector<std::string> ids;
+  for (const ContextRecord& c : contexts) ids.push_back(c.id.str());
+  return ids;
+}
+
+TEST_P(EventStoreTest, ContextWritesCommitWithTheirEventsAndReadBackWhole) {
+  const ContextRecord c1 = Context("c1", "alice", 5'000, 2, 3);
+  const std::vector<ContextWrite> writes = {Upsert(c1, {"t1", "t2"})};
+  auto stored =
+      store_->Append(std::vector{Draft("alice", Protocol::kSystem, "c1")}, {}, writes, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+
+  auto found = store_->FindContext(ContextId("c1"));
+  ASSERT_TRUE(found.ok()) << found.error.message;
+  ASSERT_TRUE(found.value->has_value());
+  EXPECT_EQ(**found.value, c1);
+  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t2").value);
+  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t3").value);
+  EXPECT_FALSE(*store_->TaskSeen(ContextId("c2"), "t1").value);
+  EXPECT_FALSE(store_->FindContext(ContextId("c2")).value->has_value());
+}
+
+TEST_P(EventStoreTest, ReadContextsListsOnlyTheOwnersNewestUpdateFirstWithTheirRange) {
+  const std::vector<ContextWrite> writes = {
+      Upsert(Context("old", "alice", 1'000)), Upsert(Context("new", "alice", 9'000)),
+      Upsert(Context("b-tie", "alice", 5'000)), Upsert(Context("a-tie", "alice", 5'000)),
+      Upsert(Context("bobs", "bob", 10'000))};
+  auto stored =
+      store_->Append(std::vector{Draft("alice"), Draft("alice"), Draft("bob")}, {}, writes, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+
+  auto alice = store_->ReadContexts(UserId("alice"), std::nullopt);
+  ASSERT_TRUE(alice.ok()) << alice.error.message;
+  EXPECT_THAT(Ids(alice.value->contexts), ElementsAre("new", "a-tie", "b-tie", "old"));
+  EXPECT_EQ(alice.value->range.last, 2u);
+  EXPECT_EQ(alice.value->range.first, 1u);
+
+  // One context: the owner's; another user's reads as absent.
+  EXPECT_THAT(Ids(store_->ReadContexts(UserId("alice"), ContextId("old")).value->contexts),
+              ElementsAre("old"));
+  EXPECT_THAT(store_->ReadContexts(UserId("alice"), ContextId("bobs")).value->contexts, IsEmpty());
+  EXPECT_THAT(store_->ReadContexts(UserId("carol"), std::nullopt).value->contexts, IsEmpty());
+  EXPECT_EQ(store_->ReadContexts(UserId("carol"), std::nullopt).value->range.last, 0u);
+}
+
+TEST_P(EventStoreTest, DeletingAContextDropsItsRowAndItsTaskIds) {
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("alice")}, {},
+                           std::vector{Upsert(Context("c1", "alice", 1'000, 1), {"t1"})}, kT0)
+                  .ok());
+  ASSERT_TRUE(store_->Append(std::vector{Draft("alice")}, {}, std::vector{Delete("c1")}, kT0).ok());
+  EXPECT_FALSE(store_->FindContext(ContextId("c1")).value->has_value());
+  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_THAT(store_->ReadContexts(UserId("alice"), std::nullopt).value->contexts, IsEmpty());
+}
+
+TEST_P(EventStoreTest, ResetTasksForgetsTheOldTaskIdsOfARecreatedContext) {
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("alice")}, {},
+                           std::vector{Upsert(Context("c1", "alice", 1'000, 2), {"t1", "t2"})}, kT0)
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("alice")}, {},
+                           std::vector{Upsert(Context("c1", "alice", 2'000, 1), {"t3"}, true)}, kT0)
+                  .ok());
+  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t2").value);
+  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t3").value);
+  EXPECT_EQ(store_->FindContext(ContextId("c1")).value->value().task_count, 1u);
+}
+
+TEST_P(EventStoreTest, IdempotencyClaimRecordsRefusedEventsAsSequenceZero) {
+  const std::vector<IdempotencyClaim> claims = {
+      IdempotencyClaim{"k", "fp", {1, IdempotencyClaim::kRefused, 0}, kT0 + 1h}};
+  auto stored = store_->Append(std::vector{Draft("alice"), Draft("alice")}, claims, {}, kT0);
+  ASSERT_TRUE(stored.ok()) << stored.error.message;
+  auto record = store_->FindIdempotencyKey("k", kT0);
+  ASSERT_TRUE(record.ok() && record.value->has_value());
+  std::vector<std::uint64_t> sequences;
+  for (const EventId& id : (*record.value)->event_ids) sequences.push_back(id.sequence);
+  EXPECT_THAT(sequences, ElementsAre(2, 0, 1));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -168,6 +168,50 @@ TEST_F(SqliteStoreTest, FailedAppendCommitsNothingAndConsumesNoSequence) {
   EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2));
 }
 
+TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
+  ContextRecord c1;
+  c1.id = ContextId("c1");
+  c1.owner = UserId("alice");
+  c1.name = "Trip";
+  c1.kind = "conversation";
+  c1.created_at_ms = 1'000;
+  c1.updated_at_ms = 2'000;
+  c1.task_count = 1;
+  c1.message_count = 4;
+  c1.last_message_at_ms = 1'500;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store
+                    ->Append(std::vector{Draft("alice", Protocol::kSystem, "c1")}, {},
+                             std::vector{ContextWrite{c1.id, c1, false, {"t1"}}}, kT0)
+                    .ok());
+  }
+  auto store = Open();
+  auto view = store->ReadContexts(UserId("alice"), std::nullopt);
+  ASSERT_TRUE(view.ok()) << view.error.message;
+  ASSERT_EQ(view.value->contexts.size(), 1u);
+  EXPECT_EQ(view.value->contexts[0], c1);
+  EXPECT_EQ(view.value->range.last, 1u);
+  EXPECT_TRUE(*store->TaskSeen(ContextId("c1"), "t1").value);
+}
+
+TEST_F(SqliteStoreTest, FailedAppendWritesNoContext) {
+  auto store = Open();
+  auto raw = Raw();
+  ASSERT_EQ(raw->Exec("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.type = 'POISON' "
+                      "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"),
+            SQLITE_OK)
+      << raw->Error("create trigger");
+  ContextRecord c1;
+  c1.id = ContextId("c1");
+  c1.owner = UserId("alice");
+  auto failed = store->Append(std::vector{Draft("alice", Protocol::kAgui, {}, "POISON")}, {},
+                              std::vector{ContextWrite{c1.id, c1, false, {"t1"}}}, kT0);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_FALSE(store->FindContext(ContextId("c1")).value->has_value());
+  EXPECT_FALSE(*store->TaskSeen(ContextId("c1"), "t1").value);
+}
+
 TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {
   auto store = Open(0ms);
   AppendMany(*store, "u", 2);

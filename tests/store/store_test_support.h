@@ -79,4 +79,30 @@ inline std::vector<std::uint64_t> AppendMany(EventStore& store, const std::strin
   return Sequences(*stored.value);
 }
 
+// A context row as a group commit would write it.
+inline ContextRecord Context(std::string id, std::string owner, std::int64_t updated_at_ms,
+                             std::uint64_t tasks = 0, std::uint64_t messages = 0) {
+  ContextRecord record;
+  record.id = ContextId(std::move(id));
+  record.owner = UserId(std::move(owner));
+  record.name = "name of " + record.id.str();
+  record.kind = "conversation";
+  record.created_at_ms = 1'000;
+  record.updated_at_ms = updated_at_ms;
+  record.task_count = tasks;
+  record.message_count = messages;
+  if (messages > 0) record.last_message_at_ms = updated_at_ms;
+  return record;
+}
+
+inline ContextWrite Upsert(ContextRecord record, std::vector<std::string> new_tasks = {},
+                           bool reset_tasks = false) {
+  const ContextId id = record.id;
+  return ContextWrite{id, std::move(record), reset_tasks, std::move(new_tasks)};
+}
+
+inline ContextWrite Delete(std::string id) {
+  return ContextWrite{ContextId(std::move(id)), std::nullopt, false, {}};
+}
+
 }  // namespace herald::store::testing

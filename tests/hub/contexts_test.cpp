@@ -1,0 +1,194 @@
+// GroupContexts: attribution, statistics and context commands as the writer thread plans a group
+// (spec §1.3, §3.4), against a MemoryStore.
+#include "hub/contexts.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "store/memory_store.h"
+
+namespace herald::hub {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::chrono_literals;
+
+const auto kT0 = std::chrono::system_clock::time_point(1'700'000'000'000ms);
+constexpr std::int64_t kT0Ms = 1'700'000'000'000;
+
+EventDraft Event(std::string user, Protocol protocol, std::string type,
+                 std::optional<std::string> context, std::optional<std::string> task = {}) {
+  EventDraft draft;
+  draft.user = UserId(std::move(user));
+  draft.protocol = protocol;
+  if (context) draft.context = ContextId(*context);
+  draft.json = R"({"type":")" + type + R"("})";
+  draft.type = std::move(type);
+  draft.task = std::move(task);
+  return draft;
+}
+
+std::vector<std::string> Types(const std::vector<EventDraft>& drafts) {
+  std::vector<std::string> types;
+  for (const EventDraft& d : drafts) types.push_back(d.type);
+  return types;
+}
+
+class GroupContextsTest : public ::testing::Test {
+ protected:
+  // Plans `drafts` as one group at `now` and commits what it decided, like the publisher.
+  std::vector<GroupContexts::Verdict> Group(std::vector<EventDraft> drafts,
+                                            std::chrono::system_clock::time_point now = kT0) {
+    GroupContexts group(store_, now);
+    std::vector<GroupContexts::Verdict> verdicts;
+    std::vector<EventDraft> out;
+    for (EventDraft& d : drafts) {
+      verdicts.push_back(group.Attribute(d, out));
+      if (verdicts.back() == GroupContexts::Verdict::kAccepted) out.push_back(std::move(d));
+    }
+    EXPECT_TRUE(store_.Append(out, {}, group.Writes(), now).ok());
+    last_out_ = std::move(out);
+    return verdicts;
+  }
+
+  std::optional<store::ContextRecord> Find(const std::string& id) {
+    return *store_.FindContext(ContextId(id)).value;
+  }
+
+  store::MemoryStore store_;
+  std::vector<EventDraft> last_out_;
+};
+
+TEST_F(GroupContextsTest, UnknownContextIsCreatedForThePublisherWithItsCreatedEventFirst) {
+  EXPECT_THAT(Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1")}),
+              ElementsAre(GroupContexts::Verdict::kAccepted));
+  EXPECT_THAT(Types(last_out_), ElementsAre("CONTEXT_CREATED", "TASK_SUBMITTED"));
+  const EventDraft& created = last_out_[0];
+  EXPECT_EQ(created.protocol, Protocol::kSystem);
+  EXPECT_EQ(created.user, UserId("alice"));
+  EXPECT_EQ(created.context, ContextId("c1"));
+  const auto json = boost::json::parse(created.json).as_object();
+  EXPECT_EQ(json.at("contextId").as_string(), "c1");
+  EXPECT_EQ(json.at("name").as_string(), "Conversation 1700000000000");
+  EXPECT_EQ(json.at("timestamp").as_string(), "2023-11-14T22:13:20.000Z");
+
+  const auto c1 = Find("c1");
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->owner, UserId("alice"));
+  EXPECT_EQ(c1->kind, "conversation");
+  EXPECT_EQ(c1->created_at_ms, kT0Ms);
+  EXPECT_EQ(c1->task_count, 1u);
+  EXPECT_EQ(c1->message_count, 0u);
+}
+
+TEST_F(GroupContextsTest, AnotherUsersContextIsForbiddenAndChangesNothing) {
+  Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1")});
+  const auto before = Find("c1");
+  EXPECT_THAT(Group({Event("bob", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t2")}, kT0 + 5s),
+              ElementsAre(GroupContexts::Verdict::kForbidden));
+  EXPECT_THAT(last_out_, IsEmpty());
+  EXPECT_EQ(Find("c1"), before);
+  EXPECT_FALSE(*store_.TaskSeen(ContextId("c1"), "t2").value);
+}
+
+TEST_F(GroupContextsTest, RequiredContextThatDoesNotExistIsForbiddenAndNotCreated) {
+  EventDraft draft = Event("alice", Protocol::kAgui, "CUSTOM", "nope");
+  draft.context_must_exist = true;
+  EXPECT_THAT(Group({draft}), ElementsAre(GroupContexts::Verdict::kForbidden));
+  EXPECT_FALSE(Find("nope"));
+}
+
+TEST_F(GroupContextsTest, EventsWithoutContextAreAcceptedUntouched) {
+  EXPECT_THAT(Group({Event("alice", Protocol::kAgui, "TEXT_MESSAGE_END", std::nullopt)}),
+              ElementsAre(GroupContexts::Verdict::kAccepted));
+  EXPECT_THAT(Types(last_out_), ElementsAre("TEXT_MESSAGE_END"));
+  EXPECT_THAT(store_.ReadContexts(UserId("alice"), std::nullopt).value->contexts, IsEmpty());
+}
+
+TEST_F(GroupContextsTest, StatisticsCountMessagesAndDistinctTasksAcrossGroups) {
+  Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1"),
+         Event("alice", Protocol::kA2a, "TASK_STATUS_UPDATE", "c1", "t1"),
+         Event("alice", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t1"),
+         Event("alice", Protocol::kAgui, "TEXT_MESSAGE_END", "c1")});
+  // A later group: t1 is known from the store, t2 is new; a TEXT_MESSAGE_CONTENT is no message.
+  Group({Event("alice", Protocol::kA2a, "TASK_STATUS_UPDATE", "c1", "t1"),
+         Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t2"),
+         Event("alice", Protocol::kAgui, "TEXT_MESSAGE_CONTENT", "c1"),
+         Event("alice", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t2")},
+        kT0 + 10s);
+  const auto c1 = Find("c1");
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->task_count, 2u);
+  EXPECT_EQ(c1->message_count, 3u);
+  EXPECT_EQ(c1->last_message_at_ms, kT0Ms + 10'000);
+  EXPECT_EQ(c1->updated_at_ms, kT0Ms + 10'000);
+  EXPECT_EQ(c1->created_at_ms, kT0Ms);
+}
+
+TEST_F(GroupContextsTest, UpdatedAtNeverMovesBackWhenTheClockDoes) {
+  Group({Event("alice", Protocol::kAgui, "RUN_STARTED", "c1")}, kT0 + 10s);
+  Group({Event("alice", Protocol::kAgui, "RUN_FINISHED", "c1")}, kT0);
+  EXPECT_EQ(Find("c1")->updated_at_ms, kT0Ms + 10'000);
+}
+
+TEST_F(GroupContextsTest, CommandsEmitTheirSystemEventsAndAnswerNotFoundForOthers) {
+  GroupContexts group(store_, kT0);
+  std::vector<EventDraft> out;
+  auto created =
+      group.Apply({ContextCommand::Kind::kCreate, UserId("alice"), ContextId("c1"), "Trip"}, out);
+  ASSERT_TRUE(created && std::holds_alternative<store::ContextRecord>(*created));
+  auto renamed = group.Apply(
+      {ContextCommand::Kind::kRename, UserId("alice"), ContextId("c1"), "Holiday"}, out);
+  ASSERT_TRUE(renamed && std::holds_alternative<store::ContextRecord>(*renamed));
+  EXPECT_EQ(std::get<store::ContextRecord>(*renamed).name, "Holiday");
+  for (auto kind : {ContextCommand::Kind::kRename, ContextCommand::Kind::kDelete}) {
+    auto refused = group.Apply({kind, UserId("bob"), ContextId("c1"), "Mine"}, out);
+    ASSERT_TRUE(refused && std::holds_alternative<ApiError>(*refused));
+    EXPECT_EQ(std::get<ApiError>(*refused).code, ErrorCode::kNotFound);
+  }
+  auto missing =
+      group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c9"), {}}, out);
+  ASSERT_TRUE(missing && std::holds_alternative<ApiError>(*missing));
+  EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "CONTEXT_UPDATED"));
+  EXPECT_EQ(boost::json::parse(out[1].json).at("name").as_string(), "Holiday");
+  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0).ok());
+  EXPECT_EQ(Find("c1")->name, "Holiday");
+}
+
+TEST_F(GroupContextsTest, DeleteThenAnEventInOneGroupRecreatesTheContextWithFreshStatistics) {
+  Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1"),
+         Event("alice", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t1")});
+  GroupContexts group(store_, kT0 + 1s);
+  std::vector<EventDraft> out;
+  auto deleted =
+      group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c1"), {}}, out);
+  ASSERT_TRUE(deleted && std::holds_alternative<store::ContextRecord>(*deleted));
+  EventDraft again = Event("alice", Protocol::kA2a, "TASK_STATUS_UPDATE", "c1", "t1");
+  ASSERT_EQ(group.Attribute(again, out), GroupContexts::Verdict::kAccepted);
+  out.push_back(again);
+  EXPECT_THAT(Types(out), ElementsAre("CONTEXT_DELETED", "CONTEXT_CREATED", "TASK_STATUS_UPDATE"));
+  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0 + 1s).ok());
+  const auto c1 = Find("c1");
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->task_count, 1u) << "t1 counts again in the new context";
+  EXPECT_EQ(c1->message_count, 0u);
+  EXPECT_EQ(c1->created_at_ms, kT0Ms + 1'000);
+}
+
+TEST_F(GroupContextsTest, DeletedContextCanBeTakenByAnotherUserAfterwards) {
+  Group({Event("alice", Protocol::kAgui, "RUN_STARTED", "c1")});
+  GroupContexts group(store_, kT0);
+  std::vector<EventDraft> out;
+  ASSERT_TRUE(
+      group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c1"), {}}, out));
+  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0).ok());
+  EXPECT_THAT(Group({Event("bob", Protocol::kAgui, "RUN_STARTED", "c1")}),
+              ElementsAre(GroupContexts::Verdict::kAccepted));
+  EXPECT_EQ(Find("c1")->owner, UserId("bob"));
+}
+
+}  // namespace
+}  // namespace herald::hub
