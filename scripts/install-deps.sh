@@ -16,7 +16,13 @@ extra_pkgs=()
 for arg in "$@"; do
   case "$arg" in
     --bench) extra_pkgs+=(nginx libnginx-mod-nchan) ;;
-    --conformance) extra_pkgs+=(nodejs npm chromium) ;;
+    --conformance)
+      # Node.js may already come from outside Debian (the machines' Node 20 is a nodesource
+      # build whose nodejs package conflicts with Debian's npm): install Debian's only when the
+      # commands are missing.
+      command -v node >/dev/null 2>&1 || extra_pkgs+=(nodejs)
+      command -v npm >/dev/null 2>&1 || extra_pkgs+=(npm)
+      extra_pkgs+=(chromium) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

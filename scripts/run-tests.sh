@@ -2,7 +2,8 @@
 # Builds and runs every test suite, then prints one summary line: "N passed, N failed".
 #   1. format check (clang-format)
 #   2. release build (warnings as errors) + all GoogleTest suites through CTest
-#   3. debug build with ASan+UBSan + all suites again
+#   3. conformance: independent clients and Chromium against build/herald (scripts/run-conformance.sh)
+#   4. debug build with ASan+UBSan + all suites again
 # Each suite's own output stays visible above the summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,24 @@ else
 fi
 
 run_suite release
+
+# ---- conformance stage (scripts/run-conformance.sh, tests/conformance/) -------------------------
+# Independent clients (npm eventsource, eventsource-parser, @ag-ui/core) and Debian's Chromium
+# against build/herald of the release build above (HERALD_BIN overrides); each node:test test
+# counts once; no parsable result counts as one failure. HERALD_SKIP_CONFORMANCE=1 skips it.
+if [ "${HERALD_SKIP_CONFORMANCE:-0}" != "1" ]; then
+  echo "== conformance"
+  HERALD_BIN="${HERALD_BIN:-$PWD/build/herald}" bash scripts/run-conformance.sh 2>&1 | tee "$log_dir/conformance.log"
+  conf_line=$(grep -E '^conformance: [0-9]+ passed, [0-9]+ failed$' "$log_dir/conformance.log" | tail -n 1)
+  if [ -n "$conf_line" ]; then
+    passed=$((passed + $(sed -E 's/^conformance: ([0-9]+) passed.*/\1/' <<<"$conf_line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$conf_line")))
+  else
+    failed=$((failed + 1))
+  fi
+fi
+# ---- end of conformance stage --------------------------------------------------------------------
+
 if [ "${HERALD_SKIP_SANITIZE:-0}" != "1" ]; then
   run_suite debug
 fi
