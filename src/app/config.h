@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "hub/outbox.h"
+
 namespace herald::app {
 
 struct ServeConfig {
@@ -31,8 +33,8 @@ struct ServeConfig {
   std::int64_t retention_age = 24 * 3600;  // seconds
   std::size_t max_body_bytes = 1024 * 1024;
   bool allow_query_token = false;
-  std::size_t outbox_max_bytes = 4 * 1024 * 1024;
-  std::size_t outbox_max_frames = 4096;
+  std::size_t outbox_max_bytes = hub::OutboxLimits{}.max_bytes;
+  std::size_t outbox_max_frames = hub::OutboxLimits{}.max_frames;
   std::size_t max_pending_events = 65'536;
   double drain_window = 5;  // seconds
   std::string log_level = "info";

@@ -17,11 +17,15 @@
 #include "auth/dev_secret.h"
 #include "auth/minter.h"
 #include "auth/verifier.h"
+#include "http/batch_handler.h"
 #include "http/server.h"
 #include "hub/hub.h"
 #include "store/open_store.h"
 
 namespace herald::app {
+
+static_assert(hub::OutboxLimits{}.max_frames >= http::kMaxBatchItems,
+              "one batch publish must fit in an empty outbox under the default bounds");
 
 namespace {
 

@@ -14,8 +14,11 @@
 
 namespace herald::hub {
 
+// The default frame bound holds a whole batch publish (http::kMaxBatchItems events, checked in
+// app/serve.cpp): a batch is queued to each outbox at once, so a smaller bound would close a
+// subscriber that reads as fast as it can.
 struct OutboxLimits {
-  std::size_t max_frames = 4096;
+  std::size_t max_frames = 16'384;
   std::size_t max_bytes = 4 * 1024 * 1024;
 };
 

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "http/batch_handler.h"
 #include "http/store_loopback_support.h"
 
 namespace herald::testing {
@@ -140,6 +141,41 @@ void ExpectError(const HttpReply& reply, int status, const std::string& code,
   if (!field.empty()) {
     EXPECT_NE(reply.body.find(R"("field":")" + field + "\""), std::string::npos) << reply.body;
   }
+}
+
+// A batch is queued to each subscriber's outbox at once: under the default bounds the largest
+// batch must fit, so a subscriber that reads is never closed as a slow consumer by one publish.
+TEST(BatchLoopbackTest, LargestBatchReachesSubscribersUnderDefaultBoundsWithoutClosingThem) {
+  ScratchDir dir;
+  TestHubOptions options = SqliteHub(dir);
+  options.http.max_body_bytes = 2 * 1024 * 1024;  // 10 000 items of this shape need 1.3 MB
+  TestHub hub(options);
+  SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream contexts(hub.port(), kContextsStream, AuthAs("alice"));
+  ASSERT_TRUE(contexts.WaitFrameContaining("CONTEXTS_SNAPSHOT"));
+  ASSERT_TRUE(hub.WaitForOpenStreams(2));
+
+  constexpr std::size_t kItems = http::kMaxBatchItems;
+  std::string body = "[";
+  for (std::size_t i = 0; i < kItems; ++i)
+    body += (i > 0 ? "," : "") + AguiItem("alice", std::to_string(i));
+  body += "]";
+  const HttpReply reply = Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), body, 30s);
+  ASSERT_EQ(reply.status, 200) << reply.body.substr(0, 200);
+  EXPECT_NE(reply.body.find(R"("accepted":10000,"rejected":0)"), std::string::npos);
+
+  // Before the events: the opening bytes, and on contexts the snapshot.
+  const auto agui_frames = agui.WaitFrames(kItems + 1, 30s);
+  ASSERT_EQ(agui_frames.size(), kItems + 1);
+  const auto context_frames = contexts.WaitFrames(kItems + 2, 30s);
+  ASSERT_EQ(context_frames.size(), kItems + 2);
+  for (std::size_t i = 0; i < kItems; ++i) {
+    const std::string delta = R"("delta":")" + std::to_string(i) + R"(")";
+    ASSERT_NE(agui_frames[i + 1].find(delta), std::string::npos) << i << ": " << agui_frames[i + 1];
+    ASSERT_NE(context_frames[i + 2].find(delta), std::string::npos) << i;
+  }
+  EXPECT_EQ(hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer), 0u);
+  EXPECT_TRUE(hub.WaitForOpenStreams(2));
 }
 
 TEST(BatchLoopbackTest, TooManyItemsTooLargeBodyAndNonArrayAreRefusedWholeAndStoreNothing) {
