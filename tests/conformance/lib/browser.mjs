@@ -1,7 +1,9 @@
 // Debian's Chromium driven by playwright-core (no browser download): launch, a page on the hub's
-// origin with the `access_token` cookie, and a native EventSource recorder inside the page.
+// origin with the `access_token` cookie, a native EventSource recorder inside the page, and a
+// loopback stream that ends at once (its reconnect shows the browser's reconnection time passed).
 import { chromium } from 'playwright-core';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN
   ?? ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => existsSync(p));
@@ -11,8 +13,15 @@ export async function launchChromium() {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    // Root in a container: no sandbox; no GPU; keep /dev/shm use small.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    // Root in a container: no sandbox; no GPU; keep /dev/shm use small. Quiet: no background
+    // networking, component updates, sync, default apps or first-run work, so the only requests
+    // the browser makes are the pages' own (tests count them).
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-default-apps', '--no-first-run', '--no-default-browser-check',
+      '--disable-domain-reliability', '--metrics-recording-only',
+    ],
     timeout: 30_000,
   });
 }
@@ -72,4 +81,35 @@ export async function waitInPage(page, name, pageFn, arg, timeoutMs, what) {
     const state = await readRecorder(page, name).catch(() => null);
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${err.message.split('\n')[0]}); recorder: ${JSON.stringify(state)?.slice(0, 2000)}`);
   }
+}
+
+/**
+ * A loopback HTTP server whose every answer is a `200 text/event-stream` (CORS `*`) that ends at
+ * once, with no `retry:` field: a native EventSource on it reconnects after the browser's default
+ * reconnection time. Tests use that reconnect as the condition "the browser has had its chance to
+ * retry" instead of sleeping. `requests` counts the requests per path.
+ */
+export async function startEndingStreamServer() {
+  const requests = new Map();
+  const server = createServer((req, res) => {
+    const pathname = new URL(req.url, 'http://x').pathname;
+    requests.set(pathname, (requests.get(pathname) ?? 0) + 1);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      'Access-Control-Allow-Origin': '*',
+      Connection: 'close',
+    });
+    res.end(':ending\n\n');
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: (pathname) => requests.get(pathname) ?? 0,
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  };
 }
