@@ -1,10 +1,10 @@
 // @ag-ui/core's own zod schemas (EventSchemas) as the judge of what the hub delivers on the agui
 // stream, and of what it must refuse on publish.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventType } from '@ag-ui/core';
 import { EventSchemas } from '@ag-ui/core/schemas';
-import { startHub, publish, publishOk, uniqueId, withoutRouting } from './lib/hub.mjs';
+import { publish, publishOk, uniqueId, withoutRouting, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 import { aguiSamples, nestedInvalid } from './lib/agui-samples.mjs';
 
@@ -38,14 +38,7 @@ function topLevelInvalid(type, sample) {
 
 describe('@ag-ui/core schemas judge the agui stream', () => {
   let hub;
-  const clients = [];
-  before(async () => {
-    hub = await startHub({ heartbeat: 30 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
+  const clients = useHub({ heartbeat: 30 }, (started) => { hub = started; });
 
   it('the samples cover every AG-UI event type @ag-ui/core defines, and each sample is valid', () => {
     const samples = aguiSamples('check');

@@ -2,7 +2,7 @@
 // and Chromium's native EventSource. Written against the SPEC, not against the C++ tests.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, publishOk, uniqueId, parseEventId } from './lib/hub.mjs';
+import { startHub, publishOk, uniqueId, parseEventId, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 import { launchChromium, pageWithToken, openNativeEventSource, readRecorder, waitInPage } from './lib/browser.mjs';
 
@@ -33,19 +33,12 @@ const systemEvents = (c, type) => c.messages.filter((m) => m.json?.protocol === 
 
 describe('contexts (SPEC §1.3/§3.1/§4) through independent clients', () => {
   let hub;
-  const clients = [];
+  const clients = useHub({ heartbeat: 30 }, (started) => { hub = started; });
   const open = (user, stream = 'contexts') => {
     const c = new RecordingEventSource(`${hub.url}/api/v1/stream/${stream}`, { token: hub.token(user) });
     clients.push(c);
     return c;
   };
-  before(async () => {
-    hub = await startHub({ heartbeat: 30 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
 
   it('POST /api/v1/core/contexts {"name"} answers 201 with the envelope {data:{context_id,user_id,name,kind,created_at,updated_at}, meta:{timestamp,version:"1.0.0"}}, name trimmed', async () => {
     const user = uniqueId('create');

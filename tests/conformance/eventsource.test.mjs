@@ -1,8 +1,8 @@
 // The npm `eventsource` client (a WhatWG-compliant EventSource written by other people) on the
 // three streams: open, onmessage delivery with ids, bare vs wrapped payloads, heartbeats.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, publishOk, uniqueId, withoutRouting } from './lib/hub.mjs';
+import { publishOk, uniqueId, withoutRouting, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 
 const STREAMS = ['agui', 'a2a', 'contexts'];
@@ -31,20 +31,12 @@ function assertSameEvent(delivered, published, where) {
 
 describe('eventsource (npm) on the three streams', () => {
   let hub;
-  const clients = [];
+  const clients = useHub({ heartbeat: 5 }, (started) => { hub = started; });
   const open = (user, stream, opts) => {
     const c = new RecordingEventSource(`${hub.url}/api/v1/stream/${stream}`, { token: hub.token(user), ...opts });
     clients.push(c);
     return c;
   };
-
-  before(async () => {
-    hub = await startHub({ heartbeat: 5 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
 
   it('fires open within 1 s on each of agui, a2a and contexts (first bytes sent at once)', async () => {
     const user = uniqueId('open');
@@ -156,14 +148,7 @@ describe('eventsource (npm) on the three streams', () => {
 
 describe('eventsource (npm): heartbeats', () => {
   let hub;
-  const clients = [];
-  before(async () => {
-    hub = await startHub({ heartbeat: 0.5 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
+  const clients = useHub({ heartbeat: 0.5 }, (started) => { hub = started; });
 
   it('an idle stream gets named `heartbeat` events ({"type":"heartbeat"}) that do not reach onmessage', async () => {
     const user = uniqueId('hb');

@@ -1,10 +1,11 @@
 // SSE framing checked by `eventsource-parser` (an independent SSE parser) on the raw bytes of a
 // `fetch` body, fed in 1-byte, random and whole chunks: ids, compact one-line JSON, the retry
 // field, and hostile string content that must not create fields or events.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createParser } from 'eventsource-parser';
-import { startHub, publish, publishOk, uniqueId, parseEventId, waitFor, withTimeout, withoutRouting } from './lib/hub.mjs';
+import { publish, publishOk, uniqueId, parseEventId, waitFor, withoutRouting, useHub } from './lib/hub.mjs';
+import { captureStream } from './lib/raw-stream.mjs';
 
 const HOSTILE_STRINGS = [
   '\n\ndata: x',
@@ -75,60 +76,14 @@ function prng(seed) {
   };
 }
 
-/**
- * Opens a stream with fetch and keeps its raw bytes; a live eventsource-parser watches them so
- * `until(pred)` can wait for a parsed event. `stop()` aborts and returns all bytes.
- */
-async function captureStream(url, token) {
-  const ctl = new AbortController();
-  const res = await fetch(url, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal: ctl.signal });
-  const cap = { res, parts: [], live: [], waiters: new Set() };
-  const decoder = new TextDecoder();
-  const parser = createParser({
-    onEvent: (e) => {
-      cap.live.push(e);
-      for (const w of cap.waiters) if (w.pred(cap.live)) { w.resolve(); cap.waiters.delete(w); }
-    },
-  });
-  cap.done = (async () => {
-    try {
-      for await (const chunk of res.body) {
-        cap.parts.push(chunk);
-        parser.feed(decoder.decode(chunk, { stream: true }));
-      }
-    } catch (err) {
-      if (err.name !== 'AbortError') throw err;
-    }
-  })();
-  cap.until = (pred, timeoutMs, what) => {
-    if (pred(cap.live)) return Promise.resolve();
-    let w;
-    const p = new Promise((resolve) => { w = { pred, resolve }; cap.waiters.add(w); });
-    return withTimeout(p, timeoutMs, what).finally(() => cap.waiters.delete(w));
-  };
-  cap.stop = async () => {
-    ctl.abort();
-    await withTimeout(cap.done.catch(() => {}), 5_000, 'the stream reader to stop');
-    return Buffer.concat(cap.parts);
-  };
-  return cap;
-}
-
 describe('eventsource-parser on the raw stream bytes', () => {
   let hub;
-  const captures = [];
-  before(async () => {
-    hub = await startHub({ heartbeat: 60 });
-  });
-  after(async () => {
-    for (const c of captures) await c.stop().catch(() => {});
-    await hub?.stop();
-  });
+  const captures = useHub({ heartbeat: 60 }, (started) => { hub = started; });
 
   it('retry is 2000 and the first bytes are `retry: 2000` + a comment, on all three streams, with the SSE headers', async () => {
     const user = uniqueId('retry');
     for (const stream of ['agui', 'a2a', 'contexts']) {
-      const cap = await captureStream(`${hub.url}/api/v1/stream/${stream}`, hub.token(user));
+      const cap = await captureStream(`${hub.url}/api/v1/stream/${stream}`, { token: hub.token(user) });
       captures.push(cap);
       assert.equal(cap.res.status, 200);
       assert.match(cap.res.headers.get('content-type'), /^text\/event-stream/);
@@ -152,8 +107,8 @@ describe('eventsource-parser on the raw stream bytes', () => {
   it('in 1-byte, random and whole chunks: every data frame has an id, ids strictly increase, each data is one line of compact JSON, and hostile strings create no field or event', async () => {
     const user = uniqueId('frames');
     const token = hub.token(user);
-    const agui = await captureStream(`${hub.url}/api/v1/stream/agui`, token);
-    const ctx = await captureStream(`${hub.url}/api/v1/stream/contexts`, token);
+    const agui = await captureStream(`${hub.url}/api/v1/stream/agui`, { token });
+    const ctx = await captureStream(`${hub.url}/api/v1/stream/contexts`, { token });
     captures.push(agui, ctx);
     await ctx.until((ev) => ev.length >= 1, 5_000, 'the contexts snapshot');
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startHub, publish, publishOk, mintToken, uniqueId, parseEventId, waitFor, withoutRouting } from './lib/hub.mjs';
+import { startHub, publish, publishOk, mintToken, uniqueId, parseEventId, waitFor, withoutRouting, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 
 const textEvent = (user, tag) => ({ user_id: user, type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-m`, delta: `token ${tag}` });
@@ -56,14 +56,7 @@ async function metric(hub, series) {
 
 describe('eventsource (npm) authenticated by the access_token cookie', () => {
   let hub;
-  const clients = [];
-  before(async () => {
-    hub = await startHub({ heartbeat: 5 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
+  const clients = useHub({ heartbeat: 5 }, (started) => { hub = started; });
 
   it('a client sending only `Cookie: access_token=…` (no Authorization) gets events with their ids and, after the hub ends the stream, reconnects by itself with Last-Event-ID and the cookie: every event exactly once, in order', async () => {
     const user = uniqueId('cookie');
@@ -288,17 +281,10 @@ describe('eventsource (npm): reconnect after eviction as a slow consumer', () =>
   const EVENT_BYTES = 32 * 1024;
   const MAX_BATCHES = 160; // ~40 MiB at most before the test gives up on seeing an eviction
   let hub;
-  const clients = [];
-  before(async () => {
-    hub = await startHub({
+  const clients = useHub({
       heartbeat: 5,
       extraArgs: ['--outbox-max-frames', String(MAX_FRAMES), '--outbox-max-bytes', String(MAX_BYTES)],
-    });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
+    }, (started) => { hub = started; });
 
   it('a client that stops reading is closed by the hub once its outbox overflows (counted as slow_consumer) while a reading client of the same user keeps its stream; reading again, the evicted client reconnects by itself with its Last-Event-ID and gets every event exactly once, in order', async (t) => {
     const user = uniqueId('slow');

@@ -1,8 +1,8 @@
 // Resume with a real client: the npm `eventsource` client reconnects by itself after the hub
 // ends its stream and sends its own Last-Event-ID; the hub must fill the gap exactly once.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, publishOk, uniqueId, parseEventId, waitFor, withoutRouting } from './lib/hub.mjs';
+import { startHub, publishOk, uniqueId, parseEventId, waitFor, withoutRouting, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 
 const textEvent = (user, i) => ({ user_id: user, type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-m`, delta: `token ${i}` });
@@ -23,14 +23,7 @@ function assertExactlyOnceInOrder(got, expected, what) {
 
 describe('eventsource (npm): automatic reconnect with Last-Event-ID', () => {
   let hub;
-  const clients = [];
-  before(async () => {
-    hub = await startHub({ heartbeat: 5 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await hub?.stop();
-  });
+  const clients = useHub({ heartbeat: 5 }, (started) => { hub = started; });
 
   it('after an admin disconnect each stream reconnects by itself with its last id and gets every event exactly once, in order (also events published during the reconnect)', async () => {
     const user = uniqueId('resume');

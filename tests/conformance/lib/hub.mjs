@@ -3,6 +3,7 @@
 //
 // Nothing here sleeps to synchronise: every wait is a condition with a deadline (an event
 // promise or a bounded poll), and every loop has a bound.
+import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -195,4 +196,27 @@ export function parseEventId(id) {
 export function withoutRouting(event) {
   const { user_id: _u, context_id: _c, ...rest } = event;
   return rest;
+}
+
+/**
+ * The per-describe fixture: registers a `before` hook that starts a hub with `options` and hands
+ * it to `onStarted`, and an `after` hook that releases every resource pushed onto the returned
+ * array (its `stop()`, else its `close()`), then stops the hub.
+ */
+export function useHub(options, onStarted) {
+  const owned = [];
+  let hub;
+  before(async () => {
+    hub = await startHub(options);
+    onStarted(hub);
+  });
+  after(async () => {
+    for (const resource of owned.splice(0)) {
+      try {
+        await (typeof resource.stop === 'function' ? resource.stop() : resource.close());
+      } catch { /* already closed */ }
+    }
+    await hub?.stop();
+  });
+  return owned;
 }
