@@ -77,6 +77,19 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "Events accepted but not yet stored before publishes get 503");
   Add(command, "drain-window", c.drain_window,
       "Seconds over which streams are told to reconnect on shutdown");
+  Add(command, "rate-limit-stream-opens", c.rate_limit_stream_opens,
+      "Stream opens per second per user (0: no limit)");
+  Add(command, "rate-limit-stream-opens-burst", c.rate_limit_stream_opens_burst,
+      "Stream opens a user may make at once");
+  Add(command, "rate-limit-publishes", c.rate_limit_publishes,
+      "Publish requests per second per user, a batch counting once (0: no limit)");
+  Add(command, "rate-limit-publishes-burst", c.rate_limit_publishes_burst,
+      "Publish requests a user may make at once");
+  Add(command, "rate-limit-unauthenticated", c.rate_limit_unauthenticated,
+      "Stream and publish requests without a valid token, per second per client address "
+      "(0: no limit)");
+  Add(command, "rate-limit-unauthenticated-burst", c.rate_limit_unauthenticated_burst,
+      "Requests without a valid token a client address may make at once");
   Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
@@ -118,6 +131,16 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   if (c.max_body_bytes < 1024) throw std::invalid_argument("--max-body-bytes must be >= 1024");
   if (c.threads > 64) throw std::invalid_argument("--threads must be at most 64");
   if (c.drain_window < 0) throw std::invalid_argument("--drain-window must be >= 0");
+  const auto check_rate = [](const char* flag, double rate, double burst) {
+    if (!(rate >= 0)) throw std::invalid_argument(std::string("--") + flag + " must be >= 0");
+    if (rate > 0 && !(burst >= 1)) {
+      throw std::invalid_argument(std::string("--") + flag + "-burst must be >= 1");
+    }
+  };
+  check_rate("rate-limit-stream-opens", c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst);
+  check_rate("rate-limit-publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst);
+  check_rate("rate-limit-unauthenticated", c.rate_limit_unauthenticated,
+             c.rate_limit_unauthenticated_burst);
 }
 
 ListenAddress ParseListen(const std::string& text) {

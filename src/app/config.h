@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "http/rate_limits.h"
 #include "hub/outbox.h"
 
 namespace herald::app {
@@ -37,6 +38,13 @@ struct ServeConfig {
   std::size_t outbox_max_frames = hub::OutboxLimits{}.max_frames;
   std::size_t max_pending_events = 65'536;
   double drain_window = 5;  // seconds
+  // Requests per second and burst per key (0: no limit); defaults from http::kDefaultRateLimits.
+  double rate_limit_stream_opens = http::kDefaultRateLimits.stream_opens.per_second;
+  double rate_limit_stream_opens_burst = http::kDefaultRateLimits.stream_opens.burst;
+  double rate_limit_publishes = http::kDefaultRateLimits.publishes.per_second;
+  double rate_limit_publishes_burst = http::kDefaultRateLimits.publishes.burst;
+  double rate_limit_unauthenticated = http::kDefaultRateLimits.unauthenticated.per_second;
+  double rate_limit_unauthenticated_burst = http::kDefaultRateLimits.unauthenticated.burst;
   std::string log_level = "info";
   std::string config_file;
 };

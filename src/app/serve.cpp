@@ -125,6 +125,11 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
                                                            : http::HeartbeatStyle::kEvent;
   options.drain_window =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.drain_window * 1000));
+  options.rate_limits = {
+      .stream_opens = {c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst},
+      .publishes = {c.rate_limit_publishes, c.rate_limit_publishes_burst},
+      .unauthenticated = {c.rate_limit_unauthenticated, c.rate_limit_unauthenticated_burst},
+  };
   return options;
 }
 

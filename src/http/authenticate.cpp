@@ -83,4 +83,19 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
   return std::get<auth::Claims>(std::move(result));
 }
 
+std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& request,
+                                                           std::string_view query,
+                                                           Services& services,
+                                                           hub::RateLimitKind kind,
+                                                           std::string_view peer) {
+  auto caller = Authenticate(request, query, services.verifier, services.options.allow_query_token,
+                             services.Now());
+  const auto* claims = std::get_if<auth::Claims>(&caller);
+  auto limited = claims != nullptr
+                     ? services.rate_limits.Charge(kind, claims->user.str())
+                     : services.rate_limits.Charge(hub::RateLimitKind::kUnauthenticated, peer);
+  if (limited) return std::move(*limited);
+  return caller;
+}
+
 }  // namespace herald::http

@@ -11,6 +11,8 @@
 #include "auth/verifier.h"
 #include "core/api_error.h"
 #include "http/responses.h"
+#include "http/services.h"
+#include "hub/rate_limiter.h"
 
 namespace herald::http {
 
@@ -23,5 +25,14 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
                                                   const auth::Verifier& verifier,
                                                   bool allow_query_token,
                                                   std::chrono::system_clock::time_point now);
+
+// Authenticate, then one request of `kind` charged to the caller (spec §6): to the token's user,
+// or — when the request carries no valid token — to `peer`'s address, whose spent budget turns
+// the 401 into a 429. The claims, or the error to answer.
+std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& request,
+                                                           std::string_view query,
+                                                           Services& services,
+                                                           hub::RateLimitKind kind,
+                                                           std::string_view peer);
 
 }  // namespace herald::http

@@ -98,10 +98,10 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
 }  // namespace
 
 asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
-                                      Services* services) {
+                                      std::string_view peer, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   const auto& claims = std::get<auth::Claims>(caller);
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <string_view>
 
 #include "http/responses.h"
 #include "http/router.h"
@@ -21,6 +22,6 @@ namespace herald::http {
 inline constexpr std::size_t kMaxBatchItems = 10'000;
 
 boost::asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
-                                             Services* services);
+                                             std::string_view peer, Services* services);
 
 }  // namespace herald::http

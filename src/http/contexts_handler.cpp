@@ -203,10 +203,10 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
 }
 
 asio::awaitable<Response> HandleContextEvents(const Request& request, const RouteMatch& match,
-                                              Services* services) {
+                                              std::string_view peer, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   const auth::Claims& claims = std::get<auth::Claims>(caller);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <string_view>
 
 #include "http/responses.h"
 #include "http/router.h"
@@ -23,6 +24,7 @@ boost::asio::awaitable<Response> HandleContext(const Request& request, const Rou
 // POST /api/v1/core/contexts/{id}/events: an envelope {"protocol","event"} for a context the
 // caller owns.
 boost::asio::awaitable<Response> HandleContextEvents(const Request& request,
-                                                     const RouteMatch& match, Services* services);
+                                                     const RouteMatch& match, std::string_view peer,
+                                                     Services* services);
 
 }  // namespace herald::http

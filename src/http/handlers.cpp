@@ -84,19 +84,19 @@ Response HandleAdminConnections(const Request& request, const RouteMatch& match,
 }  // namespace
 
 asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
-                                        Services* services) {
+                                        std::string_view peer, Services* services) {
   switch (match.route) {
     case RouteId::kWebhookAgui:
     case RouteId::kWebhookA2a:
-      co_return co_await HandleWebhook(request, match, services);
+      co_return co_await HandleWebhook(request, match, peer, services);
     case RouteId::kEventsBatch:
-      co_return co_await HandleBatch(request, match, services);
+      co_return co_await HandleBatch(request, match, peer, services);
     case RouteId::kContexts:
       co_return co_await HandleContexts(request, match, services);
     case RouteId::kContext:
       co_return co_await HandleContext(request, match, services);
     case RouteId::kContextEvents:
-      co_return co_await HandleContextEvents(request, match, services);
+      co_return co_await HandleContextEvents(request, match, peer, services);
     case RouteId::kHealth:
       co_return co_await HandleHealth(request, services);
     case RouteId::kReadyz:

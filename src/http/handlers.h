@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <string_view>
 
 #include "http/responses.h"
 #include "http/router.h"
@@ -10,8 +11,8 @@
 
 namespace herald::http {
 
-// Answers one routed, non-stream request.
+// Answers one routed, non-stream request from `peer` (the client's address).
 boost::asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
-                                               Services* services);
+                                               std::string_view peer, Services* services);
 
 }  // namespace herald::http

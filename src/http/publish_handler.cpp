@@ -92,10 +92,10 @@ std::variant<boost::json::value, ApiError> ParseJson(std::string_view text) {
 }
 
 asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
-                                        Services* services) {
+                                        std::string_view peer, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
 
   auto parsed = ParseJsonBody(request);

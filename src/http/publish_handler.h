@@ -17,7 +17,7 @@
 namespace herald::http {
 
 boost::asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
-                                               Services* services);
+                                               std::string_view peer, Services* services);
 
 // The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
 // fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible

@@ -49,10 +49,9 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
 std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, const RouteMatch& match,
-                                                    Services& services) {
-  const auto now = services.Now();
-  auto caller = Authenticate(request, match.query, services.verifier,
-                             services.options.allow_query_token, now);
+                                                    std::string_view peer, Services& services) {
+  auto caller =
+      AuthenticateAndCharge(request, match.query, services, hub::RateLimitKind::kStreamOpen, peer);
   if (auto* error = std::get_if<ApiError>(&caller)) return std::move(*error);
   if (services.draining.load()) {
     return ApiError{
@@ -86,6 +85,18 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
   return stream;
 }
 
+// The client's address, the key of its unauthenticated rate budget ("" if unknown).
+std::string PeerAddress(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint = socket.remote_endpoint(ec);
+  if (ec) return {};
+  const asio::ip::address address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
 Response Plain(const Request& request, beast_http::status status) {
   Response response{status, request.version()};
   response.keep_alive(request.keep_alive());
@@ -95,6 +106,7 @@ Response Plain(const Request& request, beast_http::status status) {
 
 // One HTTP/1.1 connection: requests in a loop until it closes or becomes a stream.
 asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Services* services) {
+  const std::string peer = PeerAddress(socket);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const HttpOptions& options = services->options;
@@ -148,7 +160,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     } else {
       const auto& match = std::get<RouteMatch>(routed);
       if (IsStreamRoute(match.route)) {
-        auto prepared = PrepareStream(request, match, *services);
+        auto prepared = PrepareStream(request, match, peer, *services);
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
           // The connection becomes a stream: hand the socket over and let this frame go.
           asio::co_spawn(stream.get_executor(),
@@ -158,7 +170,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         }
         response = ErrorResponse(request, std::get<ApiError>(prepared), services->Now());
       } else {
-        response = co_await HandleRequest(request, match, services);
+        response = co_await HandleRequest(request, match, peer, services);
       }
     }
     response.keep_alive(keep_alive && !services->draining.load());

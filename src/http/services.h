@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/verifier.h"
+#include "http/rate_limits.h"
 #include "hub/hub.h"
 
 namespace herald::http {
@@ -27,6 +28,7 @@ struct HttpOptions {
   std::chrono::seconds request_timeout{30};       // reading one request
   std::chrono::seconds publish_retry_after{1};    // Retry-After on back-pressure 503
   std::size_t replay_page_events = 1'000;
+  RateLimitOptions rate_limits;  // none unless set (`herald serve`: kDefaultRateLimits)
 };
 
 struct Services {
@@ -38,6 +40,7 @@ struct Services {
   std::atomic<bool> draining{false};
   // The dashboard page served at "/".
   std::string dashboard_html;
+  RateLimits rate_limits{options.rate_limits, hub.metrics()};
 
   std::chrono::system_clock::time_point Now() const { return hub.Now(); }
 };

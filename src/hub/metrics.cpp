@@ -67,6 +67,9 @@ void Metrics::PublishLatency(std::chrono::steady_clock::duration latency) {
 }
 
 void Metrics::PublishRejected() { publish_rejected_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::RateLimited(RateLimitKind kind) {
+  rate_limited_[static_cast<int>(kind)].fetch_add(1, std::memory_order_relaxed);
+}
 void Metrics::StoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::ReplayServed(bool reset) {
@@ -126,6 +129,13 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "# HELP herald_publish_rejected_total Publishes refused with 503 (back-pressure).\n");
   Append(out, "# TYPE herald_publish_rejected_total counter\n");
   Append(out, "herald_publish_rejected_total {}\n", publish_rejected_.load(relaxed));
+  Append(out, "# HELP herald_rate_limited_total Requests refused with 429 by a rate limit.\n");
+  Append(out, "# TYPE herald_rate_limited_total counter\n");
+  for (RateLimitKind kind :
+       {RateLimitKind::kStreamOpen, RateLimitKind::kPublish, RateLimitKind::kUnauthenticated}) {
+    Append(out, "herald_rate_limited_total{{kind=\"{}\"}} {}\n", RateLimitKindName(kind),
+           rate_limited_[static_cast<int>(kind)].load(relaxed));
+  }
   Append(out, "# HELP herald_store_errors_total Failed store operations.\n");
   Append(out, "# TYPE herald_store_errors_total counter\n");
   Append(out, "herald_store_errors_total {}\n", store_errors_.load(relaxed));

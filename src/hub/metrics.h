@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/event.h"
+#include "hub/rate_limiter.h"
 
 namespace herald::hub {
 
@@ -39,6 +40,7 @@ class Metrics {
   void Delivered(std::uint64_t frames);
   void PublishLatency(std::chrono::steady_clock::duration latency);
   void PublishRejected();  // back-pressure 503
+  void RateLimited(RateLimitKind kind);
   void StoreError();
   void ReplayServed(bool reset);
 
@@ -64,6 +66,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, kDisconnectReasonCount> disconnects_{};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> publish_rejected_{0};
+  std::array<std::atomic<std::uint64_t>, kRateLimitKindCount> rate_limited_{};
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> replay_hits_{0};
   std::atomic<std::uint64_t> replay_resets_{0};

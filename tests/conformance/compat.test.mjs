@@ -5,7 +5,11 @@
 // check that nothing it carried was delivered.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { publish, publishOk, mintToken, uniqueId, waitFor, useHub } from './lib/hub.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { publish, publishOk, mintToken, uniqueId, waitFor, useHub, HERALD_BIN } from './lib/hub.mjs';
 import { captureStream } from './lib/raw-stream.mjs';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -480,5 +484,78 @@ describe('compat: tokens and the per-user connection cap', () => {
     held.push(reopened);
     const again = await hub.fetch('/api/v1/stream/agui', { headers: { Authorization: `Bearer ${token}` } });
     await assertError(again, 429, 'rate_limited', 'the cap holds again after the slot was reused');
+  });
+});
+
+describe('compat: rate limits set by the command line', () => {
+  let hub;
+  const captures = useHub({
+    heartbeat: 30,
+    extraArgs: [
+      '--rate-limit-stream-opens', '0.001', '--rate-limit-stream-opens-burst', '2',
+      '--rate-limit-publishes', '0.001', '--rate-limit-publishes-burst', '2',
+      '--rate-limit-unauthenticated', '0.001', '--rate-limit-unauthenticated-burst', '2',
+    ],
+  }, (started) => { hub = started; });
+  // One token per 1000 s: each budget is its burst, and Retry-After is 1000.
+  const assertLimited = async (res, what) => {
+    assert.equal(res.headers.get('retry-after'), '1000', `${what}: Retry-After`);
+    assert.equal(res.headers.get('www-authenticate'), null, `${what}: a 429, not a 401`);
+    await assertError(res, 429, 'rate_limited', what);
+  };
+
+  it('stream opens, publishes and requests without a token each get 429 rate_limited past their burst; refused publishes are not delivered', async () => {
+    const user = uniqueId('rate');
+    const token = hub.token(user);
+    const agui = await captureStream(`${hub.url}/api/v1/stream/agui`, { token });
+    captures.push(agui);
+    const a2a = await captureStream(`${hub.url}/api/v1/stream/a2a`, { token });
+    captures.push(a2a);
+    assert.equal(agui.res.status, 200);
+    assert.equal(a2a.res.status, 200);
+    await assertLimited(await hub.fetch('/api/v1/stream/contexts', { headers: { Authorization: `Bearer ${token}` } }), 'the third stream open');
+
+    const accepted = [await publishOk(hub, 'agui', textEvent(user, 'one')), await publishOk(hub, 'agui', textEvent(user, 'two'))];
+    const refused = await publish(hub, 'agui', textEvent(user, 'refused'));
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal(refused.headers.get('retry-after'), '1000');
+    assert.equal(refused.body.code, 'rate_limited');
+    // A service token publishing for the user spends its own budget: its event is the marker.
+    const marker = await publishOk(hub, 'agui', textEvent(user, 'marker'), { token: hub.token('svc', { scope: 'events:publish' }) });
+    await agui.until((live) => live.some((e) => e.id === marker), 5_000, 'the marker');
+    assert.deepEqual(agui.live.map((e) => e.id), [...accepted, marker], 'exactly the accepted events');
+    assert.ok(!agui.text().includes('refused'), 'the refused event was not delivered');
+
+    for (let i = 0; i < 2; i++) {
+      const res = await hub.fetch('/api/v1/stream/agui');
+      await assertError(res, 401, 'unauthorized', `unauthenticated request ${i + 1}`);
+    }
+    await assertLimited(await hub.fetch('/api/v1/stream/agui'), 'the third request without a token');
+
+    const metrics = await (await hub.fetch('/metrics')).text();
+    for (const [kind, n] of [['stream_open', 1], ['publish', 1], ['unauthenticated', 1]]) {
+      assert.match(metrics, new RegExp(`^herald_rate_limited_total\\{kind="${kind}"\\} ${n}$`, 'm'), kind);
+    }
+  });
+});
+
+describe('compat: configuration errors', () => {
+  it('herald serve exits non-zero with a one-line reason for a bad rate limit, and never starts listening', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herald-conf-config-'));
+    try {
+      for (const [args, reason] of [
+        [['--rate-limit-publishes', '-1'], '--rate-limit-publishes must be >= 0'],
+        [['--rate-limit-stream-opens', '5', '--rate-limit-stream-opens-burst', '0'], '--rate-limit-stream-opens-burst must be >= 1'],
+        [['--rate-limit-unauthenticated', '2', '--rate-limit-unauthenticated-burst', '0.5'], '--rate-limit-unauthenticated-burst must be >= 1'],
+        [['--heartbeat-interval', '0'], '--heartbeat-interval must be > 0'],
+      ]) {
+        const run = spawnSync(HERALD_BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--jwt-secret', 'x'.repeat(32), ...args], { encoding: 'utf8', timeout: 10_000 });
+        assert.notEqual(run.status, 0, `${args.join(' ')}: non-zero exit`);
+        assert.equal(run.stderr, `herald: ${reason}\n`, `${args.join(' ')}: one line`);
+        assert.ok(!run.stdout.includes('listening on'), 'never listened');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
