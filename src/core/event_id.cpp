@@ -18,7 +18,8 @@ std::optional<EventId> ParseEventId(std::string_view text) {
     const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
     if (!hex) return std::nullopt;
   }
-  if (sequence.size() > kMaxSequenceDigits || sequence.front() == '0') return std::nullopt;
+  const bool leading_zero = sequence.front() == '0' && sequence.size() > 1;
+  if (sequence.size() > kMaxSequenceDigits || leading_zero) return std::nullopt;
   for (char c : sequence) {
     if (c < '0' || c > '9') return std::nullopt;
   }

@@ -2,8 +2,10 @@
 //
 // Text form: "<history>-<sequence>", e.g. "0f3a9c21-42". `history` is 8 lowercase hex digits
 // drawn at random when a store is created; `sequence` is the user's event counter in decimal,
-// starting at 1, without leading zeros. An id whose history differs from the store's was issued
-// by another (e.g. wiped) store and cannot be resumed from.
+// starting at 1, without leading zeros. Sequence 0 ("<history>-0") is the position before a
+// user's first event: streams of a user without events start there, so a client that connected
+// before any event resumes from the beginning. An id whose history differs from the store's was
+// issued by another (e.g. wiped) store and cannot be resumed from.
 #pragma once
 
 #include <compare>

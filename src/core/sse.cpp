@@ -38,6 +38,15 @@ std::string Preamble(std::chrono::milliseconds retry, std::string_view comment) 
   return fmt::format("retry: {}\n:{}\n\n", retry.count(), comment);
 }
 
+std::string ConnectedPreamble(std::chrono::milliseconds retry, std::string_view comment,
+                              std::string_view id, std::uint64_t connection_id) {
+  assert(IsSingleLine(comment) && IsSingleLine(id));
+  return fmt::format(
+      "retry: {}\n:{}\nid: {}\nevent: connected\n"
+      "data: {{\"type\":\"CONNECTED\",\"connectionId\":\"{}\"}}\n\n",
+      retry.count(), comment, id, connection_id);
+}
+
 std::string ResetFrame(std::string_view id, std::string_view reason) {
   assert(IsSingleLine(id));
   const std::string payload = fmt::format(R"({{"type":"STREAM_RESET","reason":{}}})",

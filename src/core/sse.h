@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,7 @@
 
 namespace herald::sse {
 
-// "id: <id>\ndata: <json>\n\n". An empty id still writes "id: \n", which resets the client's
-// last event id (a fresh snapshot of a user without events must not leave a stale cursor).
+// "id: <id>\ndata: <json>\n\n".
 std::string DataFrame(std::string_view id, std::string_view json);
 
 // The contexts stream wraps every event: {"protocol":"agui","event":<json>}.
@@ -22,9 +22,16 @@ std::string WrapEvent(Protocol protocol, std::string_view event_json);
 // The first bytes of every stream: "retry: <ms>\n:<comment>\n\n", sent as soon as it opens.
 std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);
 
+// The first bytes of a fresh agui/a2a stream: the preamble's lines, then in the same block
+// "id: <id>\nevent: connected\ndata: {"type":"CONNECTED","connectionId":"<n>"}\n\n". A named
+// event (not seen by onmessage) that gives the client its cursor before any event arrives, so a
+// stream that ends before its first event still reconnects with Last-Event-ID.
+std::string ConnectedPreamble(std::chrono::milliseconds retry, std::string_view comment,
+                              std::string_view id, std::uint64_t connection_id);
+
 // "id: <id>\nevent: reset\ndata: {"type":"STREAM_RESET","reason":"<reason>"}\n\n" (spec §4).
 // `id` is the stream's current position, so the client's next reconnect resumes from there
-// instead of repeating the reset; empty when the user has no events yet.
+// instead of repeating the reset.
 std::string ResetFrame(std::string_view id, std::string_view reason);
 
 // A named event with a JSON payload, e.g. "event: auth_expiring\ndata: {...}\n\n".

@@ -159,90 +159,94 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   };
   bool alive = true;
 
-  // 1. The response head and the first bytes, at once (spec §5).
-  {
-    const std::string preamble = sse::Preamble(options.client_retry, "ok");
-    const std::array<asio::const_buffer, 2> head = {asio::buffer(kResponseHead),
-                                                    asio::buffer(preamble)};
-    if (co_await Write(c, subscriber, head)) {
-      write_failed();
-      alive = false;
+  // 1. The user's range (the contexts stream: with its contexts, in one store snapshot, so the
+  // snapshot reflects exactly the events up to range.last), then the response head and the first
+  // bytes (spec §5), in one write with the snapshot or reset frame.
+  store::EventStore& store = hub.store();
+  const bool contexts_stream = request.stream == Stream::kContexts;
+  auto view =
+      co_await Offload(hub.store_pool(), [&store, &user, contexts_stream, &only = request.context] {
+        if (contexts_stream) return store.ReadContexts(user, only);
+        auto range = store.Range(user);
+        if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
+        return store::Result<store::ContextsView>::Ok({{}, *range.value});
+      });
+  const std::uint32_t history = store.History();
+  hub::ResumePlan plan;
+  std::string opening(kResponseHead);
+  if (!view.ok()) {
+    // Still a 200 that ends at once: a browser's EventSource retries it, a 503 it would not.
+    metrics.StoreError();
+    spdlog::warn("stream store read failed: {}", view.error.message);
+    opening += sse::Preamble(options.client_retry, "ok");
+    end_with(hub::DisconnectReason::kError);
+  } else {
+    const store::UserRange range = view.value->range;
+    plan = hub::PlanResume(request.cursor, history, range);
+    if (plan.kind != hub::ResumeKind::kFresh)
+      metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
+    // Where the stream starts ("<history>-0" before the user's first event). A stream that does
+    // not resume hands it to the client before any event (in the connected event, the snapshot
+    // or the reset), so ending before its first event still leaves the client a cursor.
+    const std::string position = FormatEventId(EventId{history, range.last});
+    if (plan.kind == hub::ResumeKind::kFresh && !contexts_stream) {
+      opening +=
+          sse::ConnectedPreamble(options.client_retry, "ok", position, subscriber.id().value());
+    } else {
+      opening += sse::Preamble(options.client_retry, "ok");
+    }
+    if (plan.kind == hub::ResumeKind::kReplay) {
+      floor = plan.after_sequence;
+    } else if (contexts_stream) {
+      floor = range.last;
+      opening += sse::DataFrame(position, SnapshotJson(view.value->contexts, hub.Now()));
+    } else {
+      floor = range.last;
+      if (plan.kind == hub::ResumeKind::kReset) {
+        opening += sse::ResetFrame(position, plan.reset_reason);
+      }
     }
   }
+  if (co_await Write(c, subscriber, asio::buffer(opening))) {
+    write_failed();
+    alive = false;
+  }
+  if (!view.ok()) alive = false;
   if (alive) WatchPeer(connection);
 
-  // 2. Snapshot, replay or reset (spec §4). The contexts stream reads its contexts together with
-  // the range, in one store snapshot: the snapshot reflects exactly the events up to range.last.
-  if (alive) {
-    store::EventStore& store = hub.store();
-    const bool contexts_stream = request.stream == Stream::kContexts;
-    auto view = co_await Offload(
-        hub.store_pool(), [&store, &user, contexts_stream, &only = request.context] {
-          if (contexts_stream) return store.ReadContexts(user, only);
-          auto range = store.Range(user);
-          if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
-          return store::Result<store::ContextsView>::Ok({{}, *range.value});
-        });
-    if (!view.ok()) {
-      metrics.StoreError();
-      spdlog::warn("stream store read failed: {}", view.error.message);
-      end_with(hub::DisconnectReason::kError);
-      alive = false;
-    } else {
-      const std::uint32_t history = store.History();
-      const store::UserRange range = view.value->range;
-      const hub::ResumePlan plan = hub::PlanResume(request.cursor, history, range);
-      if (plan.kind != hub::ResumeKind::kFresh)
-        metrics.ReplayServed(plan.kind == hub::ResumeKind::kReset);
-      std::string initial;
-      if (plan.kind == hub::ResumeKind::kReplay) {
-        const store::ReplayFilter filter{request.stream, request.context};
-        std::uint64_t after = plan.after_sequence;
-        floor = after;
-        for (bool more = true; more && alive;) {
-          auto page = co_await Offload(hub.store_pool(), [&store, &user, after, &filter,
-                                                          limit = options.replay_page_events] {
+  // 2. Replay (spec §4): the stored events after the cursor, in pages, then live.
+  if (alive && plan.kind == hub::ResumeKind::kReplay) {
+    const store::ReplayFilter filter{request.stream, request.context};
+    std::uint64_t after = plan.after_sequence;
+    for (bool more = true; more && alive;) {
+      auto page = co_await Offload(
+          hub.store_pool(), [&store, &user, after, &filter, limit = options.replay_page_events] {
             return store.ReadAfter(user, after, filter, limit);
           });
-          if (!page.ok()) {
-            metrics.StoreError();
-            end_with(hub::DisconnectReason::kError);
-            alive = false;
-            break;
-          }
-          std::string frames;
-          for (const StoredEvent& e : page.value->events) {
-            const std::string id = FormatEventId(e.id);
-            frames += request.stream == Stream::kContexts
-                          ? sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json))
-                          : sse::DataFrame(id, e.json);
-            after = e.id.sequence;
-          }
-          more = page.value->more && !page.value->events.empty();
-          if (!frames.empty() && co_await Write(c, subscriber, asio::buffer(frames))) {
-            write_failed();
-            alive = false;
-          }
-        }
-        // Everything up to the range read is covered, even events the filter skipped.
-        floor = std::max(after, range.last);
-      } else if (contexts_stream) {
-        floor = range.last;
-        const std::string id = floor > 0 ? FormatEventId(EventId{history, floor}) : std::string();
-        initial = sse::DataFrame(id, SnapshotJson(view.value->contexts, hub.Now()));
-      } else if (plan.kind == hub::ResumeKind::kReset) {
-        const std::string id = plan.after_sequence > 0
-                                   ? FormatEventId(EventId{history, plan.after_sequence})
-                                   : std::string();
-        initial = sse::ResetFrame(id, plan.reset_reason);
+      if (!page.ok()) {
+        metrics.StoreError();
+        end_with(hub::DisconnectReason::kError);
+        alive = false;
+        break;
       }
-      if (alive && !initial.empty() && co_await Write(c, subscriber, asio::buffer(initial))) {
+      std::string frames;
+      for (const StoredEvent& e : page.value->events) {
+        const std::string id = FormatEventId(e.id);
+        frames += request.stream == Stream::kContexts
+                      ? sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json))
+                      : sse::DataFrame(id, e.json);
+        after = e.id.sequence;
+      }
+      more = page.value->more && !page.value->events.empty();
+      if (!frames.empty() && co_await Write(c, subscriber, asio::buffer(frames))) {
         write_failed();
         alive = false;
       }
-      last_write = Clock::now();
     }
+    // Everything up to the range read is covered, even events the filter skipped.
+    floor = std::max(after, view.value->range.last);
   }
+  last_write = Clock::now();
 
   // 3. Live: frames from the outbox, heartbeats, token expiry.
   const auto system_now = hub.Now();

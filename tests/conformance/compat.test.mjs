@@ -13,6 +13,8 @@ import { publish, publishOk, mintToken, uniqueId, waitFor, useHub, HERALD_BIN } 
 import { captureStream } from './lib/raw-stream.mjs';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** The ids of the events `onmessage` would see (no `event:` field): not connected, heartbeat or reset. */
+const messageIds = (live) => live.filter((e) => !e.event).map((e) => e.id);
 const MAX_BODY = 4096;
 
 const textEvent = (user, delta) => ({ user_id: user, type: 'TEXT_MESSAGE_CONTENT', messageId: 'm-1', delta });
@@ -60,7 +62,7 @@ function deliveryChecker(hub, user, captures) {
       if (!new URL(cap.res.url).pathname.endsWith('/a2a')) want.push(marker);
       const last = want.at(-1);
       if (last) await cap.until((live) => live.some((e) => e.id === last), 5_000, `${stream}: event ${last}`);
-      const got = cap.live.slice(seen[stream]).filter((e) => e.event !== 'heartbeat').map((e) => e.id);
+      const got = messageIds(cap.live.slice(seen[stream]));
       assert.deepEqual(got, want, `${stream}: exactly the accepted events since the last check`);
       seen[stream] = cap.live.length;
     }
@@ -330,7 +332,7 @@ describe('compat: the error shape for every status, and nothing delivered', () =
     // The victim's own event is the first thing on their stream: nothing spoofed arrived before it.
     const own = await publishOk(hub, 'agui', textEvent(victim, 'own'));
     await victimStream.until((live) => live.some((e) => e.id === own), 5_000, 'the victim\'s own event');
-    assert.deepEqual(victimStream.live.map((e) => e.id), [own], 'the victim got only their own event');
+    assert.deepEqual(messageIds(victimStream.live), [own], 'the victim got only their own event');
     await expectOnly();
   });
 
@@ -386,13 +388,14 @@ describe('compat: the error shape for every status, and nothing delivered', () =
   });
 
   it('a malformed Last-Event-ID is treated as absent: 200, no reset, live events follow', async () => {
-    for (const bad of ['garbage', '../../etc/passwd', '-1', '99999999999999999999999', 'abcdef01-0']) {
+    for (const bad of ['garbage', '../../etc/passwd', '-1', '99999999999999999999999', 'abcdef01-00', 'abcdef01-01']) {
       const cap = await captureStream(`${hub.url}/api/v1/stream/agui`, { token, headers: { 'Last-Event-ID': bad } });
       captures.push(cap);
       assert.equal(cap.res.status, 200, `Last-Event-ID ${bad}`);
       const id = await publishOk(hub, 'agui', textEvent(user, `after ${bad}`));
       await cap.until((live) => live.some((e) => e.id === id), 5_000, 'the live event');
-      assert.deepEqual(cap.live.map((e) => [e.event ?? 'message', e.id]), [['message', id]], `Last-Event-ID ${bad}: no reset, only the live event`);
+      assert.deepEqual(cap.live.map((e) => e.event ?? 'message'), ['connected', 'message'], `Last-Event-ID ${bad}: a fresh stream (connected, no reset), then the live event`);
+      assert.equal(cap.live[1].id, id);
       await cap.stop();
       captures.splice(captures.indexOf(cap), 1);
     }
@@ -429,7 +432,7 @@ describe('compat: tokens and the per-user connection cap', () => {
     const aliceId = await publishOk(hub, 'agui', textEvent(alice, 'for alice'));
     for (const [name, cap] of [['cookie', cookie], ['bearer + cookie', both]]) {
       await cap.until((live) => live.some((e) => e.id === aliceId), 5_000, `${name}: Alice's event`);
-      assert.deepEqual(cap.live.map((e) => e.id), [aliceId], `${name}: Alice's event only (Bob's ${bobId} not delivered)`);
+      assert.deepEqual(messageIds(cap.live), [aliceId], `${name}: Alice's event only (Bob's ${bobId} not delivered)`);
     }
 
     const allowed = await open(`${queryHub.url}/api/v1/stream/agui?access_token=${queryHub.token(alice)}`, {});
@@ -442,9 +445,10 @@ describe('compat: tokens and the per-user connection cap', () => {
     const user = uniqueId('comment');
     const cap = await open(`${queryHub.url}/api/v1/stream/a2a`, { token: queryHub.token(user) });
     await cap.until((_, c) => c.comments.filter((x) => x === 'heartbeat').length >= 2, 5_000, 'two comment heartbeats');
-    assert.deepEqual(cap.live, [], 'heartbeat comments are not events');
-    assert.ok(!cap.text().includes('event:'), 'no event: line');
-    assert.match(cap.text(), /^retry: 2000\n:ok\n\n(:heartbeat\n\n)+$/, 'only the opening and comment heartbeats');
+    assert.deepEqual(cap.live.map((e) => e.event), ['connected'], 'heartbeat comments are not events');
+    assert.ok(!cap.text().includes('event: heartbeat'), 'no event: heartbeat');
+    assert.match(cap.text(), /^retry: 2000\n:ok\nid: [0-9a-f]{8}-0\nevent: connected\ndata: [^\n]+\n\n(:heartbeat\n\n)+$/,
+      'only the opening and comment heartbeats');
   });
 
   it('per-user cap: the 11th stream of a user gets 429 rate_limited with Retry-After: 5; other streams and users are independent; closing one frees exactly one slot', async () => {
@@ -472,7 +476,7 @@ describe('compat: tokens and the per-user connection cap', () => {
     // The ten held streams are live: a publish reaches each once.
     const id = await publishOk(hub, 'agui', textEvent(user, 'to ten'));
     for (const cap of held) await cap.until((live) => live.some((e) => e.id === id), 5_000, 'the event on a held stream');
-    assert.ok(held.every((cap) => cap.live.length === 1), 'each held stream got the event once');
+    assert.ok(held.every((cap) => messageIds(cap.live).length === 1), 'each held stream got the event once');
 
     await close(held.pop());
     const reopened = await waitFor(async () => {
@@ -523,7 +527,7 @@ describe('compat: rate limits set by the command line', () => {
     // A service token publishing for the user spends its own budget: its event is the marker.
     const marker = await publishOk(hub, 'agui', textEvent(user, 'marker'), { token: hub.token('svc', { scope: 'events:publish' }) });
     await agui.until((live) => live.some((e) => e.id === marker), 5_000, 'the marker');
-    assert.deepEqual(agui.live.map((e) => e.id), [...accepted, marker], 'exactly the accepted events');
+    assert.deepEqual(messageIds(agui.live), [...accepted, marker], 'exactly the accepted events');
     assert.ok(!agui.text().includes('refused'), 'the refused event was not delivered');
 
     for (let i = 0; i < 2; i++) {

@@ -148,7 +148,12 @@ describe('eventsource-parser on the raw stream bytes', () => {
       // Byte level: LF only, and every frame is exactly `id: …\ndata: …` (two lines).
       assert.ok(!text.includes('\r'), `${stream}: no CR byte anywhere in the stream`);
       const frames = text.split('\n\n').filter((f) => f.length > 0);
-      assert.match(frames[0], /^retry: 2000\n:[^\n]*$/, `${stream}: preamble`);
+      // A fresh agui stream opens with its cursor in a named `connected` event, in the same block
+      // as the preamble; the contexts stream's cursor is its snapshot's id.
+      const opening = stream === 'agui'
+        ? /^retry: 2000\n:[^\n]*\nid: [0-9a-f]{8}-0\nevent: connected\ndata: \{"type":"CONNECTED","connectionId":"[1-9][0-9]*"\}$/
+        : /^retry: 2000\n:[^\n]*$/;
+      assert.match(frames[0], opening, `${stream}: preamble`);
       for (const f of frames.slice(1)) {
         assert.match(f, /^id: [^\n]*\ndata: [^\n]*$/, `${stream}: a frame is one id line and one data line: ${JSON.stringify(f.slice(0, 200))}`);
       }
@@ -171,13 +176,14 @@ describe('eventsource-parser on the raw stream bytes', () => {
       assert.deepEqual(reference.retries, [2000], `${stream}: exactly one retry field (none injected)`);
       assert.equal(reference.comments.length, 1, `${stream}: exactly the opening comment (none injected)`);
 
-      const events = reference.events;
+      let events = reference.events;
+      if (stream === 'agui') {
+        assert.equal(events[0].event, 'connected', 'agui: the connected event first');
+        assert.equal(parseEventId(events[0].id).seq, 0, 'agui: its cursor is before the user\'s first event');
+        events = events.slice(1);
+      }
       for (const e of events) {
-        const snapshot = JSON.parse(e.data).event?.type === 'CONTEXTS_SNAPSHOT';
-        // The snapshot of a user without events carries an empty `id:` line (docs/DECISIONS.md:
-        // it clears a stale browser id); every other data frame carries a real id.
-        if (snapshot) assert.equal(typeof e.id, 'string', `${stream}: the snapshot frame has an id line`);
-        else assert.ok(e.id && e.id.length > 0, `${stream}: every data frame has an id: ${e.data}`);
+        assert.ok(e.id && e.id.length > 0, `${stream}: every data frame has an id: ${e.data}`);
         assert.equal(e.event, undefined, `${stream}: no event: field (onmessage gets it)`);
         assert.ok(!e.data.includes('\n') && !e.data.includes('\r'), `${stream}: data is one line`);
         JSON.parse(e.data);
@@ -185,7 +191,7 @@ describe('eventsource-parser on the raw stream bytes', () => {
       }
       const userEvents = events.filter((e) => JSON.parse(e.data).protocol !== 'system');
       assert.deepEqual(userEvents.map((e) => e.id), published.map((p) => p.id), `${stream}: exactly the published events, no extra, in order`);
-      const seqs = events.map((e) => e.id).filter((id) => id.length > 0).map((id) => parseEventId(id).seq);
+      const seqs = events.map((e) => parseEventId(e.id).seq);
       assert.ok(seqs.every((q, i) => i === 0 || q > seqs[i - 1]), `${stream}: ids strictly increase: ${seqs}`);
       for (const [i, e] of userEvents.entries()) {
         let got = JSON.parse(e.data);

@@ -107,6 +107,57 @@ describe('eventsource (npm): automatic reconnect with Last-Event-ID', () => {
     assert.ok(streams.contexts.messages[0].json?.event?.type === 'CONTEXTS_SNAPSHOT', 'contexts began with its snapshot');
     assert.equal(streams.agui.named.filter((n) => n.type === 'reset').length, 0, 'no reset on a valid resume');
   });
+
+  it('streams the hub ends before their first event reconnect with the cursor they opened with (the `connected` event, the snapshot id) and get every event published while they were away', async () => {
+    const user = uniqueId('early');
+    const published = { agui: [], a2a: [] };
+    // Each client publishes while its own reconnect request waits: those events exist only in
+    // the store when it reconnects, so a reconnect without Last-Event-ID would miss them.
+    const publishBeforeReconnect = (protocol, count) => async (info) => {
+      if (info.attempt !== 1) return;
+      for (let i = 0; i < count; i++) {
+        const event = protocol === 'agui' ? textEvent(user, `away-${i}`) : a2aEvent(user, `away-${i}`);
+        published[protocol].push(await publishOk(hub, protocol, event));
+      }
+    };
+    const streams = {
+      agui: new RecordingEventSource(`${hub.url}/api/v1/stream/agui`, { token: hub.token(user), onRequest: publishBeforeReconnect('agui', 3) }),
+      a2a: new RecordingEventSource(`${hub.url}/api/v1/stream/a2a`, { token: hub.token(user), onRequest: publishBeforeReconnect('a2a', 2) }),
+      contexts: new RecordingEventSource(`${hub.url}/api/v1/stream/contexts`, { token: hub.token(user), onRequest: publishBeforeReconnect('agui', 1) }),
+    };
+    clients.push(...Object.values(streams));
+    await streams.agui.until((x) => x.named.some((n) => n.type === 'connected'), 5_000, 'agui connected');
+    await streams.a2a.until((x) => x.named.some((n) => n.type === 'connected'), 5_000, 'a2a connected');
+    await streams.contexts.until((x) => x.messages.length === 1, 5_000, 'the snapshot');
+    const cursor = streams.agui.named[0].lastEventId;
+    assert.equal(parseEventId(cursor).seq, 0, 'a user without events: the position before the first');
+    assert.equal(streams.a2a.named[0].lastEventId, cursor);
+    assert.equal(streams.contexts.messages[0].lastEventId, cursor, 'the snapshot carries the same cursor');
+    assert.deepEqual(streams.agui.messages.concat(streams.a2a.messages), [], 'no event before the disconnect');
+
+    await hub.disconnectUser(user);
+    for (const [s, c] of Object.entries(streams)) {
+      await c.until((x) => x.opens.length >= 2, 10_000, `${s}: the automatic reconnect`);
+      assert.equal(c.requests[1].lastEventId, cursor, `${s}: the reconnect carries the opening cursor`);
+    }
+    const bySeq = (ids) => [...ids].sort((x, y) => parseEventId(x).seq - parseEventId(y).seq);
+    const all = bySeq([...published.agui, ...published.a2a]);
+    const expected = { agui: bySeq(published.agui), a2a: bySeq(published.a2a), contexts: all };
+    assert.equal(all.length, 6);
+    for (const [s, c] of Object.entries(streams)) {
+      await c.until((x) => deliveredIds(x).length >= expected[s].length, 5_000, `${s}: the events published while away`);
+    }
+    // A marker last: any duplicate sent before it would have arrived too.
+    const marker = await publishOk(hub, 'agui', textEvent(user, 'marker'));
+    for (const s of ['agui', 'contexts']) {
+      await streams[s].until((x) => deliveredIds(x).includes(marker), 5_000, `${s}: the marker`);
+      expected[s] = [...expected[s], marker];
+    }
+    for (const [s, c] of Object.entries(streams)) {
+      assertExactlyOnceInOrder(deliveredIds(c), expected[s], s);
+      assert.equal(c.named.filter((n) => n.type === 'reset').length, 0, `${s}: a resume, not a reset`);
+    }
+  });
 });
 
 describe('eventsource (npm): resume against another history', () => {

@@ -15,6 +15,11 @@ TEST(EventIdTest, ParsesWhatItFormats) {
   EXPECT_EQ(ParseEventId(FormatEventId(id)), id);
 }
 
+TEST(EventIdTest, SequenceZeroIsThePositionBeforeAUsersFirstEvent) {
+  EXPECT_EQ(FormatEventId({0x0f3a9c21, 0}), "0f3a9c21-0");
+  EXPECT_EQ(ParseEventId("0f3a9c21-0"), (EventId{0x0f3a9c21, 0}));
+}
+
 TEST(EventIdTest, OrdersBySequenceWithinAHistory) { EXPECT_LT((EventId{7, 9}), (EventId{7, 10})); }
 
 class MalformedEventIdTest : public testing::TestWithParam<const char*> {};
@@ -24,7 +29,7 @@ TEST_P(MalformedEventIdTest, IsTreatedAsAbsent) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Malformed, MalformedEventIdTest,
-                         testing::Values("", "-", "42", "0f3a9c21", "0f3a9c21-", "0f3a9c21-0",
+                         testing::Values("", "-", "42", "0f3a9c21", "0f3a9c21-", "0f3a9c21-00",
                                          "0f3a9c21-007", "0F3A9C21-1", "0f3a9c2-1", "0f3a9c211-1",
                                          "0f3a9c21_1", "0f3a9c21-1x", "0f3a9c21--1", "0f3a9c21-+1",
                                          "0f3a9c21-99999999999999999999", "0f3a9c21-1\n",

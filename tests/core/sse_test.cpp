@@ -25,6 +25,12 @@ TEST(SseTest, PreambleSetsRetryAndSendsAComment) {
   EXPECT_EQ(Preamble(std::chrono::milliseconds(2000), "ok"), "retry: 2000\n:ok\n\n");
 }
 
+TEST(SseTest, ConnectedPreambleIsOneBlockWithTheCursorAndANamedConnectedEvent) {
+  EXPECT_EQ(ConnectedPreamble(std::chrono::milliseconds(2000), "ok", "0000000a-0", 17),
+            "retry: 2000\n:ok\nid: 0000000a-0\nevent: connected\n"
+            "data: {\"type\":\"CONNECTED\",\"connectionId\":\"17\"}\n\n");
+}
+
 TEST(SseTest, ResetFrameCarriesTheCurrentIdAndAStreamResetPayload) {
   EXPECT_EQ(ResetFrame("0000000a-7", "expired"),
             "id: 0000000a-7\nevent: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"expired\"}"
@@ -43,7 +49,8 @@ TEST(SseTest, HeartbeatFramesMatchWhatExistingClientsExpect) {
 
 TEST(SseTest, FramesUseLineFeedsOnly) {
   for (const std::string& frame :
-       {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"), ResetFrame("1", "r"),
+       {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"),
+        ConnectedPreamble(std::chrono::milliseconds(1), "x", "1", 1), ResetFrame("1", "r"),
         RetryFrame(std::chrono::milliseconds(5)), NamedFrame("auth_expiring", "{}")}) {
     EXPECT_EQ(frame.find('\r'), std::string::npos) << frame;
     EXPECT_TRUE(frame.ends_with("\n\n")) << frame;

@@ -21,7 +21,7 @@ TEST(BackpressureLoopbackTest, FullQueueAnswers503AndEveryAcknowledgedEventIsSto
 
   SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
   ASSERT_EQ(agui.WaitFrames(1).size(), 1u);
-  ASSERT_EQ(agui.body(), kPreamble);
+  ASSERT_FALSE(OpeningCursor(agui.body()).empty()) << agui.body();
 
   // Read concurrently (an idle reader would be closed as a slow consumer) until the end marker.
   std::vector<std::string> delivered;

@@ -33,10 +33,10 @@ TEST(HeartbeatLoopbackTest, IdleStreamGetsTheHeartbeatEventFrame) {
   // WaitFrames returns every frame so far: more heartbeats may have come; check the first ones.
   const auto frames = agui.WaitFrames(3, std::chrono::seconds(5));
   ASSERT_GE(frames.size(), 3u);
-  EXPECT_EQ(frames[0], kPreamble);
+  EXPECT_FALSE(OpeningCursor(frames[0]).empty()) << frames[0];
   EXPECT_EQ(frames[1], kHeartbeatEvent);
   EXPECT_EQ(frames[2], kHeartbeatEvent);
-  EXPECT_EQ(agui.body().rfind(std::string(kPreamble) + kHeartbeatEvent + kHeartbeatEvent, 0), 0u);
+  EXPECT_EQ(agui.body().rfind(frames[0] + std::string(kHeartbeatEvent) + kHeartbeatEvent, 0), 0u);
 
   const auto context_frames = contexts.WaitFrames(3, std::chrono::seconds(5));
   ASSERT_GE(context_frames.size(), 3u);
@@ -52,10 +52,10 @@ TEST(HeartbeatLoopbackTest, CommentStyleHeartbeatIsACommentLine) {
   SseStream a2a(hub.port(), kA2aStream, AuthAs("alice"));
   const auto frames = a2a.WaitFrames(3, std::chrono::seconds(5));
   ASSERT_GE(frames.size(), 3u);
-  EXPECT_EQ(frames[0], kPreamble);
+  EXPECT_FALSE(OpeningCursor(frames[0]).empty()) << frames[0];
   EXPECT_EQ(frames[1], kHeartbeatComment);
   EXPECT_EQ(frames[2], kHeartbeatComment);
-  EXPECT_EQ(a2a.body().rfind(std::string(kPreamble) + kHeartbeatComment + kHeartbeatComment, 0),
+  EXPECT_EQ(a2a.body().rfind(frames[0] + std::string(kHeartbeatComment) + kHeartbeatComment, 0),
             0u);
 }
 
@@ -76,7 +76,7 @@ TEST(HeartbeatLoopbackTest, EventsInterleaveWithHeartbeatsAsWholeFrames) {
   ASSERT_TRUE(agui.WaitFrameContaining("\"delta\":\"e4\""));
   std::vector<std::string> events;
   for (const std::string& frame : SplitFrames(agui.body())) {
-    if (frame == kPreamble || frame == kHeartbeatEvent) continue;
+    if (IsOpening(frame) || frame == kHeartbeatEvent) continue;
     events.push_back(frame);
   }
   EXPECT_EQ(events, expected);
@@ -108,7 +108,8 @@ TEST(HeartbeatLoopbackTest, StreamGetsAuthExpiringThenEndsAtTokenExpiry) {
   const auto ended_at = std::chrono::system_clock::now();
   EXPECT_GE(ended_at, exp - std::chrono::milliseconds(200));
   EXPECT_LE(ended_at, exp + std::chrono::milliseconds(2000));
-  EXPECT_EQ(agui.body(), std::string(kPreamble) + expiring) << "nothing after auth_expiring";
+  EXPECT_EQ(agui.body(), frames[0] + expiring) << "nothing after auth_expiring";
+  EXPECT_FALSE(OpeningCursor(frames[0]).empty()) << frames[0];
 
   ASSERT_TRUE(contexts.WaitEof(std::chrono::seconds(10)));
   const auto context_frames = SplitFrames(contexts.body());

@@ -139,7 +139,7 @@ TEST(LimitsLoopbackTest, SlowConsumerIsClosedWhileEveryoneElseReceivesEverything
   for (SseStream* s : {&slow, &healthy, &other}) {
     ASSERT_EQ(s->status(), 200);
     ASSERT_EQ(s->WaitFrames(1).size(), 1u);
-    ASSERT_EQ(s->body(), kPreamble);  // later bytes stay in the connection for FrameReader
+    ASSERT_TRUE(IsOpening(s->body()));  // later bytes stay in the connection for FrameReader
   }
   slow.connection().ShrinkReceiveBuffer();  // and never read it while publishing
 

@@ -25,6 +25,22 @@ inline constexpr char kAguiWebhook[] = "/api/v1/webhook/agui";
 inline constexpr char kA2aWebhook[] = "/api/v1/webhook/a2a";
 inline constexpr char kPreamble[] = "retry: 2000\n:ok\n\n";
 
+// The cursor a fresh agui/a2a stream opens with: the preamble and, in the same block, the named
+// `connected` event whose id is the user's position ("<history>-0" before any event). "" when
+// `frame` is not such an opening.
+inline std::string OpeningCursor(const std::string& frame) {
+  static const std::regex kOpening(
+      "retry: 2000\n:ok\nid: ([0-9a-f]{8}-(0|[1-9][0-9]*))\nevent: connected\n"
+      R"re(data: \{"type":"CONNECTED","connectionId":"[1-9][0-9]*"\}\n\n)re");
+  std::smatch match;
+  return std::regex_match(frame, match, kOpening) ? match[1].str() : std::string();
+}
+
+// The first block of a stream: the plain preamble, or a fresh agui/a2a stream's with its cursor.
+inline bool IsOpening(const std::string& frame) {
+  return frame == kPreamble || !OpeningCursor(frame).empty();
+}
+
 inline Headers AuthAs(const std::string& user, const std::string& scope = "") {
   return {{"Authorization", TestHub::Bearer(user, scope)}};
 }

@@ -133,7 +133,7 @@ TEST(ResumeUnderLoadLoopbackTest, UnionOfReceivedIdsIsExactlyOneToNWithoutDuplic
   auto stream = std::make_unique<SseStream>(hub.port(), kAguiStream, AuthAs("alice"));
   ASSERT_EQ(stream->status(), 200);
   ASSERT_EQ(stream->WaitFrames(1).size(), 1u);
-  ASSERT_EQ(stream->body(), kPreamble);
+  ASSERT_FALSE(OpeningCursor(stream->body()).empty()) << stream->body();
 
   std::atomic<int> acknowledged{0};
   std::jthread publisher([&hub, &acknowledged] {
@@ -293,16 +293,35 @@ TEST_F(ResumeEdgeLoopbackTest, FutureIdGivesFutureIdResetOrSnapshot) {
   ExpectSnapshot(frames[1], Id(20));
 }
 
-TEST_F(ResumeEdgeLoopbackTest, ResetOnAnEmptyHistoryCarriesAnEmptyId) {
+TEST_F(ResumeEdgeLoopbackTest, ResetOnAnEmptyHistoryCarriesThePositionBeforeTheFirstEvent) {
   const auto frames = FirstFrames(kAguiStream, Id(7), 1);
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[1], Reset("", "future_id"));
+  EXPECT_EQ(frames[1], Reset(Id(0), "future_id"));
+}
+
+// "<history>-0" is the cursor of a stream opened before the user's first event: it replays from
+// the first event, unless events after it were pruned.
+TEST_F(ResumeEdgeLoopbackTest, CursorBeforeTheFirstEventReplaysEverythingOrResetsAfterPruning) {
+  const HttpReply first = PublishAgui(hub().port(), "bob", AguiText("bob", "m1", "first"));
+  ASSERT_EQ(first.status, 200);
+  SseStream bob(hub().port(), kAguiStream, WithLastEventId(AuthAs("bob"), Id(0)));
+  const auto replayed = bob.WaitFrames(2);
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[0], kPreamble) << "a resume, not a fresh stream";
+  EXPECT_EQ(FrameField(replayed[1], "id"), EventIdOf(first));
+
+  PublishAndPrune();
+  const auto frames = FirstFrames(kAguiStream, Id(0), 1);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1], Reset(Id(20), "expired"));
 }
 
 TEST_F(ResumeEdgeLoopbackTest, MalformedIdIsTreatedAsAbsent) {
   PublishAndPrune();
+  std::string position = last_id_;  // the user's newest event
   for (const std::string& cursor :
-       std::vector<std::string>{"garbage", "undefined", "", "null", Id(0), Id(20) + "x"}) {
+       std::vector<std::string>{"garbage", "undefined", "", "null", Id(20) + "x",
+                                Id(20).substr(0, 9) + "00", Id(20).substr(0, 9) + "020"}) {
     for (bool query : {false, true}) {
       SCOPED_TRACE(cursor + (query ? " (query)" : " (header)"));
       const std::string target =
@@ -313,10 +332,11 @@ TEST_F(ResumeEdgeLoopbackTest, MalformedIdIsTreatedAsAbsent) {
       ASSERT_EQ(agui.WaitFrames(1).size(), 1u);
       const HttpReply reply = PublishAgui(hub().port(), "alice", AguiText("alice", "m1", "live"));
       ASSERT_EQ(reply.status, 200);
-      // No reset and no replay: the first frame after the preamble is the live event.
+      // No reset and no replay: a fresh stream's opening, then the live event.
       const auto frames = agui.WaitFrames(2);
       ASSERT_EQ(frames.size(), 2u);
-      EXPECT_EQ(frames[0], kPreamble);
+      EXPECT_EQ(OpeningCursor(frames[0]), position) << "the user's newest event at the open";
+      position = EventIdOf(reply);
       EXPECT_EQ(FrameField(frames[1], "id"), EventIdOf(reply));
       EXPECT_EQ(FrameField(frames[1], "event"), "");
 

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "core/event_id.h"
 #include "http/loopback_support.h"
 
 namespace herald::testing {
@@ -30,22 +31,28 @@ TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {
     EXPECT_EQ(stream.head().raw_head, kSseHead);
     const auto frames = stream.WaitFrames(1);
     ASSERT_GE(frames.size(), 1u);
-    EXPECT_EQ(frames[0], kPreamble);
-    EXPECT_EQ(stream.body().rfind(kPreamble, 0), 0u) << "the preamble comes first";
+    if (std::string(path) == kContextsStream) {
+      EXPECT_EQ(frames[0], kPreamble);
+    } else {
+      EXPECT_EQ(OpeningCursor(frames[0]), FormatEventId({hub.store().History(), 0})) << frames[0];
+    }
+    EXPECT_EQ(stream.body().rfind("retry: 2000\n:ok\n", 0), 0u) << "the preamble comes first";
   }
 }
 
-// docs/DECISIONS.md: the snapshot always carries an id line; an empty one for a user without
-// events, so a browser drops a stale Last-Event-ID.
-TEST(SurfaceLoopbackTest, ContextsStreamStartsWithAnEmptySnapshotWithAnEmptyIdForANewUser) {
+// docs/DECISIONS.md: the snapshot always carries the stream's cursor as its id; for a user
+// without events the position before the first, so a reconnect misses nothing published since.
+TEST(SurfaceLoopbackTest,
+     ContextsStreamStartsWithAnEmptySnapshotAtThePositionBeforeANewUsersFirstEvent) {
   TestHub hub;
   SseStream stream(hub.port(), kContextsStream, AuthAs("alice"));
   ASSERT_EQ(stream.status(), 200);
   const auto frames = stream.WaitFrames(2);
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0], kPreamble);
-  ASSERT_EQ(frames[1].rfind("id: \ndata: ", 0), 0u) << frames[1];
-  EXPECT_TRUE(std::regex_match(frames[1].substr(5), kEmptySnapshot)) << frames[1];
+  const std::string id_line = "id: " + FormatEventId({hub.store().History(), 0}) + "\n";
+  ASSERT_EQ(frames[1].rfind(id_line, 0), 0u) << frames[1];
+  EXPECT_TRUE(std::regex_match(frames[1].substr(id_line.size()), kEmptySnapshot)) << frames[1];
   EXPECT_EQ(stream.body().find('\r'), std::string::npos) << "LF only";
 }
 

@@ -62,7 +62,9 @@ INSTANTIATE_TEST_SUITE_P(
         ResumeCase{"CursorAtLastReplaysNothingNew", Id(20), {10, 20}, ResumeKind::kReplay, 20, ""},
         ResumeCase{"CursorAtLastWhenEverythingPruned", Id(5), {6, 5}, ResumeKind::kReplay, 5, ""},
         ResumeCase{"CursorAtZeroWithNothingPruned", Id(0), {1, 5}, ResumeKind::kReplay, 0, ""},
-        ResumeCase{"CursorAtZeroUserWithNoEvents", Id(0), {1, 0}, ResumeKind::kReplay, 0, ""}),
+        ResumeCase{"CursorAtZeroUserWithNoEvents", Id(0), {1, 0}, ResumeKind::kReplay, 0, ""},
+        // "<history>-0" from a stream opened before the user's first event, after pruning.
+        ResumeCase{"CursorAtZeroAfterPruning", Id(0), {3, 5}, ResumeKind::kReset, 5, "expired"}),
     [](const ::testing::TestParamInfo<ResumeCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -58,10 +58,11 @@ export class RecordingEventSource {
    * @param {boolean} [opts.throttle] wrap each response body so that pauseBody()/resumeBody()
    *        can stop and restart the reading of the current connection
    * @param {string[]} [opts.named] named event types to record besides `message`
-   * @param {(info: {attempt: number, lastEventId: string|undefined}) => void} [opts.onRequest]
-   *        called as the client sends each (re)connection request, before the answer
+   * @param {(info: {attempt: number, lastEventId: string|undefined}) => void|Promise<void>} [opts.onRequest]
+   *        called as the client makes each (re)connection request; the request is sent once
+   *        what it returns has settled
    */
-  constructor(url, { token, cookie, throttle = false, named = ['heartbeat', 'reset', 'auth_expiring'], onRequest } = {}) {
+  constructor(url, { token, cookie, throttle = false, named = ['connected', 'heartbeat', 'reset', 'auth_expiring'], onRequest } = {}) {
     this.url = url;
     this.requests = []; // {attempt, at, lastEventId, authorization, cookie, status, error}
     this.opens = []; // timestamps
@@ -85,7 +86,7 @@ export class RecordingEventSource {
         };
         self.requests.push(info);
         self.#notify({ kind: 'request', ...info });
-        if (onRequest) onRequest(info);
+        if (onRequest) await onRequest(info);
         let res;
         try {
           res = await fetch(input, { ...init, headers });

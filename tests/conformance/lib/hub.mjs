@@ -185,9 +185,9 @@ export async function disconnectUser(hub, userId) {
   return json;
 }
 
-/** Herald's event id: `<8 hex history>-<decimal sequence>` (docs/DECISIONS.md). */
+/** Herald's event id: `<8 hex history>-<decimal sequence>`; sequence 0 is the position before a user's first event. */
 export function parseEventId(id) {
-  const m = /^([0-9a-f]{8})-([1-9][0-9]*)$/.exec(id);
+  const m = /^([0-9a-f]{8})-(0|[1-9][0-9]*)$/.exec(id);
   if (!m) throw new Error(`not a Herald event id: ${JSON.stringify(id)}`);
   return { history: m[1], seq: Number(m[2]) };
 }
