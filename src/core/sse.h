@@ -19,7 +19,7 @@ std::string DataFrame(std::string_view id, std::string_view json);
 // The contexts stream wraps every event: {"protocol":"agui","event":<json>}.
 std::string WrapEvent(Protocol protocol, std::string_view event_json);
 
-// The first bytes of every stream: "retry: <ms>\n:<comment>\n\n", sent as soon as it opens.
+// The first bytes of a stream: "retry: <ms>\n:<comment>\n\n", sent with its first frame.
 std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);
 
 // The first bytes of a fresh agui/a2a stream: the preamble's lines, then in the same block
