@@ -133,13 +133,22 @@ int Tail(const TailConfig& c) {
       for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
         const std::string frame = pending.substr(0, end + 2);
         pending.erase(0, end + 2);
+        // Every id moves the cursor (the `connected` event's too); only events without an
+        // `event:` line are printed, as EventSource.onmessage would see them.
         std::istringstream lines(frame);
-        std::string line;
+        std::string line, name, data;
         while (std::getline(lines, line)) {
           if (line.rfind("id: ", 0) == 0) last_id = line.substr(4);
-          if (!c.raw && line.rfind("data: ", 0) == 0) std::cout << line.substr(6) << "\n";
+          if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+          if (line.rfind("data: ", 0) == 0) data = line.substr(6);
         }
-        if (c.raw) std::cout << frame;
+        if (c.raw) {
+          std::cout << frame;
+        } else if (name.empty() && !data.empty()) {
+          std::cout << data << "\n";
+        } else if (name == "reset") {
+          std::cerr << "herald tail: stream reset: " << data << "\n";
+        }
         std::cout.flush();
       }
     }
