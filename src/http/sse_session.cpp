@@ -163,15 +163,23 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   // snapshot reflects exactly the events up to range.last), then the response head and the first
   // bytes (spec §5), in one write with the snapshot or reset frame.
   store::EventStore& store = hub.store();
-  const bool contexts_stream = request.stream == Stream::kContexts;
-  auto view =
-      co_await Offload(hub.store_pool(), [&store, &user, contexts_stream, &only = request.context] {
-        if (contexts_stream) return store.ReadContexts(user, only);
-        auto range = store.Range(user);
-        if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
-        return store::Result<store::ContextsView>::Ok({{}, *range.value});
-      });
   const std::uint32_t history = store.History();
+  const bool contexts_stream = request.stream == Stream::kContexts;
+  const auto read = [&](bool with_contexts) {
+    return Offload(hub.store_pool(), [&store, &user, with_contexts, &only = request.context] {
+      if (with_contexts) return store.ReadContexts(user, only);
+      auto range = store.Range(user);
+      if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
+      return store::Result<store::ContextsView>::Ok({{}, *range.value});
+    });
+  };
+  // A contexts stream that resumes needs no snapshot: read its contexts only if it cannot.
+  auto view = co_await read(contexts_stream && !request.cursor);
+  if (contexts_stream && request.cursor && view.ok() &&
+      hub::PlanResume(request.cursor, history, view.value->range).kind !=
+          hub::ResumeKind::kReplay) {
+    view = co_await read(true);
+  }
   hub::ResumePlan plan;
   std::string opening(kResponseHead);
   if (!view.ok()) {
