@@ -3,7 +3,6 @@
 #include <jwt.h>
 #include <openssl/err.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -37,8 +36,7 @@ std::string MintHs256(std::string_view secret, std::string_view sub, std::string
   if (!IsValidClientId(sub)) {
     throw std::invalid_argument("sub must be 1-256 bytes without control characters");
   }
-  if (std::any_of(scope.begin(), scope.end(),
-                  [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+  if (HasControlCharacter(scope)) {
     throw std::invalid_argument("scope must not contain control characters");
   }
   if (ttl <= std::chrono::seconds{0}) throw std::invalid_argument("ttl must be positive");

@@ -42,12 +42,21 @@ bool IsUtf8(std::string_view text) {
 
 }  // namespace
 
+bool HasControlCharacter(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
+}
+
 bool IsValidClientId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
-  for (unsigned char c : id) {
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return IsUtf8(id);
+  return IsUtf8(id) && !HasControlCharacter(id);
 }
 
 bool IsValidContextId(std::string_view id) {

@@ -52,6 +52,10 @@ using ConnectionId = IntegerId<struct ConnectionIdTag>;
 inline constexpr std::size_t kMaxIdBytes = 256;
 bool IsValidClientId(std::string_view id);
 
+// Whether UTF-8 `text` holds a control character (Unicode category Cc): C0 (U+0000-U+001F),
+// DEL (U+007F) or C1 (U+0080-U+009F, the bytes C2 80-C2 9F).
+bool HasControlCharacter(std::string_view text);
+
 // Context ids are client ids that can also stand in a URL path and are not a front-end's
 // placeholder: not "undefined", "null" or "__CONTEXT_LOADING__" (what buggy clients send before
 // they have an id), not "." or "..", no '/' or '\\'. An id that is not valid is refused in a

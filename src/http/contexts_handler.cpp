@@ -7,6 +7,7 @@
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
+#include "core/ids.h"
 #include "core/time_format.h"
 #include "http/authenticate.h"
 #include "http/offload.h"
@@ -82,9 +83,7 @@ std::variant<std::string, ApiError> ContextName(const boost::json::value& value)
   if (name.size() > kMaxContextNameBytes) {
     return BadRequest("name must be at most 256 bytes.");
   }
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return BadRequest("name must not contain control characters.");
-  }
+  if (HasControlCharacter(name)) return BadRequest("name must not contain control characters.");
   return std::string(name);
 }
 

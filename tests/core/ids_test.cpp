@@ -23,6 +23,20 @@ TEST(IdsTest, ClientIdsAreOneTo256BytesOfUtf8WithoutControlCharacters) {
   EXPECT_FALSE(IsValidClientId("a\x7f"));
 }
 
+TEST(IdsTest, C1ControlCharactersAreControlCharactersToo) {
+  EXPECT_FALSE(IsValidClientId("a\xc2\x80"));  // U+0080
+  EXPECT_FALSE(
+      IsValidClientId("a\xc2\x85"
+                      "b"));                  // U+0085 NEXT LINE
+  EXPECT_FALSE(IsValidClientId("\xc2\x9f"));  // U+009F
+  EXPECT_TRUE(
+      IsValidClientId("a\xc2\xa0"
+                      "b"));                      // U+00A0 NO-BREAK SPACE: not a control
+  EXPECT_TRUE(IsValidClientId("a\xe2\x80\xa8"));  // U+2028 LINE SEPARATOR: a separator (Zl)
+  EXPECT_TRUE(HasControlCharacter("\t"));
+  EXPECT_FALSE(HasControlCharacter("caf\xc3\xa9 \xe2\x82\xac"));
+}
+
 TEST(IdsTest, MalformedUtf8IsRefused) {
   for (const std::string bad : {
            "\xff",              // never valid

@@ -409,6 +409,8 @@ std::vector<BadBody> BadNameBodies() {
       {"newline inside", json, NameBody(R"(a\nb)"), 400, "bad_request"},
       {"tab inside", json, NameBody(R"(a\tb)"), 400, "bad_request"},
       {"DEL inside", json, NameBody(R"(a\u007fb)"), 400, "bad_request"},
+      {"C1 NEXT LINE inside", json, NameBody(R"(a\u0085b)"), 400, "bad_request"},
+      {"C1 U+009F inside", json, NameBody(R"(a\u009fb)"), 400, "bad_request"},
       {"SSE injection", json, NameBody(R"(x\n\nid: 9\ndata: evil)"), 400, "bad_request"},
       {"invalid UTF-8", json,
        NameBody("a\xff"
@@ -809,6 +811,7 @@ std::vector<HostileId> HostileIds() {
       {"CR LF header injection", "a%0D%0AX-Evil:%201"},
       {"unit separator", "%1F"},
       {"DEL", "a%7Fb"},
+      {"C1 NEXT LINE", "a%C2%85b"},
       {"lone 0xFF", "a%FFb"},
       {"overlong slash", "%C0%AF"},
       {"surrogate half", "%ED%A0%80"},
