@@ -1,0 +1,352 @@
+// Attribution of webhook and batch events to contexts (spec §3.4): contexts created on first
+// mention, ownership, malformed and placeholder ids, idempotent replays.
+#include <gtest/gtest.h>
+
+#include "http/contexts_support.h"
+
+namespace herald::testing {
+namespace {
+
+// ---- Attribution of webhook and batch events (spec §3.4) ----------------------------------------
+
+TEST(ContextsLoopbackTest, WebhookNamingANewContextCreatesItForItsUserBeforeTheEvent) {
+  TestHub hub;
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  struct Case {
+    std::string name;
+    const char* webhook;
+    std::string caller;
+    std::string scope;
+    std::string context;
+    std::string body;
+    std::int64_t tasks;
+  };
+  const std::vector<Case> cases = {
+      {"A2A contextId", kA2aWebhook, "alice", "", "from-a2a",
+       R"({"user_id":"alice","type":"TASK_SUBMITTED","taskId":"t1","contextId":"from-a2a",)"
+       R"("agentName":"planner"})",
+       1},
+      {"top-level context_id", kAguiWebhook, "alice", "", "from-field",
+       R"({"user_id":"alice","context_id":"from-field","type":"TEXT_MESSAGE_CONTENT",)"
+       R"("messageId":"m1","delta":"x","timestamp":1})",
+       0},
+      {"RUN_STARTED threadId", kAguiWebhook, "alice", "", "from-thread",
+       R"({"user_id":"alice","type":"RUN_STARTED","threadId":"from-thread","runId":"r1"})", 0},
+      {"a service publishing for alice", kA2aWebhook, "svc", kPublishScope, "from-service",
+       R"({"user_id":"alice","type":"TASK_SUBMITTED","taskId":"t2","contextId":"from-service",)"
+       R"("agentName":"planner"})",
+       1},
+      {"context_id over contextId", kA2aWebhook, "alice", "", "outer",
+       R"({"user_id":"alice","context_id":"outer","type":"TASK_SUBMITTED","taskId":"t3",)"
+       R"("contextId":"inner","agentName":"planner"})",
+       1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::int64_t before = NowMillis();
+    const HttpReply reply =
+        Request(hub.port(), "POST", c.webhook, JsonAuthAs(c.caller, c.scope), c.body);
+    const std::int64_t after = NowMillis();
+    ASSERT_EQ(reply.status, 200) << reply.body;
+
+    const std::string frame = contexts.Next();
+    const json::object created = EventOf(frame, "system");
+    ASSERT_FALSE(created.empty()) << frame;
+    EXPECT_EQ(Str(created.at("type")), "CONTEXT_CREATED") << frame;
+    EXPECT_EQ(Str(created.at("contextId")), c.context) << frame;
+    const std::int64_t named_at = DefaultNameMillis(created.at("name"));
+    EXPECT_GE(named_at, before) << frame;
+    EXPECT_LE(named_at, after) << frame;
+    EXPECT_EQ(SequenceOf(FrameField(frame, "id")) + 1, SequenceOf(EventIdOf(reply)))
+        << "CONTEXT_CREATED comes right before the event";
+    const std::string event_frame = contexts.Next();
+    EXPECT_EQ(FrameField(event_frame, "id"), EventIdOf(reply));
+    EXPECT_EQ(event_frame.find("\"context_id\""), std::string::npos)
+        << "the routing field is not part of the event: " << event_frame;
+
+    const json::value context = GetContext(hub.port(), "alice", c.context);
+    ASSERT_TRUE(IsContext(context, "alice", true));
+    EXPECT_EQ(context.at("name"), created.at("name"));
+    EXPECT_EQ(Count(context, "task_count"), c.tasks);
+
+    // A second event on it creates nothing more.
+    const HttpReply again =
+        Request(hub.port(), "POST", c.webhook, JsonAuthAs(c.caller, c.scope), c.body);
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(contexts.NextId(), EventIdOf(again));
+  }
+  std::set<std::string> listed;
+  const json::value list = ListContexts(hub.port(), "alice");
+  for (const json::value& entry : list.as_array()) {
+    listed.insert(Str(entry.at("context_id")));
+  }
+  std::set<std::string> expected;
+  for (const Case& c : cases) expected.insert(c.context);
+  EXPECT_EQ(listed, expected) << "one context per case, none for a shadowed contextId";
+  EXPECT_EQ(ListContexts(hub.port(), "svc"), json::array()) << "the service owns none";
+}
+
+TEST(ContextsLoopbackTest, DeletedContextNamedAgainByAWebhookComesBackAfreshWithZeroedCounts) {
+  TestHub hub;
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  const std::string submitted =
+      R"({"user_id":"alice","type":"TASK_SUBMITTED","taskId":"t1","contextId":"trip",)"
+      R"("agentName":"planner"})";
+  const std::string message = R"({"user_id":"alice",)" + AgentMessage("t1", "trip").substr(1);
+  ASSERT_EQ(PublishA2a(hub.port(), submitted).status, 200);
+  ExpectContextEvent(contexts, "CONTEXT_CREATED", "trip", kDefaultName);
+  EXPECT_NE(contexts.Next().find("TASK_SUBMITTED"), std::string::npos);
+  ASSERT_EQ(PublishA2a(hub.port(), message).status, 200);
+  EXPECT_NE(contexts.Next().find("AGENT_MESSAGE"), std::string::npos);
+  const json::value first = GetContext(hub.port(), "alice", "trip");
+  ASSERT_TRUE(IsContext(first, "alice", true));
+  EXPECT_EQ(Count(first, "task_count"), 1);
+  EXPECT_EQ(Count(first, "message_count"), 1);
+  ASSERT_EQ(Request(hub.port(), "DELETE", ContextPath("trip"), AuthAs("alice")).status, 204);
+  ExpectContextEvent(contexts, "CONTEXT_DELETED", "trip", std::nullopt);
+  ASSERT_TRUE(ClockPast(MillisOf(first.at("updated_at"))));
+
+  // The same task on the same id: a new context, whose counts start again.
+  const HttpReply again = PublishA2a(hub.port(), submitted);
+  ASSERT_EQ(again.status, 200) << again.body;
+  ExpectContextEvent(contexts, "CONTEXT_CREATED", "trip", kDefaultName);
+  EXPECT_EQ(contexts.NextId(), EventIdOf(again));
+  const json::value second = GetContext(hub.port(), "alice", "trip");
+  ASSERT_TRUE(IsContext(second, "alice", true));
+  EXPECT_EQ(Count(second, "task_count"), 1) << "t1 counts again in the new context";
+  EXPECT_EQ(Count(second, "message_count"), 0);
+  EXPECT_TRUE(second.at("last_message_at").is_null());
+  EXPECT_GT(MillisOf(second.at("created_at")), MillisOf(first.at("created_at")));
+}
+
+TEST(ContextsLoopbackTest, WebhookNamingAnotherUsersContextIsForbiddenAndStoresNothing) {
+  TestHub hub;
+  Frames alice_agui(hub.port(), kAguiStream, "alice");
+  Frames alice_a2a(hub.port(), kA2aStream, "alice");
+  Frames alice_contexts(hub.port(), kContextsStream, "alice");
+  Frames bob_a2a(hub.port(), kA2aStream, "bob");
+  Frames bob_contexts(hub.port(), kContextsStream, "bob");
+  OpenBare(alice_agui);
+  OpenBare(alice_a2a);
+  OpenContexts(alice_contexts);
+  OpenBare(bob_a2a);
+  OpenContexts(bob_contexts);
+  const json::value created = CreateContext(hub.port(), "bob", "bobs");
+  ASSERT_TRUE(created.is_object());
+  const std::string bobs = Str(created.at("context_id"));
+  const std::string bob_created = ExpectContextEvent(bob_contexts, "CONTEXT_CREATED", bobs, "bobs");
+  const std::string alice_before = AguiFence(hub.port(), "alice");
+  ASSERT_EQ(alice_agui.NextId(), alice_before);
+  ASSERT_EQ(alice_contexts.NextId(), alice_before);
+
+  struct Case {
+    std::string name;
+    const char* webhook;
+    std::string caller;
+    std::string scope;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"A2A contextId", kA2aWebhook, "alice", "",
+       R"({"user_id":"alice","type":"TASK_SUBMITTED","taskId":"t1","contextId":")" + bobs +
+           R"(","agentName":"planner"})"},
+      {"top-level context_id", kAguiWebhook, "alice", "",
+       R"({"user_id":"alice","context_id":")" + bobs +
+           R"(","type":"TEXT_MESSAGE_END","messageId":"m1"})"},
+      {"top-level context_id on A2A", kA2aWebhook, "alice", "",
+       R"({"user_id":"alice","context_id":")" + bobs +
+           R"(","type":"JSON_RPC_RESPONSE","id":1,"result":{}})"},
+      {"RUN_STARTED threadId", kAguiWebhook, "alice", "",
+       R"({"user_id":"alice","type":"RUN_STARTED","threadId":")" + bobs + R"(","runId":"r1"})"},
+      {"a service publishing for alice", kA2aWebhook, "svc", kPublishScope,
+       R"({"user_id":"alice","type":"AGENT_MESSAGE","taskId":"t2","contextId":")" + bobs +
+           R"(","messageId":"m2","content":"hi"})"},
+  };
+  for (const Case& c : cases) {
+    const HttpReply reply =
+        Request(hub.port(), "POST", c.webhook, JsonAuthAs(c.caller, c.scope), c.body);
+    EXPECT_TRUE(IsError(reply, 403, "forbidden")) << c.name;
+    EXPECT_EQ(reply.body.find("bob"), std::string::npos) << c.name << ": " << reply.body;
+  }
+
+  // Nothing reached either user, and the refused events took no id.
+  const std::string alice_after = AguiFence(hub.port(), "alice");
+  EXPECT_EQ(SequenceOf(alice_after), SequenceOf(alice_before) + 1);
+  EXPECT_EQ(alice_agui.NextId(), alice_after);
+  EXPECT_EQ(alice_contexts.NextId(), alice_after);
+  const std::string alice_a2a_fence = A2aFence(hub.port(), "alice");
+  EXPECT_EQ(alice_a2a.NextId(), alice_a2a_fence);
+  const std::string bob_fence = A2aFence(hub.port(), "bob");
+  EXPECT_EQ(SequenceOf(bob_fence), SequenceOf(bob_created) + 1);
+  EXPECT_EQ(bob_a2a.NextId(), bob_fence);
+  EXPECT_EQ(bob_contexts.NextId(), bob_fence);
+
+  const json::value stored = GetContext(hub.port(), "bob", bobs);
+  ASSERT_TRUE(IsContext(stored, "bob", true));
+  EXPECT_EQ(Count(stored, "task_count"), 0);
+  EXPECT_EQ(Count(stored, "message_count"), 0);
+  EXPECT_EQ(stored.at("updated_at"), created.at("updated_at"));
+  EXPECT_EQ(ListContexts(hub.port(), "alice"), json::array());
+}
+
+TEST(ContextsLoopbackTest, WebhookWithAMalformedContextIdIs422NamingContextId) {
+  TestHub hub;
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"undefined", R"("undefined")"},
+      {"null string", R"("null")"},
+      {"__CONTEXT_LOADING__", R"("__CONTEXT_LOADING__")"},
+      {"empty", R"("")"},
+      {"dot dot", R"("..")"},
+      {"slash", R"("a/b")"},
+      {"backslash", R"("a\\b")"},
+      {"newline", R"("a\nb")"},
+      {"257 bytes", "\"" + std::string(257, 'c') + "\""},
+      {"number", "5"},
+      {"JSON null", "null"},
+  };
+  for (const char* webhook : {kAguiWebhook, kA2aWebhook}) {
+    for (const auto& [name, value] : values) {
+      const std::string body = std::string(webhook) == kAguiWebhook
+                                   ? R"({"user_id":"alice","context_id":)" + value +
+                                         R"(,"type":"TEXT_MESSAGE_END","messageId":"m1"})"
+                                   : R"({"user_id":"alice","context_id":)" + value +
+                                         R"(,"type":"JSON_RPC_RESPONSE","id":1,"result":{}})";
+      const HttpReply reply = Request(hub.port(), "POST", webhook, JsonAuthAs("alice"), body);
+      EXPECT_TRUE(IsError(reply, 422, "validation_error", "context_id")) << webhook << " " << name;
+    }
+  }
+  const std::string fence = AguiFence(hub.port(), "alice");
+  EXPECT_EQ(SequenceOf(fence), 1u) << "nothing was stored";
+  EXPECT_EQ(contexts.NextId(), fence) << "nothing was delivered";
+  EXPECT_EQ(ListContexts(hub.port(), "alice"), json::array()) << "nothing was created";
+}
+
+TEST(ContextsLoopbackTest, BatchItemOnAnotherUsersContextGetsItsOwn403AndTheOthersAreStored) {
+  TestHub hub;
+  Frames alice_contexts(hub.port(), kContextsStream, "alice");
+  Frames alice_a2a(hub.port(), kA2aStream, "alice");
+  Frames bob_contexts(hub.port(), kContextsStream, "bob");
+  OpenContexts(alice_contexts);
+  OpenBare(alice_a2a);
+  OpenContexts(bob_contexts);
+  const json::value created = CreateContext(hub.port(), "bob", "bobs");
+  ASSERT_TRUE(created.is_object());
+  const std::string bobs = Str(created.at("context_id"));
+  ExpectContextEvent(bob_contexts, "CONTEXT_CREATED", bobs, "bobs");
+
+  const auto text = [](const std::string& delta) {
+    return R"("event":)" + AguiTextJson("m", delta, "1");
+  };
+  const std::string batch =
+      std::string("[") +
+      // 0: alice, no context: stored.
+      R"({"user_id":"alice","protocol":"agui",)" + text("zero") + "}," +
+      // 1: alice into bob's context by context_id: refused.
+      R"({"user_id":"alice","protocol":"agui","context_id":")" + bobs + "\"," + text("one") + "}," +
+      // 2: alice into bob's context by the A2A contextId: refused.
+      R"({"user_id":"alice","protocol":"a2a","event":)" + AgentMessage("t", bobs) + "}," +
+      // 3: bob into his own context: stored.
+      R"({"user_id":"bob","protocol":"agui","context_id":")" + bobs + "\"," + text("three") + "}," +
+      // 4: alice into a new context: created for her, stored.
+      R"({"user_id":"alice","protocol":"agui","context_id":"fresh",)" + text("four") + "}]";
+  const HttpReply reply =
+      Request(hub.port(), "POST", kBatch, JsonAuthAs("svc", kPublishScope), batch);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json::value body = json::parse(reply.body);
+  EXPECT_EQ(body.at("accepted"), json::value(3)) << reply.body;
+  EXPECT_EQ(body.at("rejected"), json::value(2)) << reply.body;
+  const json::array& results = body.at("results").as_array();
+  ASSERT_EQ(results.size(), 5u) << reply.body;
+  for (std::size_t i : {1u, 2u}) {
+    SCOPED_TRACE(i);
+    const json::object& result = results[i].as_object();
+    EXPECT_EQ(KeysOf(result), (std::set<std::string>{"status", "code", "message"})) << reply.body;
+    EXPECT_EQ(result.at("status"), json::value(403));
+    EXPECT_EQ(Str(result.at("code")), "forbidden");
+    EXPECT_EQ(Str(result.at("message")).find("bob"), std::string::npos);
+  }
+  for (std::size_t i : {0u, 3u, 4u}) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(results[i].at("status"), json::value(200)) << reply.body;
+  }
+  const std::string zero = Str(results[0].at("event_id"));
+  const std::string three = Str(results[3].at("event_id"));
+  const std::string four = Str(results[4].at("event_id"));
+
+  // Alice: item 0, then the new context's CONTEXT_CREATED, then item 4; nothing else.
+  EXPECT_EQ(alice_contexts.NextId(), zero);
+  const std::string fresh =
+      ExpectContextEvent(alice_contexts, "CONTEXT_CREATED", "fresh", kDefaultName);
+  EXPECT_EQ(SequenceOf(fresh), SequenceOf(zero) + 1);
+  EXPECT_EQ(alice_contexts.NextId(), four);
+  EXPECT_EQ(SequenceOf(four), SequenceOf(fresh) + 1);
+  const std::string a2a_fence = A2aFence(hub.port(), "alice");
+  EXPECT_EQ(alice_a2a.NextId(), a2a_fence) << "the refused A2A item was not delivered";
+  EXPECT_EQ(alice_contexts.NextId(), a2a_fence);
+  // Bob: item 3 only.
+  EXPECT_EQ(bob_contexts.NextId(), three);
+  const std::string bob_fence = AguiFence(hub.port(), "bob");
+  EXPECT_EQ(bob_contexts.NextId(), bob_fence);
+
+  const json::value stored = GetContext(hub.port(), "bob", bobs);
+  ASSERT_TRUE(IsContext(stored, "bob", true));
+  EXPECT_EQ(Count(stored, "task_count"), 0) << "the refused item's task was not counted";
+  EXPECT_EQ(Count(stored, "message_count"), 0);
+  const json::value alices = ListContexts(hub.port(), "alice");
+  ASSERT_EQ(alices.as_array().size(), 1u) << json::serialize(alices);
+  EXPECT_EQ(Str(alices.at(0).at("context_id")), "fresh");
+}
+
+TEST(ContextsLoopbackTest, PlaceholderIdsInsideAnEventAreDeliveredButAttributeNothing) {
+  TestHub hub;
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  // The event's own contextId/threadId only attributes when it is a well-formed context id; the
+  // event itself is valid and is delivered as sent.
+  const std::vector<std::pair<const char*, std::string>> events = {
+      {kA2aWebhook,
+       R"({"user_id":"alice","type":"TASK_SUBMITTED","taskId":"t1","contextId":"undefined",)"
+       R"("agentName":"a"})"},
+      {kA2aWebhook, R"({"user_id":"alice",)" + AgentMessage("t1", "__CONTEXT_LOADING__").substr(1)},
+      {kAguiWebhook, R"({"user_id":"alice","type":"RUN_STARTED","threadId":"null","runId":"r1"})"},
+      {kAguiWebhook, R"({"user_id":"alice","type":"RUN_FINISHED","threadId":"a/b","runId":"r1"})"},
+  };
+  for (const auto& [webhook, body] : events) {
+    const HttpReply reply = Request(hub.port(), "POST", webhook, JsonAuthAs("alice"), body);
+    ASSERT_EQ(reply.status, 200) << body << " -> " << reply.body;
+    EXPECT_EQ(contexts.NextId(), EventIdOf(reply)) << "no CONTEXT_CREATED before " << body;
+  }
+  EXPECT_EQ(ListContexts(hub.port(), "alice"), json::array()) << "no placeholder context";
+}
+
+TEST(ContextsLoopbackTest, IdempotencyKeyOnContextEventsReplaysTheFirstAnswerAndDeliversOnce) {
+  TestHub hub;
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  const std::string id = Create(hub.port(), "alice", "c");
+  ASSERT_FALSE(id.empty());
+  ExpectContextEvent(contexts, "CONTEXT_CREATED", id, "c");
+  Headers headers = JsonAuthAs("alice");
+  headers.emplace_back("Idempotency-Key", "k1");
+  const std::string envelope = R"({"protocol":"a2a","event":)" + AgentMessage("t1", id) + "}";
+
+  const HttpReply first = Request(hub.port(), "POST", EventsPath(id), headers, envelope);
+  const HttpReply retry = Request(hub.port(), "POST", EventsPath(id), headers, envelope);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.body, first.body);
+  EXPECT_EQ(retry.Header("idempotent-replayed"), "true");
+  EXPECT_EQ(contexts.NextId(), EventIdOf(first));
+  const std::string fence = AguiFence(hub.port(), "alice");
+  EXPECT_EQ(contexts.NextId(), fence) << "the retry delivered nothing";
+  const json::value stored = GetContext(hub.port(), "alice", id);
+  ASSERT_TRUE(stored.is_object());
+  EXPECT_EQ(Count(stored, "message_count"), 1) << "the retry counted nothing";
+}
+
+}  // namespace
+}  // namespace herald::testing
