@@ -29,6 +29,13 @@ CLI::Option* AddFlag(CLI::App& command, const std::string& flag, bool& value,
   return command.add_flag("--" + flag, value, help)->envname(EnvName(flag));
 }
 
+// --rate-limit-NAME (per second, 0: no limit) and --rate-limit-NAME-burst.
+void AddRateLimit(CLI::App& command, const std::string& name, double& rate, double& burst,
+                  const std::string& what) {
+  Add(command, "rate-limit-" + name, rate, what + ", per second (0: no limit)");
+  Add(command, "rate-limit-" + name + "-burst", burst, what + ", at once");
+}
+
 std::string TomlValueText(const toml::node& node) {
   if (auto s = node.value<std::string>()) return *s;
   if (auto b = node.value<bool>()) return *b ? "true" : "false";
@@ -77,19 +84,13 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "Events accepted but not yet stored before publishes get 503");
   Add(command, "drain-window", c.drain_window,
       "Seconds over which streams are told to reconnect on shutdown");
-  Add(command, "rate-limit-stream-opens", c.rate_limit_stream_opens,
-      "Stream opens per second per user (0: no limit)");
-  Add(command, "rate-limit-stream-opens-burst", c.rate_limit_stream_opens_burst,
-      "Stream opens a user may make at once");
-  Add(command, "rate-limit-publishes", c.rate_limit_publishes,
-      "Publish requests per second per user, a batch counting once (0: no limit)");
-  Add(command, "rate-limit-publishes-burst", c.rate_limit_publishes_burst,
-      "Publish requests a user may make at once");
-  Add(command, "rate-limit-unauthenticated", c.rate_limit_unauthenticated,
-      "Stream and publish requests without a valid token, per second per client address "
-      "(0: no limit)");
-  Add(command, "rate-limit-unauthenticated-burst", c.rate_limit_unauthenticated_burst,
-      "Requests without a valid token a client address may make at once");
+  AddRateLimit(command, "stream-opens", c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst,
+               "Stream opens per user");
+  AddRateLimit(command, "publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst,
+               "Publish requests per user (a batch counts once)");
+  AddRateLimit(command, "unauthenticated", c.rate_limit_unauthenticated,
+               c.rate_limit_unauthenticated_burst,
+               "Stream and publish requests without a valid token per client address");
   Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
