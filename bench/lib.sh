@@ -61,15 +61,17 @@ bench_start_herald() {  # THREADS
   local threads=$1
   [ -x "$HERALD_BIN" ] || { bench_log "no hub binary at $HERALD_BIN"; return 1; }
   SERVER_DIR=$(mktemp -d /tmp/herald-bench-hub.XXXXXX)
-  # Rate limits off (HERALD_ARGS may turn them back on): the loadgen publishes for every user
-  # with one token, far past the default per-user publish budget, and opens streams in bursts.
+  # Rate limits off, through the environment so that --rate-limit-* flags in HERALD_ARGS win:
+  # the loadgen publishes for every user with one token, far past the default per-user publish
+  # budget, and opens streams in bursts.
   # shellcheck disable=SC2086  # HERALD_ARGS is a list of flags
+  HERALD_RATE_LIMIT_PUBLISHES=${HERALD_RATE_LIMIT_PUBLISHES:-0} \
+  HERALD_RATE_LIMIT_STREAM_OPENS=${HERALD_RATE_LIMIT_STREAM_OPENS:-0} \
   "$HERALD_BIN" serve --listen 127.0.0.1:0 --jwt-secret "$HERALD_JWT_SECRET_BENCH" \
-    --threads "$threads" --data-dir "$SERVER_DIR/data" \
-    --rate-limit-publishes 0 --rate-limit-stream-opens 0 $HERALD_ARGS \
+    --threads "$threads" --data-dir "$SERVER_DIR/data" $HERALD_ARGS \
     </dev/null >"$SERVER_DIR/herald.log" 2>&1 &
   SERVER_PID=$! SERVER_KIND=herald SERVER_PIDS=$SERVER_PID SERVER_PORT=""
-  SERVER_CMD="$HERALD_BIN serve --listen 127.0.0.1:0 --jwt-secret … --threads $threads --data-dir <tmp> --rate-limit-publishes 0 --rate-limit-stream-opens 0 $HERALD_ARGS"
+  SERVER_CMD="$HERALD_BIN serve --listen 127.0.0.1:0 --jwt-secret … --threads $threads --data-dir <tmp> $HERALD_ARGS (HERALD_RATE_LIMIT_PUBLISHES=${HERALD_RATE_LIMIT_PUBLISHES:-0} HERALD_RATE_LIMIT_STREAM_OPENS=${HERALD_RATE_LIMIT_STREAM_OPENS:-0})"
   local _
   for _ in $(seq 1 300); do  # at most 30 s
     SERVER_PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' \
