@@ -60,6 +60,9 @@ struct StoredEvent {
   std::string type;
   std::string json;
   std::int64_t stored_at_ms = 0;
+  // Its place in a cluster store's log (commit order across every process, store/event_store.h
+  // LogListener); 0 in a store that one process writes alone.
+  std::uint64_t position = 0;
 };
 
 // One serialised SSE frame, shared (never copied) by every connection that sends it.

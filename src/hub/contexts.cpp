@@ -40,8 +40,8 @@ std::string DefaultContextName(std::chrono::system_clock::time_point now) {
   return "Conversation " + std::to_string(ToUnixMillis(now));
 }
 
-GroupContexts::GroupContexts(store::EventStore& store, std::chrono::system_clock::time_point now)
-    : store_(store), now_(now), now_ms_(ToUnixMillis(now)) {}
+GroupContexts::GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now)
+    : store_(group), now_(now), now_ms_(ToUnixMillis(now)) {}
 
 GroupContexts::Working* GroupContexts::Load(const ContextId& id) {
   if (auto found = touched_.find(id); found != touched_.end()) return &found->second;

@@ -38,7 +38,8 @@ std::string DefaultContextName(std::chrono::system_clock::time_point now);
 // group's requests are planned in order, and written back with the group's events.
 class GroupContexts {
  public:
-  GroupContexts(store::EventStore& store, std::chrono::system_clock::time_point now);
+  // Reads go through `group`, the transaction the planned writes are committed in.
+  GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now);
 
   enum class Verdict { kAccepted, kForbidden, kStoreError };
 
@@ -69,7 +70,7 @@ class GroupContexts {
   // Whether `task` was counted for the context before; nullopt on a store error.
   std::optional<bool> TaskSeen(const ContextId& id, Working& working, const std::string& task);
 
-  store::EventStore& store_;
+  store::WriteGroup& store_;
   const std::chrono::system_clock::time_point now_;
   const std::int64_t now_ms_;
   std::unordered_map<ContextId, Working> touched_;

@@ -4,8 +4,6 @@
 
 #include <unordered_map>
 
-#include "core/sse.h"
-
 namespace herald::hub {
 
 namespace {
@@ -166,16 +164,25 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   std::unordered_map<std::string, std::size_t> claimed;
   std::vector<EventDraft> drafts;
   std::vector<store::IdempotencyClaim> claims;
-  // Requests are planned in order against the contexts as this group leaves them. A store error
-  // while planning fails the whole group: a half-planned request must not leave changes behind.
-  GroupContexts contexts(store_, now);
-  bool planned = true;
+  // Requests are planned in order against the contexts as this group leaves them, inside the
+  // group's transaction, so that no other writer (another node of a cluster) commits in between.
+  // A store error while planning fails the whole group: a half-planned request must not leave
+  // changes behind.
+  auto opened = store_.BeginGroup();
+  if (!opened.ok()) {
+    metrics_.StoreError();
+    spdlog::error("store: cannot open a write group: {}", opened.error.message);
+  }
+  bool planned = opened.ok();
+  std::unique_ptr<store::WriteGroup> transaction = planned ? std::move(*opened.value) : nullptr;
+  std::optional<GroupContexts> contexts;
+  if (planned) contexts.emplace(*transaction, now);
   for (std::size_t i = 0; i < group.size() && planned; ++i) {
     Request& r = group[i];
     Plan& plan = plans[i];
     if (r.command) {
       plan.kind = Kind::kCommand;
-      auto answer = contexts.Apply(*r.command, drafts);
+      auto answer = contexts->Apply(*r.command, drafts);
       if (!answer) {
         planned = false;
       } else if (auto* refused = std::get_if<ApiError>(&*answer)) {
@@ -193,7 +200,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         plan.leader = leader->second;
         continue;
       }
-      auto found = store_.FindIdempotencyKey(key, now);
+      auto found = transaction->FindIdempotencyKey(key, now);
       if (!found.ok()) {
         planned = false;
         continue;
@@ -206,7 +213,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
       claimed.emplace(key, i);
     }
     for (EventDraft& d : r.drafts) {
-      const auto verdict = contexts.Attribute(d, drafts);
+      const auto verdict = contexts->Attribute(d, drafts);
       if (verdict == GroupContexts::Verdict::kStoreError) {
         planned = false;
         break;
@@ -226,7 +233,8 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
 
   auto stored = !planned         ? store::Result<std::vector<StoredEvent>>::Fail("planning failed")
                 : drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
-                                 : store_.Append(drafts, claims, contexts.Writes(), now);
+                                 : transaction->Commit(drafts, claims, contexts->Writes(), now);
+  transaction.reset();  // ends a group that committed nothing
   if (!stored.ok()) {
     metrics_.StoreError();
     spdlog::error("store append of {} events failed: {}", drafts.size(), stored.error.message);
@@ -235,14 +243,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
     batch->reserve(stored.value->size());
     for (const StoredEvent& e : *stored.value) {
       metrics_.EventStored(e.protocol, e.type);
-      const std::string id = FormatEventId(e.id);
-      DeliveryItem item{e.user, e.protocol, e.context, e.id.sequence, nullptr, nullptr};
-      if (PrimaryStream(e.protocol)) {
-        item.bare = std::make_shared<const std::string>(sse::DataFrame(id, e.json));
-      }
-      item.wrapped = std::make_shared<const std::string>(
-          sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json)));
-      batch->push_back(std::move(item));
+      batch->push_back(MakeDeliveryItem(e));
     }
     sink_.Deliver(batch);
   }

@@ -1,6 +1,20 @@
 #include "hub/subscriber.h"
 
+#include "core/sse.h"
+
 namespace herald::hub {
+
+DeliveryItem MakeDeliveryItem(const StoredEvent& event) {
+  const std::string id = FormatEventId(event.id);
+  DeliveryItem item{event.user, event.protocol, event.context, event.id.sequence,
+                    nullptr,    nullptr,        event.position};
+  if (PrimaryStream(event.protocol)) {
+    item.bare = std::make_shared<const std::string>(sse::DataFrame(id, event.json));
+  }
+  item.wrapped = std::make_shared<const std::string>(
+      sse::DataFrame(id, sse::WrapEvent(event.protocol, event.json)));
+  return item;
+}
 
 bool Subscriber::Wants(const DeliveryItem& item) const {
   if (!StreamCarries(stream_, item.protocol)) return false;

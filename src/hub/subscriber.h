@@ -23,9 +23,13 @@ struct DeliveryItem {
   Protocol protocol = Protocol::kAgui;
   std::optional<ContextId> context;
   std::uint64_t sequence = 0;
-  Frame bare;     // for the protocol's own stream; null for System events
-  Frame wrapped;  // for the contexts stream
+  Frame bare;                  // for the protocol's own stream; null for System events
+  Frame wrapped;               // for the contexts stream
+  std::uint64_t position = 0;  // StoredEvent::position (cluster stores)
 };
+
+// The item for a stored event: its frames serialised here, once.
+DeliveryItem MakeDeliveryItem(const StoredEvent& event);
 
 class Subscriber {
  public:

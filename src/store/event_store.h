@@ -1,16 +1,18 @@
 // The event store interface (spec §4, §7): numbers events per user, keeps them durably, and
 // reads them back for resume. Implementations: MemoryStore (tests, `--store memory:`),
-// SqliteStore (the embedded default), later a PostgreSQL store.
+// SqliteStore (the embedded default), PgStore (`--store postgresql://…`, a cluster's shared
+// store).
 //
-// Thread rules: Append() and Prune() are called by the single writer thread only (it owns the
-// per-user sequence counters). Read-side calls (ReadAfter, Range) are thread-safe and may run
-// concurrently with Append on other threads; they never run on an I/O thread.
+// Thread rules: write groups (BeginGroup) and Prune() belong to the single writer thread of a
+// process. Read-side calls (ReadAfter, Range, ReadContexts) are thread-safe and may run
+// concurrently with a group on other threads; they never run on an I/O thread.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -115,6 +117,53 @@ struct ContextsView {
   UserRange range;
 };
 
+// One group commit: a write transaction. Its reads see every group committed before it began
+// (by any process sharing the store) and no other group commits until it ends, so idempotency
+// look-ups, context checks and the drawing of ids all happen inside the group's commit. Writer
+// thread only; at most one group is open per store. Destroyed without a successful Commit, it
+// rolls back and consumes no sequence.
+class WriteGroup {
+ public:
+  virtual ~WriteGroup() = default;
+
+  virtual Result<std::optional<ContextRecord>> FindContext(const ContextId& id) = 0;
+  virtual Result<bool> TaskSeen(const ContextId& context, const std::string& task) = 0;
+  // The record of an unexpired key, or nullopt.
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) = 0;
+
+  // Numbers every draft with its user's next sequence and commits them, together with `claims`
+  // and `contexts` (at most one write per context). On success the StoredEvents come back in
+  // input order (in a cluster store with consecutive log positions in that order); on failure
+  // nothing is committed. Called at most once.
+  virtual Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
+                                                  std::span<const IdempotencyClaim> claims,
+                                                  std::span<const ContextWrite> contexts,
+                                                  std::chrono::system_clock::time_point now) = 0;
+};
+
+// A cluster store's log in commit order (spec §7), as one process's relay follows it: every
+// committed event has a position, positions are gapless and become visible in increasing
+// order, and each commit sends a notification carrying the log's new head. Used by one relay
+// thread; only Wake() is thread-safe.
+class LogListener {
+ public:
+  virtual ~LogListener() = default;
+
+  // (Re)connects and subscribes to commit notifications; returns the position of the newest
+  // committed event (0 for an empty log). Notifications sent while disconnected are lost: the
+  // caller reads from its cursor after every Connect.
+  virtual Result<std::uint64_t> Connect() = 0;
+  // Committed events with position > after, in position order, at most `limit`.
+  virtual Result<std::vector<StoredEvent>> ReadAfter(std::uint64_t after, std::size_t limit) = 0;
+  // Waits at most `timeout` for a notification or a Wake(). Returns the highest head announced
+  // by the notifications received (0 when none: woken or timed out); an error when the
+  // connection is lost.
+  virtual Result<std::uint64_t> Wait(std::chrono::milliseconds timeout) = 0;
+  // Thread-safe: makes the current or next Wait() return at once.
+  virtual void Wake() = 0;
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -122,14 +171,20 @@ class EventStore {
   // The random identity of this store's history, carried in every EventId. Thread-safe.
   virtual std::uint32_t History() const = 0;
 
-  // Writer thread only. Numbers every draft with its user's next sequence and commits them all
-  // in one transaction (group commit), together with `claims` and `contexts` (at most one write
-  // per context). On success the StoredEvents come back in input order; on failure nothing is
-  // committed and no sequence is consumed.
-  virtual Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
-                                                  std::span<const IdempotencyClaim> claims,
-                                                  std::span<const ContextWrite> contexts,
-                                                  std::chrono::system_clock::time_point now) = 0;
+  // Writer thread only. Opens a write group (a transaction); an error when the store is
+  // unreachable.
+  virtual Result<std::unique_ptr<WriteGroup>> BeginGroup() = 0;
+
+  // The log a relay follows, for stores shared by several processes; nullptr for a store that
+  // only this process writes (every commit is then delivered by the committing publisher).
+  virtual std::unique_ptr<LogListener> OpenLogListener() { return nullptr; }
+
+  // One-shot writes and writer-side reads, each in a group of its own (tests and tools; the
+  // publisher plans a whole group in one).
+  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
+                                          std::chrono::system_clock::time_point now);
   Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
                                           std::span<const IdempotencyClaim> claims,
                                           std::chrono::system_clock::time_point now) {
@@ -139,19 +194,15 @@ class EventStore {
                                           std::chrono::system_clock::time_point now) {
     return Append(drafts, {}, {}, now);
   }
-
-  // Writer thread only: the committed state the next group builds on.
-  virtual Result<std::optional<ContextRecord>> FindContext(const ContextId& id) = 0;
-  virtual Result<bool> TaskSeen(const ContextId& context, const std::string& task) = 0;
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id);
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task);
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now);
 
   // Thread-safe. The user's contexts (only `only`, when given and owned by the user) and their
   // event range, from one consistent snapshot.
   virtual Result<ContextsView> ReadContexts(const UserId& user,
                                             const std::optional<ContextId>& only) = 0;
-
-  // Writer thread only. The record of an unexpired key, or nullopt.
-  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
-      const std::string& key, std::chrono::system_clock::time_point now) = 0;
 
   // Thread-safe. The user's events with sequence > after_sequence that `filter` selects, in
   // order, at most `limit` of them.

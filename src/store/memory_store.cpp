@@ -20,10 +20,39 @@ bool Selects(const ReplayFilter& filter, const StoredEvent& event) {
 
 }  // namespace
 
+class MemoryStore::Group final : public WriteGroup {
+ public:
+  explicit Group(MemoryStore& store) : store_(store) {}
+
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override {
+    return store_.Context(id);
+  }
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override {
+    return store_.Task(context, task);
+  }
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) override {
+    return store_.Key(key, now);
+  }
+  Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
+                                          std::chrono::system_clock::time_point now) override {
+    return store_.Commit(drafts, claims, contexts, now);
+  }
+
+ private:
+  MemoryStore& store_;
+};
+
 MemoryStore::MemoryStore(std::optional<std::uint32_t> history)
     : history_(history.value_or(NewHistory())) {}
 
-Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft> drafts,
+Result<std::unique_ptr<WriteGroup>> MemoryStore::BeginGroup() {
+  return Result<std::unique_ptr<WriteGroup>>::Ok(std::make_unique<Group>(*this));
+}
+
+Result<std::vector<StoredEvent>> MemoryStore::Commit(std::span<const EventDraft> drafts,
                                                      std::span<const IdempotencyClaim> claims,
                                                      std::span<const ContextWrite> contexts,
                                                      std::chrono::system_clock::time_point now) {
@@ -61,8 +90,8 @@ Result<std::vector<StoredEvent>> MemoryStore::Append(std::span<const EventDraft>
   return Result<std::vector<StoredEvent>>::Ok(std::move(stored));
 }
 
-Result<std::optional<IdempotencyRecord>> MemoryStore::FindIdempotencyKey(
-    const std::string& key, std::chrono::system_clock::time_point now) {
+Result<std::optional<IdempotencyRecord>> MemoryStore::Key(
+    const std::string& key, std::chrono::system_clock::time_point now) const {
   std::shared_lock lock(mutex_);
   const auto it = keys_.find(key);
   if (it == keys_.end() || it->second.expires_at <= now) {
@@ -71,14 +100,14 @@ Result<std::optional<IdempotencyRecord>> MemoryStore::FindIdempotencyKey(
   return Result<std::optional<IdempotencyRecord>>::Ok(it->second.record);
 }
 
-Result<std::optional<ContextRecord>> MemoryStore::FindContext(const ContextId& id) {
+Result<std::optional<ContextRecord>> MemoryStore::Context(const ContextId& id) const {
   std::shared_lock lock(mutex_);
   const auto found = contexts_.find(id);
   if (found == contexts_.end()) return Result<std::optional<ContextRecord>>::Ok(std::nullopt);
   return Result<std::optional<ContextRecord>>::Ok(found->second.record);
 }
 
-Result<bool> MemoryStore::TaskSeen(const ContextId& context, const std::string& task) {
+Result<bool> MemoryStore::Task(const ContextId& context, const std::string& task) const {
   std::shared_lock lock(mutex_);
   const auto found = contexts_.find(context);
   return Result<bool>::Ok(found != contexts_.end() && found->second.tasks.contains(task));

@@ -20,17 +20,10 @@ class MemoryStore final : public EventStore {
   explicit MemoryStore(std::optional<std::uint32_t> history = std::nullopt);
 
   std::uint32_t History() const override { return history_; }
-  using EventStore::Append;
-  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
-                                          std::span<const IdempotencyClaim> claims,
-                                          std::span<const ContextWrite> contexts,
-                                          std::chrono::system_clock::time_point now) override;
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override;
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override;
+  // A group reads the committed state and applies its writes at Commit, under the lock.
+  Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
   Result<ContextsView> ReadContexts(const UserId& user,
                                     const std::optional<ContextId>& only) override;
-  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
-      const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;
@@ -41,6 +34,17 @@ class MemoryStore final : public EventStore {
                             std::size_t max_rows) override;
 
  private:
+  class Group;
+
+  Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
+                                          std::chrono::system_clock::time_point now);
+  Result<std::optional<ContextRecord>> Context(const ContextId& id) const;
+  Result<bool> Task(const ContextId& context, const std::string& task) const;
+  Result<std::optional<IdempotencyRecord>> Key(const std::string& key,
+                                               std::chrono::system_clock::time_point now) const;
+
   struct UserLog {
     std::uint64_t last_sequence = 0;
     std::deque<StoredEvent> events;  // ascending sequence

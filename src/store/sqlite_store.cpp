@@ -31,33 +31,55 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options)
 
 SqliteStore::~SqliteStore() = default;
 
-Result<std::vector<StoredEvent>> SqliteStore::Append(std::span<const EventDraft> drafts,
-                                                     std::span<const IdempotencyClaim> claims,
-                                                     std::span<const ContextWrite> contexts,
-                                                     std::chrono::system_clock::time_point now) {
-  WriterCall call(in_writer_call_);
-  return writer_->Append(drafts, claims, contexts, now);
-}
+// A write group on the writer connection; the WriterCall check spans its whole life.
+class SqliteStore::Group final : public WriteGroup {
+ public:
+  Group(sqlite::Writer& writer, std::atomic<bool>& in_writer_call)
+      : writer_(writer), call_(in_writer_call) {}
+  ~Group() override {
+    if (open_) writer_.Rollback();
+  }
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
 
-Result<std::optional<ContextRecord>> SqliteStore::FindContext(const ContextId& id) {
-  WriterCall call(in_writer_call_);
-  return writer_->FindContext(id);
-}
+  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override {
+    return writer_.FindContext(id);
+  }
+  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override {
+    return writer_.TaskSeen(context, task);
+  }
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
+      const std::string& key, std::chrono::system_clock::time_point now) override {
+    return writer_.FindIdempotencyKey(key, now);
+  }
+  Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
+                                          std::span<const IdempotencyClaim> claims,
+                                          std::span<const ContextWrite> contexts,
+                                          std::chrono::system_clock::time_point now) override {
+    open_ = false;  // CommitGroup ends the transaction either way
+    return writer_.CommitGroup(drafts, claims, contexts, now);
+  }
 
-Result<bool> SqliteStore::TaskSeen(const ContextId& context, const std::string& task) {
-  WriterCall call(in_writer_call_);
-  return writer_->TaskSeen(context, task);
+  void Opened() { open_ = true; }
+
+ private:
+  sqlite::Writer& writer_;
+  WriterCall call_;
+  bool open_ = false;
+};
+
+Result<std::unique_ptr<WriteGroup>> SqliteStore::BeginGroup() {
+  using Out = Result<std::unique_ptr<WriteGroup>>;
+  auto group = std::make_unique<Group>(*writer_, in_writer_call_);
+  auto begun = writer_->BeginGroup();
+  if (!begun.ok()) return Out::Fail(std::move(begun.error.message));
+  group->Opened();
+  return Out::Ok(std::move(group));
 }
 
 Result<ContextsView> SqliteStore::ReadContexts(const UserId& user,
                                                const std::optional<ContextId>& only) {
   return readers_->ReadContexts(user, only);
-}
-
-Result<std::optional<IdempotencyRecord>> SqliteStore::FindIdempotencyKey(
-    const std::string& key, std::chrono::system_clock::time_point now) {
-  WriterCall call(in_writer_call_);
-  return writer_->FindIdempotencyKey(key, now);
 }
 
 Result<ReplayPage> SqliteStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,

@@ -4,9 +4,9 @@
 // index on (user_id, seq) for replays; `users.last_seq` so sequences outlive pruning and
 // restarts; `meta.history` drawn once at creation. Durability: see Durability.
 //
-// Threads: Append/Prune go through one writer connection (writer thread only; a debug assert
-// catches overlapping calls). Append numbers a group from an in-memory per-user cache and
-// commits it in one BEGIN IMMEDIATE ... COMMIT; a failed group leaves the cache untouched.
+// Threads: write groups and Prune go through one writer connection (writer thread only; a debug
+// assert catches overlapping calls). A group is one BEGIN IMMEDIATE ... COMMIT; its commit
+// numbers the drafts from an in-memory per-user cache; a failed group leaves the cache untouched.
 // ReadAfter/Range use a pool of read-only connections and never wait for the writer or for
 // each other: they see the last committed group. Errors from calls come back as Result::Fail
 // with SQLite's message; only the constructor throws.
@@ -47,17 +47,9 @@ class SqliteStore final : public EventStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   std::uint32_t History() const override { return history_; }
-  using EventStore::Append;
-  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
-                                          std::span<const IdempotencyClaim> claims,
-                                          std::span<const ContextWrite> contexts,
-                                          std::chrono::system_clock::time_point now) override;
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override;
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override;
+  Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
   Result<ContextsView> ReadContexts(const UserId& user,
                                     const std::optional<ContextId>& only) override;
-  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
-      const std::string& key, std::chrono::system_clock::time_point now) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;
@@ -69,6 +61,7 @@ class SqliteStore final : public EventStore {
 
  private:
   class WriterCall;
+  class Group;
 
   std::unique_ptr<sqlite::Writer> writer_;  // closed last: its close checkpoints the WAL
   std::unique_ptr<sqlite::Readers> readers_;

@@ -201,13 +201,20 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
   return Out::Ok(std::move(record));
 }
 
-Result<std::vector<StoredEvent>> Writer::Append(std::span<const EventDraft> drafts,
-                                                std::span<const IdempotencyClaim> claims,
-                                                std::span<const ContextWrite> contexts,
-                                                std::chrono::system_clock::time_point now) {
+Result<bool> Writer::BeginGroup() {
+  if (!Begin()) return Result<bool>::Fail(Abort("group: begin"));
+  return Result<bool>::Ok(true);
+}
+
+void Writer::Rollback() {
+  if (db_.InTransaction()) db_.Exec("ROLLBACK");
+}
+
+Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft> drafts,
+                                                     std::span<const IdempotencyClaim> claims,
+                                                     std::span<const ContextWrite> contexts,
+                                                     std::chrono::system_clock::time_point now) {
   using Out = Result<std::vector<StoredEvent>>;
-  if (drafts.empty() && contexts.empty()) return Out::Ok({});
-  if (!Begin()) return Out::Fail(Abort("append: begin"));
   touched_.clear();
   // Forget the open transaction's sequences: the cache keeps only committed ones.
   auto fail = [this](std::string_view what) {

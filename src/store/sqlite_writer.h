@@ -24,10 +24,15 @@ class Writer {
 
   std::uint32_t history() const { return history_; }
 
-  Result<std::vector<StoredEvent>> Append(std::span<const EventDraft> drafts,
-                                          std::span<const IdempotencyClaim> claims,
-                                          std::span<const ContextWrite> contexts,
-                                          std::chrono::system_clock::time_point now);
+  // A write group (store/event_store.h WriteGroup): BeginGroup opens the transaction (BEGIN
+  // IMMEDIATE), the Find/TaskSeen reads run inside it, CommitGroup numbers, writes and commits;
+  // a failed CommitGroup and Rollback end it without changes.
+  Result<bool> BeginGroup();
+  Result<std::vector<StoredEvent>> CommitGroup(std::span<const EventDraft> drafts,
+                                               std::span<const IdempotencyClaim> claims,
+                                               std::span<const ContextWrite> contexts,
+                                               std::chrono::system_clock::time_point now);
+  void Rollback();
   Result<std::optional<ContextRecord>> FindContext(const ContextId& id);
   Result<bool> TaskSeen(const ContextId& context, const std::string& task);
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(

@@ -48,7 +48,7 @@ TEST(OpsLoopbackTest, MetricsAreInPrometheusTextFormatAndCountStreams) {
                   R"(herald_events_published_total{protocol="agui",type="TEXT_MESSAGE_CONTENT"})"),
       1.0);
   // Every line is a comment or `name[{labels}] value`.
-  const std::regex sample(R"re(# (HELP|TYPE) .*|[a-z_]+(\{[^}]*\})? -?[0-9.e+]+)re");
+  const std::regex sample(R"re(# (HELP|TYPE) .*|[a-z_]+(\{[^}]*\})? -?[0-9.]+(e[-+]?[0-9]+)?)re");
   for (const std::string& line : [&] {
          std::vector<std::string> lines;
          std::size_t pos = 0;

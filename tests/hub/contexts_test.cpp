@@ -42,17 +42,20 @@ class GroupContextsTest : public ::testing::Test {
   // Plans `drafts` as one group at `now` and commits what it decided, like the publisher.
   std::vector<GroupContexts::Verdict> Group(std::vector<EventDraft> drafts,
                                             std::chrono::system_clock::time_point now = kT0) {
-    GroupContexts group(store_, now);
+    auto transaction = Begin();
+    GroupContexts group(*transaction, now);
     std::vector<GroupContexts::Verdict> verdicts;
     std::vector<EventDraft> out;
     for (EventDraft& d : drafts) {
       verdicts.push_back(group.Attribute(d, out));
       if (verdicts.back() == GroupContexts::Verdict::kAccepted) out.push_back(std::move(d));
     }
-    EXPECT_TRUE(store_.Append(out, {}, group.Writes(), now).ok());
+    EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), now).ok());
     last_out_ = std::move(out);
     return verdicts;
   }
+
+  std::unique_ptr<store::WriteGroup> Begin() { return std::move(*store_.BeginGroup().value); }
 
   std::optional<store::ContextRecord> Find(const std::string& id) {
     return *store_.FindContext(ContextId(id)).value;
@@ -135,7 +138,8 @@ TEST_F(GroupContextsTest, UpdatedAtNeverMovesBackWhenTheClockDoes) {
 }
 
 TEST_F(GroupContextsTest, CommandsEmitTheirSystemEventsAndAnswerNotFoundForOthers) {
-  GroupContexts group(store_, kT0);
+  auto transaction = Begin();
+  GroupContexts group(*transaction, kT0);
   std::vector<EventDraft> out;
   auto created =
       group.Apply({ContextCommand::Kind::kCreate, UserId("alice"), ContextId("c1"), "Trip"}, out);
@@ -154,14 +158,15 @@ TEST_F(GroupContextsTest, CommandsEmitTheirSystemEventsAndAnswerNotFoundForOther
   ASSERT_TRUE(missing && std::holds_alternative<ApiError>(*missing));
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "CONTEXT_UPDATED"));
   EXPECT_EQ(boost::json::parse(out[1].json).at("name").as_string(), "Holiday");
-  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
   EXPECT_EQ(Find("c1")->name, "Holiday");
 }
 
 TEST_F(GroupContextsTest, DeleteThenAnEventInOneGroupRecreatesTheContextWithFreshStatistics) {
   Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1"),
          Event("alice", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t1")});
-  GroupContexts group(store_, kT0 + 1s);
+  auto transaction = Begin();
+  GroupContexts group(*transaction, kT0 + 1s);
   std::vector<EventDraft> out;
   auto deleted =
       group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c1"), {}}, out);
@@ -170,7 +175,7 @@ TEST_F(GroupContextsTest, DeleteThenAnEventInOneGroupRecreatesTheContextWithFres
   ASSERT_EQ(group.Attribute(again, out), GroupContexts::Verdict::kAccepted);
   out.push_back(again);
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_DELETED", "CONTEXT_CREATED", "TASK_STATUS_UPDATE"));
-  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0 + 1s).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0 + 1s).ok());
   const auto c1 = Find("c1");
   ASSERT_TRUE(c1);
   EXPECT_EQ(c1->task_count, 1u) << "t1 counts again in the new context";
@@ -180,11 +185,12 @@ TEST_F(GroupContextsTest, DeleteThenAnEventInOneGroupRecreatesTheContextWithFres
 
 TEST_F(GroupContextsTest, DeletedContextCanBeTakenByAnotherUserAfterwards) {
   Group({Event("alice", Protocol::kAgui, "RUN_STARTED", "c1")});
-  GroupContexts group(store_, kT0);
+  auto transaction = Begin();
+  GroupContexts group(*transaction, kT0);
   std::vector<EventDraft> out;
   ASSERT_TRUE(
       group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c1"), {}}, out));
-  ASSERT_TRUE(store_.Append(out, {}, group.Writes(), kT0).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
   EXPECT_THAT(Group({Event("bob", Protocol::kAgui, "RUN_STARTED", "c1")}),
               ElementsAre(GroupContexts::Verdict::kAccepted));
   EXPECT_EQ(Find("c1")->owner, UserId("bob"));

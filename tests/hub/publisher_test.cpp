@@ -45,10 +45,39 @@ class FakeStore final : public store::EventStore {
 
   std::uint32_t History() const override { return kHistory; }
 
-  using store::EventStore::Append;
-  store::Result<std::vector<StoredEvent>> Append(
-      std::span<const EventDraft> drafts, std::span<const store::IdempotencyClaim> claims,
-      std::span<const store::ContextWrite>, std::chrono::system_clock::time_point now) override {
+  // A group forwards to the store's own calls below.
+  class Group final : public store::WriteGroup {
+   public:
+    explicit Group(FakeStore& store) : store_(store) {}
+    store::Result<std::optional<store::ContextRecord>> FindContext(const ContextId& id) override {
+      return store_.FindContextIn(id);
+    }
+    store::Result<bool> TaskSeen(const ContextId&, const std::string&) override {
+      return store::Result<bool>::Ok(false);
+    }
+    store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
+        const std::string& key, std::chrono::system_clock::time_point now) override {
+      return store_.FindKeyIn(key, now);
+    }
+    store::Result<std::vector<StoredEvent>> Commit(
+        std::span<const EventDraft> drafts, std::span<const store::IdempotencyClaim> claims,
+        std::span<const store::ContextWrite> contexts,
+        std::chrono::system_clock::time_point now) override {
+      return store_.CommitIn(drafts, claims, contexts, now);
+    }
+
+   private:
+    FakeStore& store_;
+  };
+
+  store::Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override {
+    return store::Result<std::unique_ptr<store::WriteGroup>>::Ok(std::make_unique<Group>(*this));
+  }
+
+  store::Result<std::vector<StoredEvent>> CommitIn(std::span<const EventDraft> drafts,
+                                                   std::span<const store::IdempotencyClaim> claims,
+                                                   std::span<const store::ContextWrite>,
+                                                   std::chrono::system_clock::time_point now) {
     std::unique_lock lock(mutex_);
     appends_.emplace_back(drafts.begin(), drafts.end());
     times_.push_back(now);
@@ -74,8 +103,8 @@ class FakeStore final : public store::EventStore {
     return store::Result<std::vector<StoredEvent>>::Ok(std::move(stored));
   }
 
-  store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
-      const std::string& key, std::chrono::system_clock::time_point) override {
+  store::Result<std::optional<store::IdempotencyRecord>> FindKeyIn(
+      const std::string& key, std::chrono::system_clock::time_point) {
     std::lock_guard lock(mutex_);
     const auto it = keys_.find(key);
     if (it == keys_.end()) return store::Result<std::optional<store::IdempotencyRecord>>::Ok({});
@@ -91,14 +120,11 @@ class FakeStore final : public store::EventStore {
   }
   // Every context exists and is alice's: these tests are about fan-out and completion;
   // attribution and statistics have tests of their own (contexts_test.cpp).
-  store::Result<std::optional<store::ContextRecord>> FindContext(const ContextId& id) override {
+  store::Result<std::optional<store::ContextRecord>> FindContextIn(const ContextId& id) {
     store::ContextRecord record;
     record.id = id;
     record.owner = UserId("alice");
     return store::Result<std::optional<store::ContextRecord>>::Ok(std::move(record));
-  }
-  store::Result<bool> TaskSeen(const ContextId&, const std::string&) override {
-    return store::Result<bool>::Ok(false);
   }
   store::Result<store::ContextsView> ReadContexts(const UserId&,
                                                   const std::optional<ContextId>&) override {
