@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "store/memory_store.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace herald::store {
@@ -25,12 +26,17 @@ std::unique_ptr<EventStore> OpenStore(const StoreOptions& options) {
     }
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    throw std::invalid_argument("PostgreSQL store not built yet");
+    try {
+      return std::make_unique<PgStore>(PgStoreOptions{.url = std::string(url)});
+    } catch (const std::runtime_error& error) {
+      // libpq's messages name the host and port, never the password.
+      throw std::invalid_argument(fmt::format("cannot open PostgreSQL store: {}", error.what()));
+    }
   }
   // Name only the scheme: the rest of a URL may hold credentials.
   const std::string_view scheme = url.substr(0, url.find(':'));
-  throw std::invalid_argument(
-      fmt::format("unsupported store scheme '{}' (expected memory: or sqlite:PATH)", scheme));
+  throw std::invalid_argument(fmt::format(
+      "unsupported store scheme '{}' (expected memory:, sqlite:PATH or postgresql://…)", scheme));
 }
 
 }  // namespace herald::store

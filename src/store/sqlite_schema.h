@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/event.h"
+#include "store/columns.h"
 #include "store/event_store.h"
 #include "store/open_store.h"
 #include "store/sqlite_db.h"
@@ -27,15 +28,7 @@ void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout);
 // this build.
 std::uint32_t Migrate(Connection& db);
 
-// events.protocol holds these codes (stable on disk, independent of the enum's values).
-std::int64_t ProtocolCode(Protocol protocol);
-std::optional<Protocol> ProtocolFromCode(std::int64_t code);
-
-// The columns of a `contexts` row in the order ContextFromRow reads them (from column 0).
-extern const char* const kContextColumns;
+// A `contexts` row (columns kContextColumns, from column 0).
 ContextRecord ContextFromRow(const Statement& row);
-
-// Bit mask over protocol codes: the protocols `stream` carries (StreamCarries).
-std::int64_t StreamProtocolMask(Stream stream);
 
 }  // namespace herald::store::sqlite

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "store/memory_store.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store_test_support.h"
+#include "support/pg_server.h"
 
 namespace herald::store {
 namespace {
@@ -350,6 +352,11 @@ INSTANTIATE_TEST_SUITE_P(
                                 [](const TempDir& dir) {
                                   return std::make_unique<SqliteStore>(
                                       SqliteStoreOptions{.path = dir.File("events.db")});
+                                }},
+                      StoreKind{"Postgres",
+                                [](const TempDir&) {
+                                  return std::make_unique<PgStore>(PgStoreOptions{
+                                      .url = herald::testing::PgServer::Shared().CreateDatabase()});
                                 }}),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
 

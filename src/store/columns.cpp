@@ -1,0 +1,42 @@
+#include "store/columns.h"
+
+namespace herald::store {
+
+std::int64_t ProtocolCode(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kAgui:
+      return 0;
+    case Protocol::kA2a:
+      return 1;
+    case Protocol::kSystem:
+      return 2;
+  }
+  return -1;
+}
+
+std::optional<Protocol> ProtocolFromCode(std::int64_t code) {
+  switch (code) {
+    case 0:
+      return Protocol::kAgui;
+    case 1:
+      return Protocol::kA2a;
+    case 2:
+      return Protocol::kSystem;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::int64_t StreamProtocolMask(Stream stream) {
+  std::int64_t mask = 0;
+  for (Protocol protocol : {Protocol::kAgui, Protocol::kA2a, Protocol::kSystem}) {
+    if (StreamCarries(stream, protocol)) mask |= std::int64_t{1} << ProtocolCode(protocol);
+  }
+  return mask;
+}
+
+const char* const kContextColumns =
+    "context_id, user_id, name, kind, created_at_ms, updated_at_ms, task_count, message_count, "
+    "last_message_at_ms";
+
+}  // namespace herald::store
