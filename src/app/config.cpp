@@ -59,7 +59,8 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "jwt-audience", c.jwt_audience, "Required token audience (aud), if set");
   Add(command, "jwt-issuer", c.jwt_issuer, "Required token issuer (iss), if set");
   Add(command, "store", c.store,
-      "Event store URL: sqlite:PATH (default <data-dir>/herald.db) or memory:");
+      "Event store URL: sqlite:PATH (default <data-dir>/herald.db), memory:, or "
+      "postgresql://USER@HOST:PORT/DB for a cluster of hubs sharing one database");
   Add(command, "durability", c.durability,
       "normal: survives a crash of the hub; full: also power loss (fsync per commit)")
       ->check(CLI::IsMember({"normal", "full"}));
@@ -84,6 +85,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "Events accepted but not yet stored before publishes get 503");
   Add(command, "drain-window", c.drain_window,
       "Seconds over which streams are told to reconnect on shutdown");
+  Add(command, "relay-poll-interval", c.relay_poll_interval,
+      "Cluster: seconds between reads of the shared log when no notification arrives");
+  Add(command, "relay-listen", c.relay_listen,
+      "Cluster: wake the relay with LISTEN/NOTIFY (false: polling alone, e.g. behind a "
+      "transaction-pooling PgBouncer)");
   AddRateLimit(command, "stream-opens", c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst,
                "Stream opens per user");
   AddRateLimit(command, "publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst,
@@ -126,6 +132,9 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   if (c.heartbeat_interval <= 0) throw std::invalid_argument("--heartbeat-interval must be > 0");
   if (c.max_connections_per_user == 0) {
     throw std::invalid_argument("--max-connections-per-user must be > 0");
+  }
+  if (c.relay_poll_interval < 0.01 || c.relay_poll_interval > 60) {
+    throw std::invalid_argument("--relay-poll-interval must be between 0.01 and 60 seconds");
   }
   if (c.retention_events == 0) throw std::invalid_argument("--retention-events must be > 0");
   if (c.retention_age <= 0) throw std::invalid_argument("--retention-age must be > 0");

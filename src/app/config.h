@@ -38,6 +38,9 @@ struct ServeConfig {
   std::size_t outbox_max_frames = hub::OutboxLimits{}.max_frames;
   std::size_t max_pending_events = 65'536;
   double drain_window = 5;  // seconds
+  // Cluster relay (--store postgresql://…): the polling fallback, and LISTEN/NOTIFY on or off.
+  double relay_poll_interval = 1;  // seconds
+  bool relay_listen = true;
   // Requests per second and burst per key (0: no limit); defaults from http::kDefaultRateLimits.
   double rate_limit_stream_opens = http::kDefaultRateLimits.stream_opens.per_second;
   double rate_limit_stream_opens_burst = http::kDefaultRateLimits.stream_opens.burst;

@@ -35,11 +35,19 @@ asio::awaitable<Response> HandleHealth(const Request& request, Services* service
     co_return JsonResponse(request, beast_http::status::service_unavailable,
                            R"({"status":"unhealthy"})");
   }
+  // Spec §1.4: degraded while a dependency (the cluster relay) is down.
+  if (const hub::Relay* relay = services->hub.relay(); relay != nullptr && !relay->connected()) {
+    co_return JsonResponse(request, beast_http::status::ok,
+                           R"({"status":"degraded","relay":"disconnected"})");
+  }
   co_return JsonResponse(request, beast_http::status::ok, R"({"status":"healthy"})");
 }
 
 Response HandleReadyz(const Request& request, Services* services) {
-  const bool ready = services->ready.load() && !services->draining.load();
+  // A cluster node whose relay is down would serve streams that miss other nodes' events.
+  const hub::Relay* relay = services->hub.relay();
+  const bool ready = services->ready.load() && !services->draining.load() &&
+                     (relay == nullptr || relay->connected());
   return ready ? JsonResponse(request, beast_http::status::ok, R"({"status":"ready"})")
                : JsonResponse(request, beast_http::status::service_unavailable,
                               R"({"status":"not_ready"})");

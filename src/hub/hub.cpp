@@ -11,7 +11,13 @@ Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock c
       clock_(std::move(clock)),
       shards_(options.threads, metrics),
       limiter_(options.max_connections_per_user),
-      publisher_(store, shards_, limiter_, metrics, options.publisher, clock_),
+      relay_([&]() -> std::unique_ptr<Relay> {
+        auto log = store.OpenLogListener();
+        if (!log) return nullptr;
+        return std::make_unique<Relay>(std::move(log), shards_, metrics, options.relay);
+      }()),
+      publisher_(store, relay_ ? static_cast<DeliverySink&>(*relay_) : shards_, limiter_, metrics,
+                 options.publisher, clock_),
       store_pool_(options.store_read_threads) {}
 
 Hub::~Hub() { Stop(); }
@@ -25,6 +31,7 @@ void Hub::Start() {
       shard.StartWriteWatchdog(period, limit);
     });
   }
+  if (relay_) relay_->Start();
   publisher_.Start();
 }
 
@@ -50,6 +57,7 @@ void Hub::Stop() {
   if (stopped_) return;
   stopped_ = true;
   publisher_.Drain();
+  if (relay_) relay_->Stop();
   shards_.Stop();
   shards_.Join();
   store_pool_.join();

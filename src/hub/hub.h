@@ -13,6 +13,7 @@
 #include "hub/metrics.h"
 #include "hub/outbox.h"
 #include "hub/publisher.h"
+#include "hub/relay.h"
 #include "hub/shard.h"
 #include "store/event_store.h"
 
@@ -23,6 +24,7 @@ struct HubOptions {
   std::size_t max_connections_per_user = 10;
   OutboxLimits outbox;
   PublisherOptions publisher;
+  RelayOptions relay;  // used when the store is shared by a cluster
   std::size_t store_read_threads = 2;
   std::chrono::milliseconds write_stall_limit{30'000};
 };
@@ -40,6 +42,8 @@ class Hub {
   ShardSet& shards() { return shards_; }
   ConnectionLimiter& limiter() { return limiter_; }
   Publisher& publisher() { return publisher_; }
+  // The cluster relay, or nullptr when this process is the store's only writer.
+  const Relay* relay() const { return relay_.get(); }
   store::EventStore& store() { return store_; }
   Metrics& metrics() { return metrics_; }
   std::chrono::system_clock::time_point Now() const { return clock_(); }
@@ -49,6 +53,8 @@ class Hub {
   // Thread-safe.
   ConnectionId NextConnectionId() { return ConnectionId(next_connection_id_.fetch_add(1) + 1); }
 
+  // Starts shards, the relay (throws std::runtime_error when a cluster store is unreachable)
+  // and the publisher.
   void Start();
 
   // Thread-safe. Ends every stream of `user` (admin), or of everyone (drain), for `reason`.
@@ -65,6 +71,7 @@ class Hub {
   Clock clock_;
   ShardSet shards_;
   ConnectionLimiter limiter_;
+  std::unique_ptr<Relay> relay_;  // a cluster store only: the publisher delivers through it
   Publisher publisher_;
   boost::asio::thread_pool store_pool_;
   std::atomic<std::uint64_t> next_connection_id_{0};

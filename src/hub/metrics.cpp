@@ -76,6 +76,15 @@ void Metrics::ReplayServed(bool reset) {
   (reset ? replay_resets_ : replay_hits_).fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::RelayState(bool connected, std::uint64_t lag_events, double lag_seconds) {
+  relay_enabled_.store(true, std::memory_order_relaxed);
+  relay_connected_.store(connected, std::memory_order_relaxed);
+  relay_lag_events_.store(lag_events, std::memory_order_relaxed);
+  relay_lag_ms_.store(static_cast<std::uint64_t>(lag_seconds * 1000.0), std::memory_order_relaxed);
+}
+
+void Metrics::RelayReconnected() { relay_reconnects_.fetch_add(1, std::memory_order_relaxed); }
+
 std::int64_t Metrics::OpenConnections(Stream stream) const {
   return open_[static_cast<int>(stream)].load(std::memory_order_relaxed);
 }
@@ -143,6 +152,23 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "# TYPE herald_replays_total counter\n");
   Append(out, "herald_replays_total{{outcome=\"hit\"}} {}\n", replay_hits_.load(relaxed));
   Append(out, "herald_replays_total{{outcome=\"reset\"}} {}\n", replay_resets_.load(relaxed));
+  if (relay_enabled_.load(relaxed)) {
+    Append(out, "# HELP herald_relay_connected Whether the cluster relay's connection is up.\n");
+    Append(out, "# TYPE herald_relay_connected gauge\n");
+    Append(out, "herald_relay_connected {}\n", relay_connected_.load(relaxed) ? 1 : 0);
+    Append(out, "# HELP herald_relay_lag_events Committed events the relay has not delivered.\n");
+    Append(out, "# TYPE herald_relay_lag_events gauge\n");
+    Append(out, "herald_relay_lag_events {}\n", relay_lag_events_.load(relaxed));
+    Append(out,
+           "# HELP herald_relay_lag_seconds Age of what the relay delivers while behind, or time "
+           "since its connection was lost.\n");
+    Append(out, "# TYPE herald_relay_lag_seconds gauge\n");
+    Append(out, "herald_relay_lag_seconds {}\n",
+           static_cast<double>(relay_lag_ms_.load(relaxed)) / 1000.0);
+    Append(out, "# HELP herald_relay_reconnects_total Times the relay reconnected.\n");
+    Append(out, "# TYPE herald_relay_reconnects_total counter\n");
+    Append(out, "herald_relay_reconnects_total {}\n", relay_reconnects_.load(relaxed));
+  }
   Append(out, "# HELP herald_queued_bytes Bytes waiting in subscriber queues.\n");
   Append(out, "# TYPE herald_queued_bytes gauge\n");
   std::int64_t queued = 0;

@@ -43,6 +43,10 @@ class Metrics {
   void RateLimited(RateLimitKind kind);
   void StoreError();
   void ReplayServed(bool reset);
+  // The cluster relay (hub/relay.h): whether its connection is up, how far it is behind the
+  // log (events, and the age of what it is delivering or how long it has been down).
+  void RelayState(bool connected, std::uint64_t lag_events, double lag_seconds);
+  void RelayReconnected();
 
   std::int64_t OpenConnections(Stream stream) const;
   std::uint64_t Disconnects(DisconnectReason reason) const;
@@ -70,6 +74,11 @@ class Metrics {
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> replay_hits_{0};
   std::atomic<std::uint64_t> replay_resets_{0};
+  std::atomic<bool> relay_enabled_{false};
+  std::atomic<bool> relay_connected_{false};
+  std::atomic<std::uint64_t> relay_lag_events_{0};
+  std::atomic<std::uint64_t> relay_lag_ms_{0};
+  std::atomic<std::uint64_t> relay_reconnects_{0};
   static constexpr std::size_t kMaxShards = 64;
   std::array<std::atomic<std::int64_t>, kMaxShards> queued_bytes_{};
   std::array<std::atomic<std::uint64_t>, kLatencyBucketsSeconds.size() + 1> latency_buckets_{};

@@ -150,10 +150,11 @@ class LogListener {
  public:
   virtual ~LogListener() = default;
 
-  // (Re)connects and subscribes to commit notifications; returns the position of the newest
-  // committed event (0 for an empty log). Notifications sent while disconnected are lost: the
-  // caller reads from its cursor after every Connect.
-  virtual Result<std::uint64_t> Connect() = 0;
+  // (Re)connects and, with `listen`, subscribes to commit notifications (without, Wait only
+  // times out or wakes: polling alone); returns the position of the newest committed event (0
+  // for an empty log). Notifications sent while disconnected are lost: the caller reads from its
+  // cursor after every Connect.
+  virtual Result<std::uint64_t> Connect(bool listen) = 0;
   // Committed events with position > after, in position order, at most `limit`.
   virtual Result<std::vector<StoredEvent>> ReadAfter(std::uint64_t after, std::size_t limit) = 0;
   // Waits at most `timeout` for a notification or a Wake(). Returns the highest head announced

@@ -20,12 +20,14 @@ Log::~Log() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-Result<std::uint64_t> Log::Connect() {
+Result<std::uint64_t> Log::Connect(bool listen) {
   using Out = Result<std::uint64_t>;
   if (auto error = db_.Open(url_)) return Out::Fail("relay: connect: " + *error);
   // Listen first, then read the head: a commit after the read is always announced.
-  Rows listen = db_.Exec("LISTEN herald_log");
-  if (!listen.ok()) return Out::Fail("relay: listen: " + listen.error());
+  if (listen) {
+    Rows listening = db_.Exec("LISTEN herald_log");
+    if (!listening.ok()) return Out::Fail("relay: listen: " + listening.error());
+  }
   Rows head = db_.Exec("SELECT position FROM herald_log_head WHERE id = 1");
   if (!head.ok() || head.size() != 1) {
     return Out::Fail("relay: head: " + (head.ok() ? std::string("no row") : head.error()));

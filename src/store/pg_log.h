@@ -16,7 +16,7 @@ class Log final : public LogListener {
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
-  Result<std::uint64_t> Connect() override;
+  Result<std::uint64_t> Connect(bool listen) override;
   Result<std::vector<StoredEvent>> ReadAfter(std::uint64_t after, std::size_t limit) override;
   Result<std::uint64_t> Wait(std::chrono::milliseconds timeout) override;
   void Wake() override;
