@@ -20,6 +20,7 @@
 #include "auth/minter.h"
 #include "core/event_id.h"
 #include "store/open_store.h"
+#include "support/herald_process.h"
 #include "support/test_client.h"
 
 namespace herald::testing {
@@ -44,79 +45,12 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// A `herald serve` child process; killed and reaped on destruction.
-class Server {
+// `herald serve` on `data_dir`.
+class Server : public HeraldProcess {
  public:
-  explicit Server(const std::filesystem::path& data_dir) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      const std::string dir = data_dir.string();
-      ::execl(HERALD_BINARY, HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--jwt-secret",
-              kSecret, "--data-dir", dir.c_str(), "--log-level", "warn",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    stdout_ = out[0];
-    port_ = ReadPort();
-  }
-  ~Server() {
-    if (pid_ > 0) Kill(SIGKILL);
-    if (stdout_ >= 0) ::close(stdout_);
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-
-  unsigned short port() const { return port_; }
-
-  // Sends `signal` and reaps the child (bounded; SIGKILL if it does not exit in time). Returns
-  // the wait status.
-  int Kill(int signal) {
-    ::kill(pid_, signal);
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_ || r < 0) break;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the child, bounded
-    }
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  // Reads stdout until "listening on http://127.0.0.1:PORT" (at most 10 s).
-  unsigned short ReadPort() {
-    static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    std::string text;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      std::smatch match;
-      if (std::regex_search(text, match, kListening)) return std::stoi(match[1].str());
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw std::runtime_error("no listening line: " + text);
-      pollfd p{stdout_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buffer[512];
-      const ssize_t n = ::read(stdout_, buffer, sizeof buffer);
-      if (n <= 0) throw std::runtime_error("server exited before listening: " + text);
-      text.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-
-  pid_t pid_ = -1;
-  int stdout_ = -1;
-  unsigned short port_ = 0;
+  explicit Server(const std::filesystem::path& data_dir)
+      : HeraldProcess(HERALD_BINARY, {"--listen", "127.0.0.1:0", "--jwt-secret", kSecret,
+                                      "--data-dir", data_dir.string(), "--log-level", "warn"}) {}
 };
 
 std::vector<std::pair<std::string, std::string>> PublishHeaders() {
