@@ -88,8 +88,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "relay-poll-interval", c.relay_poll_interval,
       "Cluster: seconds between reads of the shared log when no notification arrives");
   Add(command, "relay-listen", c.relay_listen,
-      "Cluster: wake the relay with LISTEN/NOTIFY (false: polling alone, e.g. behind a "
-      "transaction-pooling PgBouncer)");
+      "Cluster: wake the relay with LISTEN/NOTIFY (false: polling alone, for a proxy that "
+      "does not pass notifications on)");
+  Add(command, "cluster-lease", c.cluster_lease,
+      "Cluster: seconds a node that stopped renewing its lease (killed, cut off) still holds its "
+      "streams' share of --max-connections-per-user");
   AddRateLimit(command, "stream-opens", c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst,
                "Stream opens per user");
   AddRateLimit(command, "publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst,
@@ -132,6 +135,9 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   if (c.heartbeat_interval <= 0) throw std::invalid_argument("--heartbeat-interval must be > 0");
   if (c.max_connections_per_user == 0) {
     throw std::invalid_argument("--max-connections-per-user must be > 0");
+  }
+  if (c.cluster_lease < 1 || c.cluster_lease > 3600) {
+    throw std::invalid_argument("--cluster-lease must be between 1 and 3600 seconds");
   }
   if (c.relay_poll_interval < 0.01 || c.relay_poll_interval > 60) {
     throw std::invalid_argument("--relay-poll-interval must be between 0.01 and 60 seconds");

@@ -41,6 +41,9 @@ struct ServeConfig {
   // Cluster relay (--store postgresql://…): the polling fallback, and LISTEN/NOTIFY on or off.
   double relay_poll_interval = 1;  // seconds
   bool relay_listen = true;
+  // Cluster: seconds a node that stops renewing its lease (killed, cut off) still counts its
+  // streams against the per-user cap.
+  std::int64_t cluster_lease = 30;
   // Requests per second and burst per key (0: no limit); defaults from http::kDefaultRateLimits.
   double rate_limit_stream_opens = http::kDefaultRateLimits.stream_opens.per_second;
   double rate_limit_stream_opens_burst = http::kDefaultRateLimits.stream_opens.burst;

@@ -115,6 +115,7 @@ hub::HubOptions MakeHubOptions(const ServeConfig& c) {
   options.relay.poll_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.relay_poll_interval * 1000));
   options.relay.listen = c.relay_listen;
+  options.cluster_lease = std::chrono::seconds(c.cluster_lease);
   return options;
 }
 

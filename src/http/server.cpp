@@ -16,6 +16,7 @@
 
 #include "http/authenticate.h"
 #include "http/handlers.h"
+#include "http/offload.h"
 #include "http/sse_session.h"
 
 namespace herald::http {
@@ -45,6 +46,13 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     if (param.key == name && param.has_value) return std::string(param.value.decode());
   }
   return std::nullopt;
+}
+
+ApiError TooManyConnections() {
+  return ApiError{ErrorCode::kRateLimited,
+                  "Too many open connections for this user on this stream.",
+                  {},
+                  std::chrono::seconds(5)};
 }
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
@@ -77,12 +85,29 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
   stream.lease = services.hub.limiter().TryAcquire(stream.claims.user, stream.stream);
   if (!stream.lease) {
     services.hub.metrics().ConnectionRejectedByCap(stream.stream);
-    return ApiError{ErrorCode::kRateLimited,
-                    "Too many open connections for this user on this stream.",
-                    {},
-                    std::chrono::seconds(5)};
+    return TooManyConnections();
   }
   return stream;
+}
+
+// Cluster mode (spec §6): the cap counts the user's streams on every live node, checked on a
+// store thread. A refused stream gives its local slot back.
+asio::awaitable<std::variant<StreamRequest, ApiError>> AdmitAcrossCluster(StreamRequest stream,
+                                                                          Services* services) {
+  hub::ClusterPresence* cluster = services->hub.cluster();
+  if (cluster == nullptr) co_return stream;
+  // Captures pointers only: GCC 12 miscompiles coroutine parameters (here Offload's `fn`) that
+  // own memory, so the request stays in this frame and the work reads it from there.
+  const StreamRequest* request = &stream;
+  auto slot = co_await Offload(services->hub.store_pool(), [cluster, request] {
+    return cluster->Admit(request->claims.user, request->stream);
+  });
+  if (!slot) {
+    services->hub.metrics().ConnectionRejectedByCap(stream.stream);
+    co_return TooManyConnections();
+  }
+  stream.cluster_slot.emplace(std::move(*slot));
+  co_return stream;
 }
 
 // The client's address, the key of its unauthenticated rate budget ("" if unknown).
@@ -161,6 +186,10 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       const auto& match = std::get<RouteMatch>(routed);
       if (IsStreamRoute(match.route)) {
         auto prepared = PrepareStream(request, match, peer, *services);
+        if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
+          prepared = co_await AdmitAcrossCluster(std::move(*ready), services);
+          ready = std::get_if<StreamRequest>(&prepared);
+        }
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
           // The connection becomes a stream: hand the socket over and let this frame go.
           asio::co_spawn(stream.get_executor(),

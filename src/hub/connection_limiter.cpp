@@ -41,6 +41,18 @@ std::size_t ConnectionLimiter::Count(const UserId& user, Stream stream) const {
   return it == counts_.end() ? 0 : it->second[static_cast<int>(stream)];
 }
 
+std::vector<std::tuple<UserId, Stream, std::size_t>> ConnectionLimiter::Snapshot() const {
+  std::vector<std::tuple<UserId, Stream, std::size_t>> counts;
+  std::lock_guard lock(mutex_);
+  for (const auto& [user, per_stream] : counts_) {
+    for (Stream stream : {Stream::kAgui, Stream::kA2a, Stream::kContexts}) {
+      const std::size_t count = per_stream[static_cast<int>(stream)];
+      if (count > 0) counts.emplace_back(user, stream, count);
+    }
+  }
+  return counts;
+}
+
 void ConnectionLimiter::Release(const UserId& user, Stream stream) {
   std::lock_guard lock(mutex_);
   const auto it = counts_.find(user);

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstddef>
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "core/event.h"
 #include "core/ids.h"
@@ -44,6 +46,8 @@ class ConnectionLimiter {
   Lease TryAcquire(const UserId& user, Stream stream);
 
   std::size_t Count(const UserId& user, Stream stream) const;
+  // Every non-zero count, by user and stream.
+  std::vector<std::tuple<UserId, Stream, std::size_t>> Snapshot() const;
 
  private:
   void Release(const UserId& user, Stream stream);

@@ -18,6 +18,13 @@ Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock c
       }()),
       publisher_(store, relay_ ? static_cast<DeliverySink&>(*relay_) : shards_, limiter_, metrics,
                  options.publisher, clock_),
+      cluster_([&]() -> std::unique_ptr<ClusterPresence> {
+        auto registry = store.JoinCluster();
+        if (!registry) return nullptr;
+        return std::make_unique<ClusterPresence>(std::move(registry), limiter_, store_pool_,
+                                                 metrics, options.max_connections_per_user,
+                                                 options.cluster_lease);
+      }()),
       store_pool_(options.store_read_threads) {}
 
 Hub::~Hub() { Stop(); }
@@ -32,6 +39,7 @@ void Hub::Start() {
     });
   }
   if (relay_) relay_->Start();
+  if (cluster_) cluster_->Start();
   publisher_.Start();
 }
 
@@ -58,6 +66,7 @@ void Hub::Stop() {
   stopped_ = true;
   publisher_.Drain();
   if (relay_) relay_->Stop();
+  if (cluster_) cluster_->Stop();
   shards_.Stop();
   shards_.Join();
   store_pool_.join();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "hub/cluster_presence.h"
 #include "hub/connection_limiter.h"
 #include "hub/metrics.h"
 #include "hub/outbox.h"
@@ -25,6 +26,8 @@ struct HubOptions {
   OutboxLimits outbox;
   PublisherOptions publisher;
   RelayOptions relay;  // used when the store is shared by a cluster
+  // How long a cluster node that stops renewing (killed, cut off) still counts its streams.
+  std::chrono::seconds cluster_lease{30};
   std::size_t store_read_threads = 2;
   std::chrono::milliseconds write_stall_limit{30'000};
 };
@@ -44,6 +47,8 @@ class Hub {
   Publisher& publisher() { return publisher_; }
   // The cluster relay, or nullptr when this process is the store's only writer.
   const Relay* relay() const { return relay_.get(); }
+  // The cluster-wide per-user cap, or nullptr when this process is alone.
+  ClusterPresence* cluster() { return cluster_.get(); }
   store::EventStore& store() { return store_; }
   Metrics& metrics() { return metrics_; }
   std::chrono::system_clock::time_point Now() const { return clock_(); }
@@ -73,6 +78,8 @@ class Hub {
   ConnectionLimiter limiter_;
   std::unique_ptr<Relay> relay_;  // a cluster store only: the publisher delivers through it
   Publisher publisher_;
+  // Before the pool: releases posted to the pool use it until the pool has joined.
+  std::unique_ptr<ClusterPresence> cluster_;  // a cluster store only
   boost::asio::thread_pool store_pool_;
   std::atomic<std::uint64_t> next_connection_id_{0};
   bool stopped_ = false;

@@ -83,6 +83,11 @@ void Metrics::RelayState(bool connected, std::uint64_t lag_events, double lag_se
   relay_lag_ms_.store(static_cast<std::uint64_t>(lag_seconds * 1000.0), std::memory_order_relaxed);
 }
 
+void Metrics::ClusterNodes(std::vector<std::pair<std::string, std::uint64_t>> streams_by_node) {
+  std::lock_guard lock(cluster_mutex_);
+  cluster_nodes_ = std::move(streams_by_node);
+}
+
 void Metrics::RelayReconnected() { relay_reconnects_.fetch_add(1, std::memory_order_relaxed); }
 
 std::int64_t Metrics::OpenConnections(Stream stream) const {
@@ -168,6 +173,19 @@ std::string Metrics::RenderPrometheus() const {
     Append(out, "# HELP herald_relay_reconnects_total Times the relay reconnected.\n");
     Append(out, "# TYPE herald_relay_reconnects_total counter\n");
     Append(out, "herald_relay_reconnects_total {}\n", relay_reconnects_.load(relaxed));
+  }
+  {
+    std::lock_guard lock(cluster_mutex_);
+    if (cluster_nodes_) {
+      Append(out, "# HELP herald_cluster_nodes Live nodes of the cluster.\n");
+      Append(out, "# TYPE herald_cluster_nodes gauge\n");
+      Append(out, "herald_cluster_nodes {}\n", cluster_nodes_->size());
+      Append(out, "# HELP herald_cluster_connections Open streams per live node.\n");
+      Append(out, "# TYPE herald_cluster_connections gauge\n");
+      for (const auto& [node, streams] : *cluster_nodes_) {
+        Append(out, "herald_cluster_connections{{node=\"{}\"}} {}\n", node, streams);
+      }
+    }
   }
   Append(out, "# HELP herald_queued_bytes Bytes waiting in subscriber queues.\n");
   Append(out, "# TYPE herald_queued_bytes gauge\n");

@@ -47,6 +47,8 @@ class Metrics {
   // log (events, and the age of what it is delivering or how long it has been down).
   void RelayState(bool connected, std::uint64_t lag_events, double lag_seconds);
   void RelayReconnected();
+  // The live nodes of the cluster with the streams each holds (from the last heartbeat).
+  void ClusterNodes(std::vector<std::pair<std::string, std::uint64_t>> streams_by_node);
 
   std::int64_t OpenConnections(Stream stream) const;
   std::uint64_t Disconnects(DisconnectReason reason) const;
@@ -79,6 +81,8 @@ class Metrics {
   std::atomic<std::uint64_t> relay_lag_events_{0};
   std::atomic<std::uint64_t> relay_lag_ms_{0};
   std::atomic<std::uint64_t> relay_reconnects_{0};
+  mutable std::mutex cluster_mutex_;
+  std::optional<std::vector<std::pair<std::string, std::uint64_t>>> cluster_nodes_;
   static constexpr std::size_t kMaxShards = 64;
   std::array<std::atomic<std::int64_t>, kMaxShards> queued_bytes_{};
   std::array<std::atomic<std::uint64_t>, kLatencyBucketsSeconds.size() + 1> latency_buckets_{};

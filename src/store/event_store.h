@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/event.h"
@@ -165,6 +166,34 @@ class LogListener {
   virtual void Wake() = 0;
 };
 
+// A cluster store's record of which nodes are alive and how many streams each holds per user
+// and stream (spec §6: the per-user cap holds across nodes). A node is alive while its lease,
+// renewed by Heartbeat, has not expired; the counts of a dead node no longer count. Thread-safe.
+class NodeRegistry {
+ public:
+  virtual ~NodeRegistry() = default;
+
+  // Counts one more stream of `user` on `stream` for this node when all live nodes together
+  // hold fewer than `cap`; false when they hold `cap` already. One user's admissions are
+  // serialised across the cluster.
+  virtual Result<bool> Admit(const UserId& user, Stream stream, std::size_t cap) = 0;
+  virtual Result<bool> Release(const UserId& user, Stream stream) = 0;
+  // Renews this node's lease (registering it first), forgets dead nodes' counts, and returns the
+  // number of streams each live node holds. `counts` (this node's own, by user and stream)
+  // replace the node's rows when the lease had lapsed or when `rewrite` is set (e.g. after a
+  // release failed), so that they are whole again.
+  struct NodeCount {
+    std::string node;
+    std::uint64_t streams = 0;
+  };
+  using Counts = std::vector<std::tuple<UserId, Stream, std::size_t>>;
+  virtual Result<std::vector<NodeCount>> Heartbeat(std::chrono::seconds lease, const Counts& counts,
+                                                   bool rewrite) = 0;
+  // Removes this node and its counts (a clean shutdown).
+  virtual void Leave() = 0;
+  virtual const std::string& node() const = 0;
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -179,6 +208,8 @@ class EventStore {
   // The log a relay follows, for stores shared by several processes; nullptr for a store that
   // only this process writes (every commit is then delivered by the committing publisher).
   virtual std::unique_ptr<LogListener> OpenLogListener() { return nullptr; }
+  // This process's entry in a cluster store's node registry; nullptr for a one-process store.
+  virtual std::unique_ptr<NodeRegistry> JoinCluster() { return nullptr; }
 
   // One-shot writes and writer-side reads, each in a group of its own (tests and tools; the
   // publisher plans a whole group in one).

@@ -75,6 +75,22 @@ CREATE TABLE herald_context_tasks (
   PRIMARY KEY (context_id, task_id)
 );
 )sql",
+    // 2: live nodes and their streams per user and stream (the cluster-wide per-user cap).
+    R"sql(
+CREATE TABLE herald_nodes (
+  node_id    text        PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+);
+-- stream: 0 = agui, 1 = a2a, 2 = contexts.
+CREATE TABLE herald_connections (
+  node_id text     NOT NULL,
+  user_id text     NOT NULL,
+  stream  smallint NOT NULL,
+  count   integer  NOT NULL,
+  PRIMARY KEY (user_id, stream, node_id)
+);
+CREATE INDEX herald_connections_by_node ON herald_connections (node_id);
+)sql",
 };
 
 void ExecOrThrow(Connection& db, const char* sql, std::string_view what) {

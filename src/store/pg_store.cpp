@@ -8,7 +8,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "store/history.h"
 #include "store/pg_log.h"
+#include "store/pg_nodes.h"
 #include "store/pg_schema.h"
 
 namespace herald::store {
@@ -296,6 +298,12 @@ pg::Connection* PgStore::Writer(std::string& error) {
 
 std::unique_ptr<LogListener> PgStore::OpenLogListener() {
   return std::make_unique<pg::Log>(options_.url, history_);
+}
+
+std::unique_ptr<NodeRegistry> PgStore::JoinCluster() {
+  // A fresh id per process: a restarted node is a new node; the old one's lease runs out.
+  return std::make_unique<pg::Nodes>(options_.url,
+                                     fmt::format("{:08x}{:08x}", NewHistory(), NewHistory()));
 }
 
 Result<std::unique_ptr<WriteGroup>> PgStore::BeginGroup() {

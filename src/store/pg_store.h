@@ -39,6 +39,7 @@ class PgStore final : public EventStore {
   std::uint32_t History() const override { return history_; }
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
   std::unique_ptr<LogListener> OpenLogListener() override;
+  std::unique_ptr<NodeRegistry> JoinCluster() override;
   Result<ContextsView> ReadContexts(const UserId& user,
                                     const std::optional<ContextId>& only) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,

@@ -341,6 +341,65 @@ TEST_F(ClusterTest, PollingAloneDeliversAcrossNodes) {
   EXPECT_EQ(SettleEventIds(*on_b), published);
 }
 
+// Opens a stream and keeps it when it was admitted; returns the status.
+int TryOpen(HeraldProcess& node, const std::string& user, const std::string& path,
+            std::vector<std::unique_ptr<SseStream>>& held) {
+  auto stream = std::make_unique<SseStream>(
+      node.port(), path,
+      std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + Token(user)}});
+  const int status = stream->status();
+  if (status == 429) {
+    EXPECT_EQ(stream->head().Header("retry-after"), "5");
+  }
+  if (status == 200) held.push_back(std::move(stream));
+  return status;
+}
+
+// Retries (bounded) until a stream on `node` is admitted; returns whether it was.
+bool OpensWithin(HeraldProcess& node, const std::string& user,
+                 std::vector<std::unique_ptr<SseStream>>& held, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (TryOpen(node, user, "/api/v1/stream/agui", held) == 200) return true;
+    std::this_thread::sleep_for(100ms);  // retrying a refused open, bounded
+  }
+  return false;
+}
+
+TEST_F(ClusterTest, PerUserCapCountsStreamsOnEveryNodeAndAClosedOneFreesItsSlot) {
+  const std::vector<std::string> cap = {"--max-connections-per-user", "3"};
+  HeraldProcess& a = StartNode(cap);
+  HeraldProcess& b = StartNode(cap);
+  std::vector<std::unique_ptr<SseStream>> on_a, on_b;
+  ASSERT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 200);
+  ASSERT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 200);
+  ASSERT_EQ(TryOpen(b, "alice", "/api/v1/stream/agui", on_b), 200);
+  EXPECT_EQ(TryOpen(b, "alice", "/api/v1/stream/agui", on_b), 429);
+  EXPECT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 429);
+  // Other streams and users have caps of their own.
+  EXPECT_EQ(TryOpen(b, "alice", "/api/v1/stream/a2a", on_b), 200);
+  EXPECT_EQ(TryOpen(b, "bob", "/api/v1/stream/agui", on_b), 200);
+  // A stream closed on A frees its slot for B.
+  on_a.pop_back();
+  EXPECT_TRUE(OpensWithin(b, "alice", on_b, 5s));
+  EXPECT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 429);
+}
+
+TEST_F(ClusterTest, KilledNodeGivesItsSlotsBackWhenItsLeaseRunsOut) {
+  const std::vector<std::string> options = {"--max-connections-per-user", "2", "--cluster-lease",
+                                            "2"};
+  HeraldProcess& a = StartNode(options);
+  HeraldProcess& b = StartNode(options);
+  std::vector<std::unique_ptr<SseStream>> on_a, on_b;
+  ASSERT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 200);
+  ASSERT_EQ(TryOpen(a, "alice", "/api/v1/stream/agui", on_a), 200);
+  ASSERT_EQ(TryOpen(b, "alice", "/api/v1/stream/agui", on_b), 429);
+  a.Kill(SIGKILL);
+  EXPECT_TRUE(OpensWithin(b, "alice", on_b, 15s)) << "A's slots never came back";
+  EXPECT_TRUE(OpensWithin(b, "alice", on_b, 5s));
+  EXPECT_EQ(TryOpen(b, "alice", "/api/v1/stream/agui", on_b), 429);
+}
+
 TEST_F(ClusterTest, UnreachableDatabaseAtStartIsAOneLineError) {
   // Nothing listens on port 1.
   EXPECT_THROW(HeraldProcess(HERALD_BINARY,
