@@ -41,6 +41,9 @@ ParseResult ParseOptions(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case));
   app.add_option("--host", o.host, "server address; loopback only")->capture_default_str();
   app.add_option("--port", o.port, "server port")->required()->check(CLI::Range(1, 65535));
+  app.add_option("--publish-port", o.publish_port,
+                 "publish to this port instead (another node of a Herald cluster)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--label", o.label, "free text copied into the JSON line");
   app.add_option("--tag", o.tags, "key=value copied into the report (repeatable)")
       ->check([](const std::string& tag) {

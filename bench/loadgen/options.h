@@ -16,6 +16,7 @@ struct Options {
   Scenario scenario = Scenario::kIdle;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  std::uint16_t publish_port = 0;  // 0: --port (publishers and subscribers on one server)
   std::string label;
   std::vector<std::string> tags;  // key=value pairs copied into the report
 

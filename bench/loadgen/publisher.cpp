@@ -74,7 +74,7 @@ asio::awaitable<void> RunPublisher(Worker* worker, const Plan* plan, PublishShar
     bool settled = false;
     for (int attempt = 0; attempt < kMaxAttempts && !settled; ++attempt) {
       if (!socket.is_open()) {
-        auto [ec] = co_await socket.async_connect(plan->endpoint, kUse);
+        auto [ec] = co_await socket.async_connect(plan->publish_endpoint, kUse);
         if (ec) {
           socket.close(ignored);
           if (result->first_error.empty()) result->first_error = "connect: " + ec.message();

@@ -153,6 +153,8 @@ int RunBenchmark(const Options& o) {
   plan.target = &target;
   plan.ports = &ports;
   plan.endpoint = {asio::ip::make_address(o.host), o.port};
+  plan.publish_endpoint = {asio::ip::make_address(o.host),
+                           o.publish_port != 0 ? o.publish_port : o.port};
   plan.users = o.users;
   plan.per_user = o.per_user;
   plan.events = PlannedEvents(o);

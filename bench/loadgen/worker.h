@@ -38,7 +38,9 @@ class PortPicker {
 struct Plan {
   const Target* target = nullptr;
   PortPicker* ports = nullptr;
-  boost::asio::ip::tcp::endpoint endpoint;
+  boost::asio::ip::tcp::endpoint endpoint;  // subscribers
+  boost::asio::ip::tcp::endpoint
+      publish_endpoint;  // publishers (another cluster node, or the same)
   int users = 0;
   int per_user = 0;
   std::int64_t events = 0;

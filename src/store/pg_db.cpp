@@ -60,13 +60,15 @@ Connection& Connection::operator=(Connection&& other) noexcept {
   return *this;
 }
 
-std::optional<std::string> Connection::Open(const std::string& url) {
+std::optional<std::string> Connection::Open(const std::string& url, std::string_view role) {
   Close();
+  const std::string application = "herald-" + std::string(role);
   // expand_dbname: `dbname` may be a whole URI; the other keywords fill what it leaves out.
   const char* const keywords[] = {
       "dbname",          "connect_timeout",     "application_name", "keepalives",
       "keepalives_idle", "keepalives_interval", "keepalives_count", nullptr};
-  const char* const values[] = {url.c_str(), "5", "herald", "1", "10", "5", "3", nullptr};
+  const char* const values[] = {url.c_str(), "5",    application.c_str(), "1", "10", "5",
+                                "3",         nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (conn_ == nullptr) return "out of memory";
   if (PQstatus(conn_) != CONNECTION_OK) {

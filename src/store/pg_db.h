@@ -54,8 +54,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Connects to `url` (a postgresql:// URI or a libpq conninfo string) with a bounded connect
-  // time and TCP keep-alives, so that a vanished server is noticed. Returns the error, if any.
-  std::optional<std::string> Open(const std::string& url);
+  // time and TCP keep-alives, so that a vanished server is noticed; `role` names it in
+  // pg_stat_activity (application_name "herald-<role>"). Returns the error, if any.
+  std::optional<std::string> Open(const std::string& url, std::string_view role);
   bool ok() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
   void Close();
   PGconn* get() const { return conn_; }

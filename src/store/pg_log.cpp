@@ -22,7 +22,7 @@ Log::~Log() {
 
 Result<std::uint64_t> Log::Connect(bool listen) {
   using Out = Result<std::uint64_t>;
-  if (auto error = db_.Open(url_)) return Out::Fail("relay: connect: " + *error);
+  if (auto error = db_.Open(url_, "relay")) return Out::Fail("relay: connect: " + *error);
   // Listen first, then read the head: a commit after the read is always announced.
   if (listen) {
     Rows listening = db_.Exec("LISTEN herald_log");

@@ -14,7 +14,7 @@ Nodes::Nodes(std::string url, std::string node) : url_(std::move(url)), node_(st
 
 Connection* Nodes::Db(std::string& error) {
   if (db_.ok()) return &db_;
-  if (auto failed = db_.Open(url_)) {
+  if (auto failed = db_.Open(url_, "nodes")) {
     error = *failed;
     return nullptr;
   }

@@ -281,7 +281,7 @@ class PgStore::Lease {
 };
 
 PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {
-  if (auto error = writer_.Open(options_.url)) throw std::runtime_error(*error);
+  if (auto error = writer_.Open(options_.url, "writer")) throw std::runtime_error(*error);
   history_ = pg::Migrate(writer_);
 }
 
@@ -289,7 +289,7 @@ PgStore::~PgStore() = default;
 
 pg::Connection* PgStore::Writer(std::string& error) {
   if (writer_.ok()) return &writer_;
-  if (auto failed = writer_.Open(options_.url)) {
+  if (auto failed = writer_.Open(options_.url, "writer")) {
     error = *failed;
     return nullptr;
   }
@@ -340,7 +340,7 @@ pg::Connection PgStore::Borrow(std::string& error) {
     }
   }
   pg::Connection db;
-  if (auto failed = db.Open(options_.url)) error = *failed;
+  if (auto failed = db.Open(options_.url, "reader")) error = *failed;
   return db;
 }
 
