@@ -119,10 +119,9 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   const UserId user = std::get<auth::Claims>(caller).user;
 
   if (request.method() == beast_http::verb::get) {
-    store::EventStore& store = services->hub.store();
-    auto view = co_await Offload(services->hub.store_pool(), [&store, &user] {
-      return store.ReadContexts(user, std::nullopt);
-    });
+    hub::Hub* hub = &services->hub;
+    auto view = co_await Offload(hub->store_pool(),
+                                 [hub, &user] { return hub->ReadView(user, std::nullopt, true); });
     if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
     boost::json::array list;
     list.reserve(view.value->contexts.size());
@@ -162,9 +161,9 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
   const ContextId id(match.path_id);
 
   if (request.method() == beast_http::verb::get) {
-    store::EventStore& store = services->hub.store();
-    auto view = co_await Offload(services->hub.store_pool(),
-                                 [&store, &user, &id] { return store.ReadContexts(user, id); });
+    hub::Hub* hub = &services->hub;
+    auto view = co_await Offload(hub->store_pool(),
+                                 [hub, &user, &id] { return hub->ReadView(user, id, true); });
     if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
     if (view.value->contexts.empty()) {
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Context not found.", {}, {}},

@@ -28,9 +28,8 @@ Response TextResponse(const Request& request, beast_http::status status, std::st
 }
 
 asio::awaitable<Response> HandleHealth(const Request& request, Services* services) {
-  store::EventStore& store = services->hub.store();
-  const auto probe = co_await Offload(
-      services->hub.store_pool(), [&store] { return store.Range(UserId("health-probe")).ok(); });
+  hub::Hub* hub = &services->hub;
+  const bool probe = co_await Offload(hub->store_pool(), [hub] { return hub->StoreAnswers(); });
   if (!probe) {
     co_return JsonResponse(request, beast_http::status::service_unavailable,
                            R"({"status":"unhealthy"})");

@@ -162,15 +162,11 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   // 1. The user's range (the contexts stream: with its contexts, in one store snapshot, so the
   // snapshot reflects exactly the events up to range.last), then the response head and the first
   // bytes (spec §5), in one write with the snapshot or reset frame.
-  store::EventStore& store = hub.store();
-  const std::uint32_t history = store.History();
+  const std::uint32_t history = hub.History();
   const bool contexts_stream = request.stream == Stream::kContexts;
   const auto read = [&](bool with_contexts) {
-    return Offload(hub.store_pool(), [&store, &user, with_contexts, &only = request.context] {
-      if (with_contexts) return store.ReadContexts(user, only);
-      auto range = store.Range(user);
-      if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
-      return store::Result<store::ContextsView>::Ok({{}, *range.value});
+    return Offload(hub.store_pool(), [&hub, &user, with_contexts, &only = request.context] {
+      return hub.ReadView(user, only, with_contexts);
     });
   };
   // A contexts stream that resumes needs no snapshot: read its contexts only if it cannot.
@@ -228,8 +224,8 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     std::uint64_t after = plan.after_sequence;
     for (bool more = true; more && alive;) {
       auto page = co_await Offload(
-          hub.store_pool(), [&store, &user, after, &filter, limit = options.replay_page_events] {
-            return store.ReadAfter(user, after, filter, limit);
+          hub.store_pool(), [&hub, &user, after, &filter, limit = options.replay_page_events] {
+            return hub.ReadAfter(user, after, filter, limit);
           });
       if (!page.ok()) {
         metrics.StoreError();

@@ -43,6 +43,23 @@ void Hub::Start() {
   publisher_.Start();
 }
 
+store::Result<store::ContextsView> Hub::ReadView(const UserId& user,
+                                                 const std::optional<ContextId>& only,
+                                                 bool with_contexts) {
+  if (with_contexts) return store_.ReadContexts(user, only);
+  auto range = store_.Range(user);
+  if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
+  return store::Result<store::ContextsView>::Ok({{}, *range.value});
+}
+
+store::Result<store::ReplayPage> Hub::ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                                const store::ReplayFilter& filter,
+                                                std::size_t limit) {
+  return store_.ReadAfter(user, after_sequence, filter, limit);
+}
+
+bool Hub::StoreAnswers() { return store_.Range(UserId("health-probe")).ok(); }
+
 void Hub::DisconnectUser(const UserId& user, DisconnectReason reason) {
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     Shard& shard = shards_[i];

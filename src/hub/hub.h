@@ -49,7 +49,20 @@ class Hub {
   const Relay* relay() const { return relay_.get(); }
   // The cluster-wide per-user cap, or nullptr when this process is alone.
   ClusterPresence* cluster() { return cluster_.get(); }
-  store::EventStore& store() { return store_; }
+  store::EventStore& store() { return store_; }  // the composition root and tests
+
+  // Blocking store reads for the HTTP layer, which runs them on store_pool(), never on a shard.
+  // Thread-safe.
+  std::uint32_t History() const { return store_.History(); }
+  // The user's event range and, with `with_contexts`, their contexts (only `only`, when given),
+  // from one snapshot of the store.
+  store::Result<store::ContextsView> ReadView(const UserId& user,
+                                              const std::optional<ContextId>& only,
+                                              bool with_contexts);
+  store::Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                             const store::ReplayFilter& filter, std::size_t limit);
+  // Whether the store answers a read (the health probe).
+  bool StoreAnswers();
   Metrics& metrics() { return metrics_; }
   std::chrono::system_clock::time_point Now() const { return clock_(); }
   // Blocking store reads run here, never on a shard thread.

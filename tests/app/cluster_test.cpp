@@ -400,6 +400,40 @@ TEST_F(ClusterTest, KilledNodeGivesItsSlotsBackWhenItsLeaseRunsOut) {
   EXPECT_EQ(TryOpen(b, "alice", "/api/v1/stream/agui", on_b), 429);
 }
 
+TEST_F(ClusterTest, ContextsCreatedOnOneNodeAreListedSnapshottedAndFilteredOnAnother) {
+  HeraldProcess& a = StartNode();
+  HeraldProcess& b = StartNode();
+  const HttpReply created =
+      Request(a.port(), "POST", "/api/v1/core/contexts", Auth("alice"), R"({"name":"Trip"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  static const std::regex kContextId(R"re("context_id":"([^"]+)")re");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(created.body, match, kContextId));
+  const std::string id = match[1].str();
+  // B lists it, and B's contexts stream starts with it in the snapshot.
+  const HttpReply listed = Request(b.port(), "GET", "/api/v1/core/contexts", Auth("alice"));
+  EXPECT_NE(listed.body.find(id), std::string::npos) << listed.body;
+  EXPECT_NE(listed.body.find("\"Trip\""), std::string::npos);
+  SseStream snapshot(b.port(), "/api/v1/stream/contexts",
+                     {{"Authorization", "Bearer " + Token("alice")}});
+  const auto first = snapshot.WaitFrameContaining("CONTEXTS_SNAPSHOT");
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->find(id), std::string::npos) << *first;
+  // An event published on A to the context reaches B's filtered stream, and B's statistics.
+  SseStream filtered(b.port(), "/api/v1/stream/agui?context_id=" + id,
+                     {{"Authorization", "Bearer " + Token("alice")}});
+  const HttpReply posted =
+      Request(a.port(), "POST", "/api/v1/core/contexts/" + id + "/events", Auth("alice"),
+              R"({"protocol":"agui","event":{"type":"TEXT_MESSAGE_END","messageId":"m1"}})");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const std::string event_id = EventIdOf(posted);
+  EXPECT_EQ(WaitEventIds(filtered, 1), std::vector<std::string>{event_id});
+  const HttpReply one = Request(b.port(), "GET", "/api/v1/core/contexts/" + id, Auth("alice"));
+  EXPECT_NE(one.body.find(R"("message_count":1)"), std::string::npos) << one.body;
+  // Another user sees none of it on either node.
+  EXPECT_EQ(Request(b.port(), "GET", "/api/v1/core/contexts/" + id, Auth("bob")).status, 404);
+}
+
 TEST_F(ClusterTest, UnreachableDatabaseAtStartIsAOneLineError) {
   // Nothing listens on port 1.
   EXPECT_THROW(HeraldProcess(HERALD_BINARY,
