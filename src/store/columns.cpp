@@ -1,5 +1,7 @@
 #include "store/columns.h"
 
+#include <algorithm>
+
 namespace herald::store {
 
 std::int64_t ProtocolCode(Protocol protocol) {
@@ -38,5 +40,16 @@ std::int64_t StreamProtocolMask(Stream stream) {
 const char* const kContextColumns =
     "context_id, user_id, name, kind, created_at_ms, updated_at_ms, task_count, message_count, "
     "last_message_at_ms";
+
+std::vector<EventId> ParseClaimSequences(std::string_view text, std::uint32_t history) {
+  std::vector<EventId> ids;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    ids.push_back(EventId{history, std::stoull(std::string(text.substr(pos, comma - pos)))});
+    pos = comma + 1;
+  }
+  return ids;
+}
 
 }  // namespace herald::store

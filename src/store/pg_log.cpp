@@ -1,5 +1,6 @@
 #include "store/pg_log.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -7,7 +8,7 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "store/columns.h"
+#include "store/pg_schema.h"
 
 namespace herald::store::pg {
 
@@ -37,26 +38,16 @@ Result<std::uint64_t> Log::Connect(bool listen) {
 
 Result<std::vector<StoredEvent>> Log::ReadAfter(std::uint64_t after, std::size_t limit) {
   using Out = Result<std::vector<StoredEvent>>;
-  Rows rows = db_.Exec(
-      "SELECT position, user_id, seq, protocol, type, context_id, stored_at_ms, payload "
-      "FROM herald_events WHERE position > $1 ORDER BY position LIMIT $2",
-      {std::to_string(after), std::to_string(limit)});
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM herald_events WHERE position > $1 ORDER BY position LIMIT $2", kEventColumns);
+  Rows rows = db_.Exec(sql.c_str(), {std::to_string(after), std::to_string(limit)});
   if (!rows.ok()) return Out::Fail("relay: read: " + rows.error());
   std::vector<StoredEvent> events;
   events.reserve(static_cast<std::size_t>(rows.size()));
   for (int row = 0; row < rows.size(); ++row) {
-    const auto protocol = ProtocolFromCode(rows.Int64(row, 3));
-    if (!protocol) return Out::Fail("relay: unknown protocol code");
-    StoredEvent event{UserId(std::string(rows.Text(row, 1))),
-                      EventId{history_, static_cast<std::uint64_t>(rows.Int64(row, 2))},
-                      *protocol,
-                      std::nullopt,
-                      std::string(rows.Text(row, 4)),
-                      std::string(rows.Text(row, 7)),
-                      rows.Int64(row, 6),
-                      static_cast<std::uint64_t>(rows.Int64(row, 0))};
-    if (!rows.IsNull(row, 5)) event.context = ContextId(std::string(rows.Text(row, 5)));
-    events.push_back(std::move(event));
+    auto event = EventFromRow(rows, row, history_);
+    if (!event) return Out::Fail("relay: unknown protocol code");
+    events.push_back(std::move(*event));
   }
   return Out::Ok(std::move(events));
 }

@@ -163,6 +163,24 @@ std::uint32_t Migrate(Connection& db) {
   }
 }
 
+const char* const kEventColumns =
+    "position, user_id, seq, protocol, type, context_id, stored_at_ms, payload";
+
+std::optional<StoredEvent> EventFromRow(const Rows& rows, int row, std::uint32_t history) {
+  const auto protocol = ProtocolFromCode(rows.Int64(row, 3));
+  if (!protocol) return std::nullopt;
+  StoredEvent event{UserId(std::string(rows.Text(row, 1))),
+                    EventId{history, static_cast<std::uint64_t>(rows.Int64(row, 2))},
+                    *protocol,
+                    std::nullopt,
+                    std::string(rows.Text(row, 4)),
+                    std::string(rows.Text(row, 7)),
+                    rows.Int64(row, 6),
+                    static_cast<std::uint64_t>(rows.Int64(row, 0))};
+  if (!rows.IsNull(row, 5)) event.context = ContextId(std::string(rows.Text(row, 5)));
+  return event;
+}
+
 ContextRecord ContextFromRow(const Rows& rows, int row) {
   ContextRecord record;
   record.id = ContextId(std::string(rows.Text(row, 0)));

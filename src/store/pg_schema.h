@@ -19,6 +19,11 @@ int SchemaVersion();
 // (a session advisory lock). Throws std::runtime_error with a one-line reason.
 std::uint32_t Migrate(Connection& db);
 
+// The columns of a herald_events row in the order EventFromRow reads them.
+extern const char* const kEventColumns;
+// A herald_events row (columns kEventColumns, from column 0); nullopt for an unknown protocol.
+std::optional<StoredEvent> EventFromRow(const Rows& rows, int row, std::uint32_t history);
+
 // A herald_contexts row (columns kContextColumns, from column 0).
 ContextRecord ContextFromRow(const Rows& rows, int row);
 

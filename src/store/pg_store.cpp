@@ -75,14 +75,7 @@ class PgStore::Group final : public WriteGroup {
     if (rows.size() == 0) return Out::Ok(std::nullopt);
     IdempotencyRecord record;
     record.fingerprint = std::string(rows.Text(0, 0));
-    const std::string_view sequences = rows.Text(0, 1);
-    std::size_t pos = 0;
-    while (pos < sequences.size()) {
-      const std::size_t comma = std::min(sequences.find(',', pos), sequences.size());
-      record.event_ids.push_back(
-          EventId{history_, std::stoull(std::string(sequences.substr(pos, comma - pos)))});
-      pos = comma + 1;
-    }
+    record.event_ids = ParseClaimSequences(rows.Text(0, 1), history_);
     return Out::Ok(std::move(record));
   }
 
@@ -204,11 +197,8 @@ class PgStore::Group final : public WriteGroup {
 
   std::optional<std::string> InsertClaim(const IdempotencyClaim& claim,
                                          const std::vector<std::uint64_t>& sequences) {
-    std::string text;
-    for (std::size_t draft : claim.drafts) {
-      if (!text.empty()) text.push_back(',');
-      text += Text(draft == IdempotencyClaim::kRefused ? std::uint64_t{0} : sequences[draft]);
-    }
+    const std::string text =
+        FormatClaimSequences(claim, [&](std::size_t draft) { return sequences[draft]; });
     Rows rows = db_.Exec(
         "INSERT INTO herald_idempotency_keys (key, fingerprint, sequences, expires_at_ms) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET fingerprint = "
@@ -357,13 +347,15 @@ Result<ReplayPage> PgStore::ReadAfter(const UserId& user, std::uint64_t after_se
   Lease db(*this);
   if (!db.ok()) return Out::Fail("replay: connect: " + db.error());
   // One row more than asked tells whether another page follows.
-  Rows rows = (*db).Exec(
-      "SELECT seq, protocol, type, context_id, stored_at_ms, payload, position FROM herald_events "
-      "WHERE user_id = $1 AND seq > $2 AND (($3::bigint >> protocol) & 1) = 1 "
-      "AND ($4::text IS NULL OR context_id = $4) ORDER BY seq LIMIT $5",
-      {user.str(), Text(after_sequence), Text(StreamProtocolMask(filter.stream)),
-       filter.context ? std::optional(filter.context->str()) : std::nullopt,
-       Text(std::min<std::uint64_t>(limit, INT64_MAX - 1) + 1)});
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM herald_events WHERE user_id = $1 AND seq > $2 AND "
+      "(($3::bigint >> protocol) & 1) = 1 AND ($4::text IS NULL OR context_id = $4) "
+      "ORDER BY seq LIMIT $5",
+      pg::kEventColumns);
+  Rows rows = (*db).Exec(sql.c_str(),
+                         {user.str(), Text(after_sequence), Text(StreamProtocolMask(filter.stream)),
+                          filter.context ? std::optional(filter.context->str()) : std::nullopt,
+                          Text(std::min<std::uint64_t>(limit, INT64_MAX - 1) + 1)});
   if (!rows.ok()) return Out::Fail("replay: " + rows.error());
   ReplayPage page;
   for (int row = 0; row < rows.size(); ++row) {
@@ -371,18 +363,9 @@ Result<ReplayPage> PgStore::ReadAfter(const UserId& user, std::uint64_t after_se
       page.more = true;
       break;
     }
-    const auto protocol = ProtocolFromCode(rows.Int64(row, 1));
-    if (!protocol) return Out::Fail("replay: unknown protocol code");
-    StoredEvent event{user,
-                      EventId{history_, static_cast<std::uint64_t>(rows.Int64(row, 0))},
-                      *protocol,
-                      std::nullopt,
-                      std::string(rows.Text(row, 2)),
-                      std::string(rows.Text(row, 5)),
-                      rows.Int64(row, 4),
-                      static_cast<std::uint64_t>(rows.Int64(row, 6))};
-    if (!rows.IsNull(row, 3)) event.context = ContextId(std::string(rows.Text(row, 3)));
-    page.events.push_back(std::move(event));
+    auto event = pg::EventFromRow(rows, row, history_);
+    if (!event) return Out::Fail("replay: unknown protocol code");
+    page.events.push_back(std::move(*event));
   }
   return Out::Ok(std::move(page));
 }

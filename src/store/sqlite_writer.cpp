@@ -109,11 +109,8 @@ bool Writer::Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t sto
 }
 
 bool Writer::InsertClaim(const IdempotencyClaim& claim) {
-  std::string text;
-  for (std::size_t draft : claim.drafts) {
-    if (!text.empty()) text.push_back(',');
-    text += std::to_string(draft == IdempotencyClaim::kRefused ? 0 : seq_of_[draft]);
-  }
+  const std::string text =
+      FormatClaimSequences(claim, [this](std::size_t draft) { return seq_of_[draft]; });
   Statement::ResetOnExit reset(insert_key_);
   insert_key_.BindText(1, claim.key);
   insert_key_.BindText(2, claim.fingerprint);
@@ -190,14 +187,7 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
   if (rc != SQLITE_ROW) return Out::Fail(db_.Error("idempotency: find"));
   IdempotencyRecord record;
   record.fingerprint = std::string(select_key_.ColumnText(0));
-  const std::string_view sequences = select_key_.ColumnText(1);
-  std::size_t pos = 0;
-  while (pos < sequences.size()) {
-    const std::size_t comma = std::min(sequences.find(',', pos), sequences.size());
-    record.event_ids.push_back(
-        EventId{history_, std::stoull(std::string(sequences.substr(pos, comma - pos)))});
-    pos = comma + 1;
-  }
+  record.event_ids = ParseClaimSequences(select_key_.ColumnText(1), history_);
   return Out::Ok(std::move(record));
 }
 
