@@ -131,6 +131,16 @@ class ClusterTest : public ::testing::Test {
   std::vector<std::unique_ptr<HeraldProcess>> nodes_;
 };
 
+// Polls /readyz (bounded) until it answers `status`.
+bool ReadyzBecomes(HeraldProcess& node, int status) {
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Request(node.port(), "GET", "/readyz").status == status) return true;
+    std::this_thread::sleep_for(50ms);  // polling an endpoint, bounded
+  }
+  return false;
+}
+
 // Every id appears once, and sequences increase.
 void ExpectIncreasingOnce(const std::vector<std::string>& ids) {
   std::set<std::string> seen;
@@ -310,6 +320,8 @@ TEST_F(ClusterTest, DatabaseRestartAnswers503ThenServiceResumesWithoutRestarting
   std::vector<std::string> published;
   for (int i = 0; i < 5; ++i) published.push_back(Publish(a, "alice", fmt::format("e{}", i)));
   PgServer::Shared().Stop();
+  // B notices through its relay: not ready (a balancer sends its streams elsewhere).
+  EXPECT_TRUE(ReadyzBecomes(b, 503)) << "B stayed ready without its database";
   const HttpReply refused =
       Request(a.port(), "POST", "/api/v1/webhook/agui", Auth("alice"), Body("alice", "down"));
   EXPECT_EQ(refused.status, 503) << refused.body;
@@ -324,6 +336,7 @@ TEST_F(ClusterTest, DatabaseRestartAnswers503ThenServiceResumesWithoutRestarting
     if (next.empty()) std::this_thread::sleep_for(50ms);  // retrying a refused publish, bounded
   }
   ASSERT_FALSE(next.empty()) << "publishing did not resume after the restart";
+  EXPECT_TRUE(ReadyzBecomes(b, 200)) << "B's relay did not come back";
   published.push_back(next);
   WaitEventIds(*on_b, published.size());
   EXPECT_EQ(SettleEventIds(*on_b), published);
