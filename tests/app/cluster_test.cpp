@@ -447,6 +447,37 @@ TEST_F(ClusterTest, ContextsCreatedOnOneNodeAreListedSnapshottedAndFilteredOnAno
   EXPECT_EQ(Request(b.port(), "GET", "/api/v1/core/contexts/" + id, Auth("bob")).status, 404);
 }
 
+TEST_F(ClusterTest, NodesStartingTogetherOnAnEmptyDatabaseShareOneSchemaAndHistory) {
+  std::vector<std::unique_ptr<HeraldProcess>> nodes(3);
+  {
+    std::vector<std::jthread> starters;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      starters.emplace_back([&, i] {
+        try {
+          nodes[i] = std::make_unique<HeraldProcess>(
+              HERALD_BINARY, std::vector<std::string>{"--listen", "127.0.0.1:0", "--jwt-secret",
+                                                      kSecret, "--store", url_, "--data-dir",
+                                                      (data_dir_ / fmt::format("s{}", i)).string(),
+                                                      "--log-level", "warn"});
+        } catch (const std::exception& error) {
+          ADD_FAILURE() << "node " << i << " did not start: " << error.what();
+        }
+      });
+    }
+  }
+  for (const auto& node : nodes) ASSERT_NE(node, nullptr);
+  std::set<std::uint32_t> histories;
+  std::uint64_t last = 0;
+  for (auto& node : nodes) {
+    const auto id = ParseEventId(Publish(*node, "alice", "hello"));
+    ASSERT_TRUE(id);
+    histories.insert(id->history);
+    EXPECT_EQ(id->sequence, last + 1);
+    last = id->sequence;
+  }
+  EXPECT_EQ(histories.size(), 1u);
+}
+
 TEST_F(ClusterTest, UnreachableDatabaseAtStartIsAOneLineError) {
   // Nothing listens on port 1.
   EXPECT_THROW(HeraldProcess(HERALD_BINARY,
