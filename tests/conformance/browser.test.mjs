@@ -163,7 +163,9 @@ describe('Chromium: a non-200 answer ends the native EventSource for good', () =
   async function assertNoRetry(page, requests, name, path, label) {
     const controlPath = `/control-${label}`;
     await openNativeEventSource(page, `control-${label}`, `${ending.url}${controlPath}`);
-    await waitFor(() => requests.filter((r) => r.url() === `${ending.url}${controlPath}`).length >= 2,
+    // Both sides: the page's request event can come before the server has counted the request.
+    await waitFor(() => requests.filter((r) => r.url() === `${ending.url}${controlPath}`).length >= 2
+      && ending.count(controlPath) >= 2,
       { timeoutMs: 15_000, intervalMs: 50, what: `the control EventSource's automatic reconnect (${label})` });
     assert.equal(ending.count(controlPath), 2, 'the control reconnected once, by itself');
     const mine = requests.filter((r) => r.url() === `${hub.url}${path}`);
