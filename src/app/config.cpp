@@ -75,6 +75,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "retention-events", c.retention_events, "Events kept per user");
   Add(command, "retention-age", c.retention_age, "Seconds an event is kept");
   Add(command, "max-body-bytes", c.max_body_bytes, "Largest request body accepted");
+  Add(command, "cors-origin", c.cors_origins,
+      "Origin allowed to call Herald from a browser (CORS, credentials included); repeatable; "
+      "'*' allows any origin; none by default");
   AddFlag(command, "allow-query-token", c.allow_query_token,
           "Accept ?access_token= (tokens in URLs end up in logs)");
   Add(command, "outbox-max-bytes", c.outbox_max_bytes,

@@ -21,6 +21,7 @@ struct ServeConfig {
   bool dev = false;
   std::string jwt_secret;
   std::vector<std::string> jwt_public_keys;  // "FILE.pem" or "kid=FILE.pem"
+  std::vector<std::string> cors_origins;     // --cors-origin, repeatable; "*" any
   std::string jwt_algorithm;                 // "", "HS256", "RS256", "ES256"
   std::string jwt_audience;
   std::string jwt_issuer;

@@ -123,6 +123,7 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   http::HttpOptions options;
   options.max_body_bytes = c.max_body_bytes;
   options.allow_query_token = c.allow_query_token;
+  options.cors_origins = c.cors_origins;
   options.heartbeat_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
   options.heartbeat_style = c.heartbeat_style == "comment" ? http::HeartbeatStyle::kComment

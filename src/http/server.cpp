@@ -15,6 +15,7 @@
 #include <boost/url/parse_query.hpp>
 
 #include "http/authenticate.h"
+#include "http/cors.h"
 #include "http/handlers.h"
 #include "http/offload.h"
 #include "http/sse_session.h"
@@ -168,8 +169,11 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     const bool keep_alive = request.keep_alive();
 
     Response response;
+    const auto cors_origin = AllowedOrigin(request, options.cors_origins);
     const RouteResult routed = Route(request.method(), request.target());
-    if (const auto* redirect = std::get_if<Redirect>(&routed)) {
+    if (cors_origin && IsPreflight(request)) {
+      response = PreflightResponse(request, *cors_origin);
+    } else if (const auto* redirect = std::get_if<Redirect>(&routed)) {
       response = Plain(request, beast_http::status::permanent_redirect);
       response.set(beast_http::field::location, redirect->location);
     } else if (std::holds_alternative<NotFound>(routed)) {
@@ -191,6 +195,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
           ready = std::get_if<StreamRequest>(&prepared);
         }
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
+          if (cors_origin) ready->extra_head = CorsHeaderLines(*cors_origin);
           // The connection becomes a stream: hand the socket over and let this frame go.
           asio::co_spawn(stream.get_executor(),
                          RunSseSession(stream.release_socket(), shard, std::move(*ready), services),
@@ -202,6 +207,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         response = co_await HandleRequest(request, match, peer, services);
       }
     }
+    if (cors_origin) AddCorsHeaders(response, *cors_origin);
     response.keep_alive(keep_alive && !services->draining.load());
     auto [write_ec, written] =
         co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));

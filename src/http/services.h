@@ -28,7 +28,8 @@ struct HttpOptions {
   std::chrono::seconds request_timeout{30};       // reading one request
   std::chrono::seconds publish_retry_after{1};    // Retry-After on back-pressure 503
   std::size_t replay_page_events = 1'000;
-  RateLimitOptions rate_limits;  // none unless set (`herald serve`: kDefaultRateLimits)
+  RateLimitOptions rate_limits;           // none unless set (`herald serve`: kDefaultRateLimits)
+  std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)
 };
 
 struct Services {

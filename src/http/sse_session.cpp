@@ -30,8 +30,7 @@ constexpr std::string_view kResponseHead =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
-    "X-Accel-Buffering: no\r\n"
-    "\r\n";
+    "X-Accel-Buffering: no\r\n";
 constexpr std::size_t kMaxFramesPerWrite = 256;
 
 // The socket and the wake-up timer. Shared with the peer watcher, which may outlive the
@@ -178,6 +177,8 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   }
   hub::ResumePlan plan;
   std::string opening(kResponseHead);
+  opening += request.extra_head;
+  opening += "\r\n";
   if (!view.ok()) {
     // Still a 200 that ends at once: a browser's EventSource retries it, a 503 it would not.
     metrics.StoreError();
