@@ -75,6 +75,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "retention-events", c.retention_events, "Events kept per user");
   Add(command, "retention-age", c.retention_age, "Seconds an event is kept");
   Add(command, "max-body-bytes", c.max_body_bytes, "Largest request body accepted");
+  Add(command, "contexts-auto-create", c.contexts_auto_create,
+      "Create a context when an event names one that does not exist (false: another system owns "
+      "contexts; such events are delivered with their context id and create nothing)");
   Add(command, "cors-origin", c.cors_origins,
       "Origin allowed to call Herald from a browser (CORS, credentials included); repeatable; "
       "'*' allows any origin; none by default");

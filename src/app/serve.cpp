@@ -112,6 +112,7 @@ hub::HubOptions MakeHubOptions(const ServeConfig& c) {
   options.publisher.max_pending_events = c.max_pending_events;
   options.publisher.retention.max_events_per_user = c.retention_events;
   options.publisher.retention.max_age = std::chrono::seconds(c.retention_age);
+  options.publisher.contexts_auto_create = c.contexts_auto_create;
   options.relay.poll_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.relay_poll_interval * 1000));
   options.relay.listen = c.relay_listen;

@@ -40,8 +40,9 @@ std::string DefaultContextName(std::chrono::system_clock::time_point now) {
   return "Conversation " + std::to_string(ToUnixMillis(now));
 }
 
-GroupContexts::GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now)
-    : store_(group), now_(now), now_ms_(ToUnixMillis(now)) {}
+GroupContexts::GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now,
+                             bool auto_create)
+    : store_(group), now_(now), now_ms_(ToUnixMillis(now)), auto_create_(auto_create) {}
 
 GroupContexts::Working* GroupContexts::Load(const ContextId& id) {
   if (auto found = touched_.find(id); found != touched_.end()) return &found->second;
@@ -71,6 +72,7 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   std::optional<store::ContextRecord>& record = working->record;
   if (record && record->owner != draft.user) return Verdict::kForbidden;
   if (!record && draft.context_must_exist) return Verdict::kForbidden;
+  if (!record && !auto_create_) return Verdict::kAccepted;  // another system owns contexts
   std::optional<bool> new_task;
   if (draft.task) {
     const auto seen = TaskSeen(id, *working, *draft.task);

@@ -38,8 +38,12 @@ std::string DefaultContextName(std::chrono::system_clock::time_point now);
 // group's requests are planned in order, and written back with the group's events.
 class GroupContexts {
  public:
-  // Reads go through `group`, the transaction the planned writes are committed in.
-  GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now);
+  // Reads go through `group`, the transaction the planned writes are committed in. Without
+  // `auto_create`, an event attributed to a context that does not exist creates none (contexts
+  // are owned by another system, `--contexts-auto-create=false`): it is stored and delivered
+  // with its context id, and no statistics are kept for it.
+  GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now,
+                bool auto_create = true);
 
   enum class Verdict { kAccepted, kForbidden, kStoreError };
 
@@ -73,6 +77,7 @@ class GroupContexts {
   store::WriteGroup& store_;
   const std::chrono::system_clock::time_point now_;
   const std::int64_t now_ms_;
+  const bool auto_create_;
   std::unordered_map<ContextId, Working> touched_;
   std::vector<ContextId> order_;  // touched_ in first-touch order: writes are deterministic
 };

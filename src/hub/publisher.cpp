@@ -176,7 +176,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   bool planned = opened.ok();
   std::unique_ptr<store::WriteGroup> transaction = planned ? std::move(*opened.value) : nullptr;
   std::optional<GroupContexts> contexts;
-  if (planned) contexts.emplace(*transaction, now);
+  if (planned) contexts.emplace(*transaction, now, options_.contexts_auto_create);
   for (std::size_t i = 0; i < group.size() && planned; ++i) {
     Request& r = group[i];
     Plan& plan = plans[i];

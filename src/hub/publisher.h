@@ -64,6 +64,9 @@ struct PublisherOptions {
   std::chrono::seconds idempotency_ttl{3600};
   std::chrono::milliseconds prune_interval{1000};
   std::size_t prune_rows_per_pass = 2'000;
+  // Whether an event attributed to an unknown context creates it (spec §3.4; off when contexts
+  // are owned by another system).
+  bool contexts_auto_create = true;
 };
 
 class Publisher {

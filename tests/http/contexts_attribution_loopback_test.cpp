@@ -323,6 +323,33 @@ TEST(ContextsLoopbackTest, PlaceholderIdsInsideAnEventAreDeliveredButAttributeNo
   EXPECT_EQ(ListContexts(hub.port(), "alice"), json::array()) << "no placeholder context";
 }
 
+TEST(ContextsLoopbackTest, WithoutAutoCreateEventsNamingUnknownContextsCreateNoneButAreFiltered) {
+  TestHubOptions options;
+  options.hub.publisher.contexts_auto_create = false;  // --contexts-auto-create=false
+  TestHub hub(options);
+  Frames contexts(hub.port(), kContextsStream, "alice");
+  OpenContexts(contexts);
+  SseStream filtered(hub.port(), std::string(kAguiStream) + "?context_id=owned-elsewhere",
+                     AuthAs("alice"));
+  const HttpReply reply = Request(
+      hub.port(), "POST", kAguiWebhook, JsonAuthAs("alice"),
+      R"({"user_id":"alice","type":"RUN_STARTED","threadId":"owned-elsewhere","runId":"r1"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(contexts.NextId(), EventIdOf(reply)) << "no CONTEXT_CREATED before the event";
+  EXPECT_EQ(ListContexts(hub.port(), "alice"), json::array()) << "no placeholder context";
+  const auto frame = filtered.WaitFrameContaining("RUN_STARTED");
+  ASSERT_TRUE(frame) << "the event keeps its context for the ?context_id= filter";
+  EXPECT_EQ(FrameField(*frame, "id"), EventIdOf(reply));
+  // A context the other system created through the API counts as before.
+  const std::string id = Create(hub.port(), "alice", "Kept in step");
+  ASSERT_FALSE(id.empty());
+  ExpectContextEvent(contexts, "CONTEXT_CREATED", id, "Kept in step");
+  ASSERT_EQ(
+      PublishA2a(hub.port(), R"({"user_id":"alice",)" + AgentMessage("t1", id).substr(1)).status,
+      200);
+  EXPECT_EQ(Count(GetContext(hub.port(), "alice", id), "message_count"), 1);
+}
+
 TEST(ContextsLoopbackTest, IdempotencyKeyOnContextEventsReplaysTheFirstAnswerAndDeliversOnce) {
   TestHub hub;
   Frames contexts(hub.port(), kContextsStream, "alice");

@@ -196,5 +196,33 @@ TEST_F(GroupContextsTest, DeletedContextCanBeTakenByAnotherUserAfterwards) {
   EXPECT_EQ(Find("c1")->owner, UserId("bob"));
 }
 
+TEST_F(GroupContextsTest, WithoutAutoCreateUnknownContextsAreNotInventedButKnownOnesCount) {
+  // A context created by its owner (through the API, i.e. another system keeping Herald in step).
+  auto transaction = Begin();
+  GroupContexts group(*transaction, kT0, /*auto_create=*/false);
+  std::vector<EventDraft> out;
+  ASSERT_TRUE(group.Apply(
+      {ContextCommand::Kind::kCreate, UserId("alice"), ContextId("known"), "Known"}, out));
+  EventDraft unknown = Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "unknown", "t1");
+  EXPECT_EQ(group.Attribute(unknown, out), GroupContexts::Verdict::kAccepted);
+  out.push_back(unknown);
+  EventDraft known = Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "known", "t1");
+  EXPECT_EQ(group.Attribute(known, out), GroupContexts::Verdict::kAccepted);
+  out.push_back(known);
+  EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "TASK_SUBMITTED", "TASK_SUBMITTED"));
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
+  EXPECT_FALSE(Find("unknown")) << "no placeholder context";
+  ASSERT_TRUE(Find("known"));
+  EXPECT_EQ(Find("known")->task_count, 1u);
+  // Still refused: another user's context, and /contexts/{id}/events to an unknown one.
+  auto next = Begin();
+  GroupContexts later(*next, kT0, /*auto_create=*/false);
+  EventDraft foreign = Event("bob", Protocol::kAgui, "RUN_STARTED", "known");
+  EXPECT_EQ(later.Attribute(foreign, out), GroupContexts::Verdict::kForbidden);
+  EventDraft must = Event("alice", Protocol::kAgui, "RUN_STARTED", "unknown");
+  must.context_must_exist = true;
+  EXPECT_EQ(later.Attribute(must, out), GroupContexts::Verdict::kForbidden);
+}
+
 }  // namespace
 }  // namespace herald::hub
