@@ -78,6 +78,14 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "contexts-auto-create", c.contexts_auto_create,
       "Create a context when an event names one that does not exist (false: another system owns "
       "contexts; such events are delivered with their context id and create nothing)");
+  Add(command, "validation", c.validation,
+      "compatible: also accept what the original system's back-end publishes (any JSON "
+      "TOOL_CALL_RESULT content, lower-case A2A states, null optional fields); strict: AG-UI "
+      "1.0 and A2A 1.0 shapes only")
+      ->check(CLI::IsMember({"compatible", "strict"}));
+  Add(command, "compat-frames", c.compat_frames,
+      "Send Herald's named frames `connected` (on open) and `auth_expiring` (false: leave them "
+      "out for clients that treat any named event as an error)");
   Add(command, "cors-origin", c.cors_origins,
       "Origin allowed to call Herald from a browser (CORS, credentials included); repeatable; "
       "'*' allows any origin; none by default");

@@ -42,7 +42,9 @@ struct ServeConfig {
   // Cluster relay (--store postgresql://…): the polling fallback, and LISTEN/NOTIFY on or off.
   double relay_poll_interval = 1;  // seconds
   bool relay_listen = true;
-  bool contexts_auto_create = true;  // false: contexts are owned by another system
+  bool contexts_auto_create = true;       // false: contexts are owned by another system
+  std::string validation = "compatible";  // or "strict"
+  bool compat_frames = true;
   // Cluster: seconds a node that stops renewing its lease (killed, cut off) still counts its
   // streams against the per-user cap.
   std::int64_t cluster_lease = 30;

@@ -127,6 +127,9 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   options.cors_origins = c.cors_origins;
   options.heartbeat_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
+  options.validation =
+      c.validation == "strict" ? ValidationMode::kStrict : ValidationMode::kCompatible;
+  options.compat_frames = c.compat_frames;
   options.heartbeat_style = c.heartbeat_style == "comment" ? http::HeartbeatStyle::kComment
                                                            : http::HeartbeatStyle::kEvent;
   options.drain_window =

@@ -288,6 +288,33 @@ constexpr Field kSubagentFinished[] = {Str("subagentRunId"), Opt("result", kNotN
                                        Opt("outcome", kObject).Matching(&kSubagentOutcome)};
 constexpr Field kSubagentError[] = {Str("subagentRunId"), Str("message"), OptStr("code")};
 
+// Compatible mode (--validation compatible): what the original system's back-end publishes,
+// where its types are looser than AG-UI 1.0 (docs/MIGRATING.md). Each entry replaces the strict
+// one of the same type; optional fields may also be null (its serialiser writes absent options as
+// null), checked as if absent and passed through unchanged.
+constexpr std::string_view kCompatRoles[] = {"developer", "system", "assistant", "user", "tool"};
+constexpr Field kCompatTextMessageStart[] = {Str("messageId"), OptStr("role").OneOf(kCompatRoles),
+                                             OptStr("name")};
+constexpr Field kCompatTextMessageChunk[] = {
+    OptStr("messageId"), OptStr("role").OneOf(kCompatRoles), OptStr("delta"), OptStr("name")};
+constexpr Field kCompatToolCallResult[] = {Str("messageId"), Str("toolCallId"),
+                                           Req("content", kAnyValue),
+                                           OptStr("role").OneOf(kCompatRoles)};
+constexpr Field kCompatMessagesSnapshot[] = {Req("messages", kArray)};
+constexpr Field kCompatRunStarted[] = {Str("threadId"), Str("runId"), OptStr("protocolVersion"),
+                                       OptStr("parentRunId"), Opt("input", kAnyValue)};
+constexpr Field kCompatRunFinished[] = {Str("threadId"), Str("runId"), Opt("result", kAnyValue),
+                                        Opt("outcome", kObject).Matching(&kRunOutcome), Usage()};
+
+constexpr EventSpec kAguiCompatEvents[] = {
+    {"TEXT_MESSAGE_START", kCompatTextMessageStart, true},
+    {"TEXT_MESSAGE_CHUNK", kCompatTextMessageChunk, true},
+    {"TOOL_CALL_RESULT", kCompatToolCallResult, true},
+    {"MESSAGES_SNAPSHOT", kCompatMessagesSnapshot},
+    {"RUN_STARTED", kCompatRunStarted},
+    {"RUN_FINISHED", kCompatRunFinished},
+};
+
 constexpr EventSpec kAguiEvents[] = {
     {"TEXT_MESSAGE_START", kTextMessageStart, true},
     {"TEXT_MESSAGE_CONTENT", kMessageDelta, true},
@@ -330,6 +357,28 @@ constexpr std::string_view kTaskStates[] = {"TASK_STATE_PENDING",       "TASK_ST
                                             "TASK_STATE_REJECTED",      "TASK_STATE_INPUT_REQUIRED",
                                             "TASK_STATE_AUTH_REQUIRED", "TASK_STATE_UNKNOWN"};
 
+// Compatible mode: also the A2A 0.3 spellings the original's older back-ends and front-end use.
+constexpr std::string_view kCompatTaskStates[] = {"TASK_STATE_PENDING",
+                                                  "TASK_STATE_SUBMITTED",
+                                                  "TASK_STATE_WORKING",
+                                                  "TASK_STATE_COMPLETED",
+                                                  "TASK_STATE_FAILED",
+                                                  "TASK_STATE_CANCELED",
+                                                  "TASK_STATE_REJECTED",
+                                                  "TASK_STATE_INPUT_REQUIRED",
+                                                  "TASK_STATE_AUTH_REQUIRED",
+                                                  "TASK_STATE_UNKNOWN",
+                                                  "pending",
+                                                  "submitted",
+                                                  "working",
+                                                  "completed",
+                                                  "failed",
+                                                  "canceled",
+                                                  "rejected",
+                                                  "input-required",
+                                                  "auth-required",
+                                                  "unknown"};
+
 constexpr Field kTaskSubmitted[] = {Str("taskId"), Str("contextId"), Str("agentName"),
                                     Opt("input", kText)};
 constexpr Field kTaskStatusUpdate[] = {Str("taskId"), Str("contextId"),
@@ -345,6 +394,10 @@ constexpr Field kAuthRequired[] = {Str("taskId"), Str("contextId"), Str("authUrl
 constexpr Field kJsonRpcResponse[] = {Req("id", kString | kInteger), Req("result", kAnyValue)};
 constexpr Field kJsonRpcError[] = {Req("id", kString | kInteger | kNull), Req("code", kInteger),
                                    Str("message"), Opt("data", kNotNull)};
+
+constexpr Field kCompatTaskStatusUpdate[] = {
+    Str("taskId"), Str("contextId"), Str("state").OneOf(kCompatTaskStates), Opt("message", kText)};
+constexpr EventSpec kA2aCompatEvents[] = {{"TASK_STATUS_UPDATE", kCompatTaskStatusUpdate}};
 
 constexpr EventSpec kA2aEvents[] = {
     {"TASK_SUBMITTED", kTaskSubmitted},     {"TASK_STATUS_UPDATE", kTaskStatusUpdate},
@@ -382,9 +435,10 @@ struct ProtocolSpec {
   Protocol protocol;
   std::string_view display_name;
   std::span<const EventSpec> events;
+  std::span<const EventSpec> compatible = {};  // replacements in compatible mode
 };
-constexpr ProtocolSpec kProtocols[] = {{Protocol::kAgui, "AG-UI", kAguiEvents},
-                                       {Protocol::kA2a, "A2A", kA2aEvents},
+constexpr ProtocolSpec kProtocols[] = {{Protocol::kAgui, "AG-UI", kAguiEvents, kAguiCompatEvents},
+                                       {Protocol::kA2a, "A2A", kA2aEvents, kA2aCompatEvents},
                                        {Protocol::kSystem, "System", kSystemEvents}};
 
 // Every protocol: the timestamp (its kinds are decided by kTime).
@@ -480,7 +534,8 @@ bool IsJsonPointer(std::string_view text) {
 constexpr std::string_view kBadId =
     "must be a non-empty id of at most 256 bytes without control characters";
 
-Error CheckObject(const Shape& shape, const json::object& object, const Path& path);
+// `lenient` (compatible mode): an optional field that is null counts as absent.
+Error CheckObject(const Shape& shape, const json::object& object, const Path& path, bool lenient);
 
 Error CheckTime(const json::value& value, const Path& path) {
   if (value.is_string() && ParseRfc3339(View(value.get_string()))) return std::nullopt;
@@ -490,7 +545,7 @@ Error CheckTime(const json::value& value, const Path& path) {
               "date-time string");
 }
 
-Error CheckItems(const Field& field, const json::array& items, const Path& path) {
+Error CheckItems(const Field& field, const json::array& items, const Path& path, bool lenient) {
   if ((field.rules & kNonEmpty) && items.empty()) return Fail(path, "must not be empty");
   const bool ids = field.name.ends_with("Ids");
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -503,13 +558,15 @@ Error CheckItems(const Field& field, const json::array& items, const Path& path)
       return Fail(item_path, kBadId);
     }
     if (field.shape != nullptr && item.is_object()) {
-      if (auto error = CheckObject(*field.shape, item.get_object(), item_path)) return error;
+      if (auto error = CheckObject(*field.shape, item.get_object(), item_path, lenient)) {
+        return error;
+      }
     }
   }
   return std::nullopt;
 }
 
-Error CheckValue(const Field& field, const json::value& value, const Path& path) {
+Error CheckValue(const Field& field, const json::value& value, const Path& path, bool lenient) {
   if (field.rules & kTime) return CheckTime(value, path);
   const Kinds kind = KindOf(value);
   if ((kind & field.kinds) == 0) return Fail(path, DescribeKinds(field.kinds));
@@ -528,14 +585,15 @@ Error CheckValue(const Field& field, const json::value& value, const Path& path)
       return Fail(path, "must be a non-negative integer no larger than 2^53-1");
     }
   } else if (kind == kArray) {
-    return CheckItems(field, value.get_array(), path);
+    return CheckItems(field, value.get_array(), path, lenient);
   } else if (kind == kObject && field.shape != nullptr) {
-    return CheckObject(*field.shape, value.get_object(), path);
+    return CheckObject(*field.shape, value.get_object(), path, lenient);
   }
   return std::nullopt;
 }
 
-Error CheckFields(std::span<const Field> fields, const json::object& object, const Path* base) {
+Error CheckFields(std::span<const Field> fields, const json::object& object, const Path* base,
+                  bool lenient) {
   for (const Field& field : fields) {
     const Path path{base, field.name};
     const json::value* value = object.if_contains(field.name);
@@ -543,13 +601,14 @@ Error CheckFields(std::span<const Field> fields, const json::object& object, con
       if (field.required) return Fail(path, "is required");
       continue;
     }
-    if (auto error = CheckValue(field, *value, path)) return error;
+    if (lenient && !field.required && value->is_null()) continue;
+    if (auto error = CheckValue(field, *value, path, lenient)) return error;
   }
   return std::nullopt;
 }
 
-Error CheckObject(const Shape& shape, const json::object& object, const Path& path) {
-  if (auto error = CheckFields(shape.fields, object, &path)) return error;
+Error CheckObject(const Shape& shape, const json::object& object, const Path& path, bool lenient) {
+  if (auto error = CheckFields(shape.fields, object, &path, lenient)) return error;
   if (shape.tag.empty()) return std::nullopt;
   const Path tag_path{&path, shape.tag};
   const json::value* tag = object.if_contains(shape.tag);
@@ -557,7 +616,9 @@ Error CheckObject(const Shape& shape, const json::object& object, const Path& pa
   if (!tag->is_string()) return Fail(tag_path, "must be a string");
   std::vector<std::string_view> tags;
   for (const Variant& variant : shape.variants) {
-    if (variant.tag == View(tag->get_string())) return CheckFields(variant.fields, object, &path);
+    if (variant.tag == View(tag->get_string())) {
+      return CheckFields(variant.fields, object, &path, lenient);
+    }
     tags.push_back(variant.tag);
   }
   return Fail(tag_path, fmt::format("must be one of: {}", fmt::join(tags, ", ")));
@@ -591,30 +652,38 @@ Error CheckDepth(const json::object& event) {
   return std::nullopt;
 }
 
+const EventSpec* FindSpec(std::span<const EventSpec> specs, std::string_view type) {
+  const auto spec =
+      std::find_if(specs.begin(), specs.end(), [&](const EventSpec& e) { return e.type == type; });
+  return spec == specs.end() ? nullptr : &*spec;
+}
+
 }  // namespace
 
-std::optional<ValidationError> ValidateEvent(Protocol protocol, const json::object& event) {
+std::optional<ValidationError> ValidateEvent(Protocol protocol, const json::object& event,
+                                             ValidationMode mode) {
   const json::value* type = event.if_contains("type");
   if (type == nullptr) return ValidationError{"type", "type is required"};
   if (!type->is_string()) return ValidationError{"type", "type must be a string"};
   const ProtocolSpec& known = *std::find_if(std::begin(kProtocols), std::end(kProtocols),
                                             [&](const auto& p) { return p.protocol == protocol; });
-  const auto spec = std::find_if(known.events.begin(), known.events.end(), [&](const EventSpec& e) {
-    return e.type == View(type->get_string());
-  });
-  if (spec == known.events.end()) {
+  const bool lenient = mode == ValidationMode::kCompatible;
+  const std::string_view name = View(type->get_string());
+  const EventSpec* spec = lenient ? FindSpec(known.compatible, name) : nullptr;
+  if (spec == nullptr) spec = FindSpec(known.events, name);
+  if (spec == nullptr) {
     return ValidationError{"type",
                            fmt::format("type must be a known {} event type", known.display_name)};
   }
   if (auto error = CheckDepth(event)) return error;
-  if (auto error = CheckFields(kCommon, event, nullptr)) return error;
+  if (auto error = CheckFields(kCommon, event, nullptr, lenient)) return error;
   if (protocol == Protocol::kAgui) {
-    if (auto error = CheckFields(kAguiBase, event, nullptr)) return error;
+    if (auto error = CheckFields(kAguiBase, event, nullptr, lenient)) return error;
     if (spec->attributable) {
-      if (auto error = CheckFields(kAttributable, event, nullptr)) return error;
+      if (auto error = CheckFields(kAttributable, event, nullptr, lenient)) return error;
     }
   }
-  return CheckFields(spec->fields, event, nullptr);
+  return CheckFields(spec->fields, event, nullptr, lenient);
 }
 
 void AddTimestampIfAbsent(Protocol protocol, json::object& event,

@@ -60,9 +60,19 @@ struct ValidationError {
   std::string message;
 };
 
+// --validation (docs/MIGRATING.md). Strict: AG-UI 1.0 and spec §3.1 as described above.
+// Compatible (the default): also what the original system's back-end publishes where its types
+// are looser — TOOL_CALL_RESULT.content any JSON and role any of developer/system/assistant/user/
+// tool; TEXT_MESSAGE_START/CHUNK role "tool"; RUN_STARTED.input and RUN_FINISHED.result any
+// JSON; MESSAGES_SNAPSHOT.messages any array; TASK_STATUS_UPDATE.state also in A2A 0.3's
+// lower-case forms ("completed", "input-required", …); and null for any optional field (as if
+// absent). Accepted events are passed through unchanged.
+enum class ValidationMode { kCompatible, kStrict };
+
 // Checks `event` as one event of `protocol` (see above). Returns the first problem found, or
 // nullopt when the event is valid.
-std::optional<ValidationError> ValidateEvent(Protocol protocol, const boost::json::object& event);
+std::optional<ValidationError> ValidateEvent(Protocol protocol, const boost::json::object& event,
+                                             ValidationMode mode = ValidationMode::kStrict);
 
 // Spec §3.1: when "timestamp" is absent, adds `now` as integer epoch milliseconds for AG-UI and as
 // an RFC 3339 UTC string for A2A and System. A present timestamp is left alone.

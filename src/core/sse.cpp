@@ -38,6 +38,12 @@ std::string Preamble(std::chrono::milliseconds retry, std::string_view comment) 
   return fmt::format("retry: {}\n:{}\n\n", retry.count(), comment);
 }
 
+std::string PositionPreamble(std::chrono::milliseconds retry, std::string_view comment,
+                             std::string_view id) {
+  assert(IsSingleLine(comment) && IsSingleLine(id));
+  return fmt::format("retry: {}\n:{}\nid: {}\n\n", retry.count(), comment, id);
+}
+
 std::string ConnectedPreamble(std::chrono::milliseconds retry, std::string_view comment,
                               std::string_view id, std::uint64_t connection_id) {
   assert(IsSingleLine(comment) && IsSingleLine(id));

@@ -29,6 +29,12 @@ std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);
 std::string ConnectedPreamble(std::chrono::milliseconds retry, std::string_view comment,
                               std::string_view id, std::uint64_t connection_id);
 
+// The first bytes of a fresh agui/a2a stream with --compat-frames=false: the preamble's lines
+// and "id: <id>", no data. It dispatches no event (so no named event reaches the client), but
+// sets EventSource's lastEventId, so the client still has its cursor before any event.
+std::string PositionPreamble(std::chrono::milliseconds retry, std::string_view comment,
+                             std::string_view id);
+
 // "id: <id>\nevent: reset\ndata: {"type":"STREAM_RESET","reason":"<reason>"}\n\n" (spec §4).
 // `id` is the stream's current position, so the client's next reconnect resumes from there
 // instead of repeating the reset.

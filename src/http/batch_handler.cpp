@@ -31,7 +31,8 @@ boost::json::object ErrorItem(const ApiError& error) {
 
 // One batch item → a draft, or why not.
 hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,
-                               std::chrono::system_clock::time_point now) {
+                               std::chrono::system_clock::time_point now,
+                               ValidationMode validation) {
   const auto* item = value.if_object();
   if (item == nullptr) return Invalid("item", "each item must be a JSON object");
   const auto* user = item->if_contains("user_id");
@@ -56,7 +57,7 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
     context = ContextId(std::string(context_value->get_string()));
   }
   return hub::FinishDraft(*protocol, UserId(std::string(user->get_string())), std::move(context),
-                          event->get_object(), caller, now, "event.");
+                          event->get_object(), caller, now, validation, "event.");
 }
 
 // The items of the body, each already parsed, or an error for the whole request.
@@ -118,10 +119,10 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   std::vector<EventDraft> drafts;
   std::vector<std::size_t> draft_index;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    hub::DraftResult draft =
-        std::holds_alternative<ApiError>(items[i])
-            ? hub::DraftResult(std::get<ApiError>(items[i]))
-            : DraftFromItem(std::get<boost::json::value>(items[i]), claims, now);
+    hub::DraftResult draft = std::holds_alternative<ApiError>(items[i])
+                                 ? hub::DraftResult(std::get<ApiError>(items[i]))
+                                 : DraftFromItem(std::get<boost::json::value>(items[i]), claims,
+                                                 now, services->options.validation);
     if (auto* error = std::get_if<ApiError>(&draft)) {
       results[i] = ErrorItem(*error);
     } else {

@@ -234,7 +234,8 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
         request, {ErrorCode::kValidationError, "event must be an object", "event", {}}, now);
   }
   auto draft = hub::FinishDraft(*protocol, claims.user, ContextId(match.path_id),
-                                std::move(event->get_object()), claims, now, "event.");
+                                std::move(event->get_object()), claims, now,
+                                services->options.validation, "event.");
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
   std::get<EventDraft>(draft).context_must_exist = true;
 

@@ -95,6 +95,7 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
   switch (match.route) {
     case RouteId::kWebhookAgui:
     case RouteId::kWebhookA2a:
+    case RouteId::kWebhookBroadcast:
       co_return co_await HandleWebhook(request, match, peer, services);
     case RouteId::kEventsBatch:
       co_return co_await HandleBatch(request, match, peer, services);

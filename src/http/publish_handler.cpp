@@ -106,14 +106,23 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
         request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
   }
 
-  const Protocol protocol = match.route == RouteId::kWebhookAgui ? Protocol::kAgui : Protocol::kA2a;
-  auto draft = hub::DraftFromWebhook(protocol, std::move(body.get_object()),
-                                     std::get<auth::Claims>(caller), now);
+  const auth::Claims& claims = std::get<auth::Claims>(caller);
+  const ValidationMode validation = services->options.validation;
+  std::string custom_name;  // the broadcast route: the CUSTOM event's name
+  std::string_view route;
+  hub::DraftResult draft;
+  if (match.route == RouteId::kWebhookBroadcast) {
+    route = "/api/v1/webhook/broadcast";
+    draft = hub::DraftFromBroadcast(body.get_object(), claims, now, validation, custom_name);
+  } else {
+    const bool agui = match.route == RouteId::kWebhookAgui;
+    route = agui ? "/api/v1/webhook/agui" : "/api/v1/webhook/a2a";
+    draft = hub::DraftFromWebhook(agui ? Protocol::kAgui : Protocol::kA2a,
+                                  std::move(body.get_object()), claims, now, validation);
+  }
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
 
-  auto idempotency =
-      IdempotencyOf(request, std::get<auth::Claims>(caller),
-                    protocol == Protocol::kAgui ? "/api/v1/webhook/agui" : "/api/v1/webhook/a2a");
+  auto idempotency = IdempotencyOf(request, claims, route);
   if (auto* error = std::get_if<ApiError>(&idempotency)) {
     co_return ErrorResponse(request, *error, now);
   }
@@ -130,6 +139,7 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   boost::json::object response;
   response["status"] = "broadcasted";
   response["connection_count"] = published.connection_count;
+  if (!custom_name.empty()) response["event_type"] = custom_name;
   response["event_id"] = FormatEventId(published.id);
   Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
   MarkReplayed(reply, outcome);

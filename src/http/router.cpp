@@ -28,6 +28,7 @@ Methods AllowedMethods(RouteId route) {
       return {{verb::get, verb::head, verb::unknown}, "GET, HEAD"};
     case RouteId::kWebhookAgui:
     case RouteId::kWebhookA2a:
+    case RouteId::kWebhookBroadcast:
     case RouteId::kEventsBatch:
     case RouteId::kContextEvents:
       return {{verb::post, verb::unknown, verb::unknown}, "POST"};
@@ -68,6 +69,7 @@ Match MatchSegments(const std::vector<std::string>& s) {
   if (is({"api", "v1", "stream", "contexts"})) return {true, RouteId::kStreamContexts, {}};
   if (is({"api", "v1", "webhook", "agui"})) return {true, RouteId::kWebhookAgui, {}};
   if (is({"api", "v1", "webhook", "a2a"})) return {true, RouteId::kWebhookA2a, {}};
+  if (is({"api", "v1", "webhook", "broadcast"})) return {true, RouteId::kWebhookBroadcast, {}};
   if (is({"api", "v1", "events"})) return {true, RouteId::kEventsBatch, {}};
   if (is({"api", "v1", "core", "contexts"})) return {true, RouteId::kContexts, {}};
   if (is({"api", "v1", "core", "contexts", "*"})) return {true, RouteId::kContext, s[4]};

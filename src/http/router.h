@@ -16,6 +16,7 @@ enum class RouteId {
   kStreamContexts,
   kWebhookAgui,
   kWebhookA2a,
+  kWebhookBroadcast,  // the original system's /api/v1/webhook/broadcast (docs/MIGRATING.md)
   kEventsBatch,
   kContexts,       // /api/v1/core/contexts
   kContext,        // /api/v1/core/contexts/{id}

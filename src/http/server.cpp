@@ -83,6 +83,7 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
   } else if (auto cursor = QueryParam(match.query, "last_event_id")) {
     stream.cursor = ParseEventId(*cursor);
   }
+  stream.chunked = request.version() >= 11;
   stream.lease = services.hub.limiter().TryAcquire(stream.claims.user, stream.stream);
   if (!stream.lease) {
     services.hub.metrics().ConnectionRejectedByCap(stream.stream);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/verifier.h"
+#include "core/event_validation.h"
 #include "http/rate_limits.h"
 #include "hub/hub.h"
 
@@ -30,6 +31,8 @@ struct HttpOptions {
   std::size_t replay_page_events = 1'000;
   RateLimitOptions rate_limits;           // none unless set (`herald serve`: kDefaultRateLimits)
   std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)
+  ValidationMode validation = ValidationMode::kCompatible;  // core/event_validation.h
+  bool compat_frames = true;  // send the `connected` and `auth_expiring` named frames
 };
 
 struct Services {

@@ -1,5 +1,6 @@
 #include "http/sse_session.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -31,6 +32,11 @@ constexpr std::string_view kResponseHead =
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n";
+// HTTP/1.1 streams are chunked and never send the last chunk: every end the hub makes (drain,
+// eviction, admin disconnect, token expiry, a crash) is an incomplete body, which a fetch-based
+// reader sees as an error and retries, where a clean end would stop it for good. EventSource
+// reconnects either way. HTTP/1.0 has no chunking: its body ends with the connection.
+constexpr std::string_view kChunkedHead = "Transfer-Encoding: chunked\r\n";
 constexpr std::size_t kMaxFramesPerWrite = 256;
 
 // The socket and the wake-up timer. Shared with the peer watcher, which may outlive the
@@ -40,7 +46,10 @@ struct Connection {
   tcp::socket socket;
   asio::steady_timer timer;
   bool peer_gone = false;
+  bool chunked = false;
   std::array<char, 64> scratch{};
+  std::array<char, 20> chunk_size{};       // "<hex size>\r\n" of the write in flight
+  std::vector<asio::const_buffer> gather;  // that line, the payload, "\r\n"
 };
 
 // Notices the peer closing while the stream is idle: a readable socket means EOF (or bytes the
@@ -108,12 +117,27 @@ std::chrono::milliseconds DrainRetry(const HttpOptions& options) {
   return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(low, high)(random));
 }
 
-// Writes `buffers`, marking the write for the shard's stall watchdog.
+// Writes `buffers` (as one chunk on a chunked stream) after `head` (the response head, sent with
+// the first frames), marking the write for the shard's stall watchdog.
 template <class Buffers>
 asio::awaitable<boost::system::error_code> Write(Connection& c, hub::Subscriber& subscriber,
-                                                 const Buffers& buffers) {
+                                                 const Buffers& buffers,
+                                                 std::string_view head = {}) {
+  c.gather.clear();
+  if (!head.empty()) c.gather.push_back(asio::buffer(head));
+  const std::size_t size = asio::buffer_size(buffers);
+  if (c.chunked) {
+    const auto* end = fmt::format_to(c.chunk_size.data(), "{:x}\r\n", size);
+    c.gather.push_back(asio::buffer(c.chunk_size.data(), end - c.chunk_size.data()));
+  }
+  for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+       ++it) {
+    c.gather.push_back(*it);
+  }
+  if (c.chunked) c.gather.push_back(asio::buffer("\r\n", 2));
   subscriber.MarkWriteStarted(Clock::now());
-  auto [ec, n] = co_await asio::async_write(c.socket, buffers, asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] =
+      co_await asio::async_write(c.socket, c.gather, asio::as_tuple(asio::use_awaitable));
   subscriber.MarkWriteDone();
   co_return ec;
 }
@@ -129,6 +153,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
 
   auto connection = std::make_shared<Connection>(std::move(socket));
   Connection& c = *connection;
+  c.chunked = request.chunked;
   boost::system::error_code option_ec;
   c.socket.set_option(tcp::no_delay(true), option_ec);
   c.socket.non_blocking(true, option_ec);
@@ -176,9 +201,11 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     view = co_await read(true);
   }
   hub::ResumePlan plan;
-  std::string opening(kResponseHead);
-  opening += request.extra_head;
-  opening += "\r\n";
+  std::string head(kResponseHead);
+  if (c.chunked) head += kChunkedHead;
+  head += request.extra_head;
+  head += "\r\n";
+  std::string opening;
   if (!view.ok()) {
     // Still a 200 that ends at once: a browser's EventSource retries it, a 503 it would not.
     metrics.StoreError();
@@ -195,8 +222,10 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     // or the reset), so ending before its first event still leaves the client a cursor.
     const std::string position = FormatEventId(EventId{history, range.last});
     if (plan.kind == hub::ResumeKind::kFresh && !contexts_stream) {
-      opening +=
-          sse::ConnectedPreamble(options.client_retry, "ok", position, subscriber.id().value());
+      opening += options.compat_frames
+                     ? sse::ConnectedPreamble(options.client_retry, "ok", position,
+                                              subscriber.id().value())
+                     : sse::PositionPreamble(options.client_retry, "ok", position);
     } else {
       opening += sse::Preamble(options.client_retry, "ok");
     }
@@ -212,7 +241,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
       }
     }
   }
-  if (co_await Write(c, subscriber, asio::buffer(opening))) {
+  if (co_await Write(c, subscriber, asio::buffer(opening), head)) {
     write_failed();
     alive = false;
   }
@@ -258,7 +287,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   const auto steady_now = Clock::now();
   const auto expires_at = steady_now + (request.claims.expires_at - system_now);
   const auto expiring_at = expires_at - options.auth_expiring_lead;
-  bool expiring_sent = false;
+  bool expiring_sent = !options.compat_frames;  // --compat-frames=false: never sent
   const std::string_view heartbeat = options.heartbeat_style == HeartbeatStyle::kEvent
                                          ? sse::kHeartbeatEvent
                                          : sse::kHeartbeatComment;
@@ -324,7 +353,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   shard->registry().Remove(subscriber);
   if (reason == hub::DisconnectReason::kDrain && !c.peer_gone) {
     const std::string frame = sse::RetryFrame(DrainRetry(options));
-    co_await asio::async_write(c.socket, asio::buffer(frame), asio::as_tuple(asio::use_awaitable));
+    co_await Write(c, subscriber, asio::buffer(frame));
   }
   metrics.ConnectionClosed(request.stream, reason);
   spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),

@@ -21,9 +21,9 @@ struct StreamRequest {
   std::optional<ContextId> context;  // ?context_id= filter
   std::optional<EventId> cursor;     // Last-Event-ID or ?last_event_id=, when well-formed
   hub::ConnectionLimiter::Lease lease;
-  std::optional<hub::ClusterPresence::Slot> cluster_slot;
-  std::string extra_head;  // response header lines (CRLF-ended) beyond the fixed ones: CORS  //
-                           // cluster mode: counted on every node
+  std::optional<hub::ClusterPresence::Slot> cluster_slot;  // cluster mode: counted on every node
+  std::string extra_head;  // response header lines (CRLF-ended) beyond the fixed ones: CORS
+  bool chunked = true;     // HTTP/1.1: chunked, never ended cleanly; HTTP/1.0: close-delimited
 };
 
 // Runs on `shard` until the stream ends. Coroutine parameters are values; `shard` and

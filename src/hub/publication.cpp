@@ -1,8 +1,12 @@
 #include "hub/publication.h"
 
+#include <fmt/format.h>
+
+#include <array>
 #include <boost/json/serialize.hpp>
 
 #include "core/event_validation.h"
+#include "core/time_format.h"
 
 namespace herald::hub {
 
@@ -52,11 +56,137 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
   return ContextId(std::string(value->get_string()));
 }
 
+// The original's CUSTOM value for one broadcast event_type, or why not (a 422).
+using BroadcastValue = std::variant<std::pair<std::string, boost::json::object>, ApiError>;
+
+const boost::json::object* ObjectAt(const boost::json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value == nullptr ? nullptr : value->if_object();
+}
+
+BroadcastValue TaskCreated(const boost::json::object& body, const std::string& context,
+                           const std::string& entity) {
+  const auto* data = ObjectAt(body, "task_data");
+  if (data == nullptr) return Invalid("task_data", "task_data is required for task_created");
+  const auto* task = ObjectAt(*data, "task");
+  if (task == nullptr)
+    return Invalid("task_data.task", "task_data.task must be an A2A task object");
+  const auto* history = task->if_contains("history");
+  if (history == nullptr || !history->is_array() || history->get_array().empty()) {
+    return Invalid("task_data.task.history",
+                   "task_data.task.history must hold the user's message (a non-empty array)");
+  }
+  boost::json::object value;
+  value["task"] = *task;
+  value["threadId"] = context;
+  value["runId"] = entity;
+  return std::pair{std::string("run_started"), std::move(value)};
+}
+
+BroadcastValue TaskCompleted(const boost::json::object& body) {
+  // The original re-reads the task from its database; its back-end also sends it as task_data
+  // (bare, or wrapped as {"task": …}), which Herald passes on as sent.
+  const auto* data = ObjectAt(body, "task_data");
+  if (data == nullptr) {
+    return Invalid("task_data",
+                   "task_data is required for task_completed: Herald does not have the original "
+                   "system's task database, so the completed task must come with the request");
+  }
+  const auto* task = ObjectAt(*data, "task");
+  if (task == nullptr) task = data;
+  const auto non_empty = [](const boost::json::value* v) -> boost::json::value {
+    return v != nullptr && v->is_array() && !v->get_array().empty() ? *v : nullptr;
+  };
+  const auto* metadata = ObjectAt(*task, "metadata");
+  boost::json::object value;
+  value["task"] = *task;
+  value["artifacts"] = non_empty(task->if_contains("artifacts"));
+  value["executionSteps"] =
+      non_empty(metadata != nullptr ? metadata->if_contains("executionSteps") : nullptr);
+  return std::pair{std::string("task_completed"), std::move(value)};
+}
+
+BroadcastValue ExecutionStep(const boost::json::object& body) {
+  const auto* step = ObjectAt(body, "step_data");
+  if (step == nullptr) return Invalid("step_data", "step_data is required for execution_step");
+  const auto* content = ObjectAt(*step, "content");
+  const auto* kind = content != nullptr ? content->if_contains("type") : nullptr;
+  if (kind == nullptr || !kind->is_string()) {
+    return Invalid("step_data.content.type", "step_data.content.type must be a string");
+  }
+  const auto* task = step->if_contains("taskId");
+  if (task == nullptr || !task->is_string()) {
+    return Invalid("step_data.taskId", "step_data.taskId must be a string");
+  }
+  const auto* status = step->if_contains("status");
+  const bool finished =
+      status != nullptr && status->is_string() && status->get_string() == "completed";
+  boost::json::object value;
+  value["stepName"] = *kind;
+  value["taskId"] = *task;
+  value["step"] = *step;
+  return std::pair{std::string(finished ? "step_finished" : "step_started"), std::move(value)};
+}
+
+BroadcastValue BroadcastEvent(std::string_view type, const boost::json::object& body,
+                              const std::string& context, const std::string& entity) {
+  if (type == "task_created") return TaskCreated(body, context, entity);
+  if (type == "task_completed") return TaskCompleted(body);
+  if (type == "execution_step") return ExecutionStep(body);
+  if (type == "message_received") {
+    boost::json::object value;
+    value["messageId"] = entity;
+    return std::pair{std::string("message_received"), std::move(value)};
+  }
+  if (type == "artifact_created" || type == "context_updated") {
+    return Invalid("event_type",
+                   fmt::format("event_type {} is not supported: its event carries the {} from the "
+                               "original system's database, which Herald does not have; publish "
+                               "the CUSTOM event to /api/v1/webhook/agui instead",
+                               type, type == "artifact_created" ? "artifact" : "context row"));
+  }
+  return Invalid("event_type",
+                 "event_type must be one of task_created, task_completed, execution_step, "
+                 "message_received (artifact_created and context_updated are not supported)");
+}
+
 }  // namespace
 
+DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Claims& caller,
+                               std::chrono::system_clock::time_point now, ValidationMode validation,
+                               std::string& custom_name) {
+  const auto* type = body.if_contains("event_type");
+  if (type == nullptr || !type->is_string()) {
+    return Invalid("event_type", "event_type is required (a string)");
+  }
+  std::array<std::string, 3> ids;  // user_id, context_id, entity_id: all required
+  constexpr std::array<std::string_view, 3> kIdFields = {"user_id", "context_id", "entity_id"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const bool context = kIdFields[i] == "context_id";
+    auto id = OptionalId(body, kIdFields[i], context ? IsValidContextId : IsValidClientId,
+                         context ? kContextIdRule : kClientIdRule);
+    if (auto* error = std::get_if<ApiError>(&id)) return std::move(*error);
+    auto& value = std::get<std::optional<std::string>>(id);
+    if (!value)
+      return Invalid(std::string(kIdFields[i]), fmt::format("{} is required", kIdFields[i]));
+    ids[i] = std::move(*value);
+  }
+  auto custom = BroadcastEvent(type->get_string(), body, ids[1], ids[2]);
+  if (auto* error = std::get_if<ApiError>(&custom)) return std::move(*error);
+  auto& [name, value] = std::get<std::pair<std::string, boost::json::object>>(custom);
+  boost::json::object event;
+  event["type"] = "CUSTOM";
+  event["timestamp"] = FormatRfc3339(now);  // as the original stamps it
+  event["name"] = name;
+  event["value"] = std::move(value);
+  custom_name = std::move(name);
+  return FinishDraft(Protocol::kAgui, UserId(std::move(ids[0])), ContextId(std::move(ids[1])),
+                     std::move(event), caller, now, validation);
+}
+
 DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
-                             const auth::Claims& caller,
-                             std::chrono::system_clock::time_point now) {
+                             const auth::Claims& caller, std::chrono::system_clock::time_point now,
+                             ValidationMode validation) {
   auto user = OptionalId(body, "user_id", IsValidClientId, kClientIdRule);
   if (auto* error = std::get_if<ApiError>(&user)) return std::move(*error);
   auto& user_id = std::get<std::optional<std::string>>(user);
@@ -74,19 +204,20 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
   std::optional<ContextId> attributed;
   if (context_id) attributed = ContextId(std::move(*context_id));
   return FinishDraft(protocol, UserId(std::move(*user_id)), std::move(attributed), std::move(event),
-                     caller, now);
+                     caller, now, validation);
 }
 
 DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId> context,
                         boost::json::object event, const auth::Claims& caller,
-                        std::chrono::system_clock::time_point now, std::string_view field_prefix) {
+                        std::chrono::system_clock::time_point now, ValidationMode validation,
+                        std::string_view field_prefix) {
   if (user != caller.user && !caller.HasScope(kPublishScope)) {
     return ApiError{ErrorCode::kForbidden,
                     "User ID mismatch: this token may only publish for its own user.",
                     {},
                     {}};
   }
-  if (auto problem = ValidateEvent(protocol, event)) {
+  if (auto problem = ValidateEvent(protocol, event, validation)) {
     return Invalid(std::string(field_prefix) + problem->field, std::move(problem->message));
   }
   AddTimestampIfAbsent(protocol, event, now);

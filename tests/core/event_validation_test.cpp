@@ -655,5 +655,77 @@ INSTANTIATE_TEST_SUITE_P(AllProtocols, EventValidationAddTimestampTest,
                            return std::string(ProtocolName(info.param));
                          });
 
+// --validation compatible widens exactly what the original's types allow, nothing more.
+std::string CompatibleFieldOf(Protocol protocol, std::string_view text) {
+  const auto error = ValidateEvent(protocol, Parse(text), ValidationMode::kCompatible);
+  return error ? error->field : "<valid>";
+}
+
+TEST(CompatibleValidationTest, ToolCallResultContentMayBeAnyJsonButMustBePresent) {
+  for (std::string_view content : {R"({"a":1})", "[1]", "7", "true", "null", R"("s")"}) {
+    EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui,
+                                std::string(R"({"type":"TOOL_CALL_RESULT","messageId":"m",)") +
+                                    R"("toolCallId":"t","content":)" + std::string(content) + "}"),
+              "<valid>")
+        << content;
+  }
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui,
+                              R"({"type":"TOOL_CALL_RESULT","messageId":"m","toolCallId":"t"})"),
+            "content");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"TOOL_CALL_RESULT","messageId":"m",)"
+                                               R"("toolCallId":"t","content":"c","role":"bot"})"),
+            "role");
+}
+
+TEST(CompatibleValidationTest, TaskStatesAcceptBothSpellingsAndNothingElse) {
+  const auto update = [](std::string_view state) {
+    return std::string(R"({"type":"TASK_STATUS_UPDATE","taskId":"t","contextId":"c","state":")") +
+           std::string(state) + "\"}";
+  };
+  for (std::string_view state :
+       {"submitted", "working", "input-required", "auth-required", "completed", "canceled",
+        "failed", "rejected", "unknown", "pending", "TASK_STATE_COMPLETED"}) {
+    EXPECT_EQ(CompatibleFieldOf(Protocol::kA2a, update(state)), "<valid>") << state;
+  }
+  for (std::string_view state : {"done", "COMPLETED", "input_required", "Completed", ""}) {
+    EXPECT_EQ(CompatibleFieldOf(Protocol::kA2a, update(state)), "state") << state;
+    EXPECT_EQ(FieldOf(Protocol::kA2a, update(state)), "state") << state;
+  }
+  EXPECT_EQ(FieldOf(Protocol::kA2a, update("completed")), "state") << "strict: A2A 1.0 only";
+}
+
+TEST(CompatibleValidationTest, NullCountsAsAbsentOnlyForOptionalFields) {
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"TOOL_CALL_START","toolCallId":"t",)"
+                                               R"("toolCallName":"n","parentMessageId":null})"),
+            "<valid>");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui,
+                              R"({"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":null})"),
+            "delta");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"TOOL_CALL_START","toolCallId":null,)"
+                                               R"("toolCallName":"n"})"),
+            "toolCallId");
+  // Nested optional fields too; nested required ones still count.
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"STATE_DELTA","delta":[{"op":"add",)"
+                                               R"("path":"/a","value":1}],"rawEvent":null})"),
+            "<valid>");
+  EXPECT_EQ(
+      CompatibleFieldOf(Protocol::kAgui,
+                        R"({"type":"STATE_DELTA","delta":[{"op":"add","path":null,"value":1}]})"),
+      "delta[0].path");
+}
+
+TEST(CompatibleValidationTest, EverythingElseIsCheckedAsInStrictMode) {
+  // Ids, timestamps, unknown types and the other types' fields are unchanged.
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"TEXT_MESSAGE_END","messageId":""})"),
+            "messageId");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"CUSTOM","name":"n","value":1,)"
+                                               R"("timestamp":"yesterday"})"),
+            "timestamp");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kAgui, R"({"type":"THINKING_START"})"), "type");
+  EXPECT_EQ(CompatibleFieldOf(Protocol::kA2a, R"({"type":"ARTIFACT_CREATED","taskId":"t",)"
+                                              R"("contextId":"c","artifact":"a"})"),
+            "artifact");
+}
+
 }  // namespace
 }  // namespace herald

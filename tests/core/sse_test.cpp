@@ -31,6 +31,11 @@ TEST(SseTest, ConnectedPreambleIsOneBlockWithTheCursorAndANamedConnectedEvent) {
             "data: {\"type\":\"CONNECTED\",\"connectionId\":\"17\"}\n\n");
 }
 
+TEST(SseTest, PositionPreambleSetsTheCursorWithoutAnyEvent) {
+  EXPECT_EQ(PositionPreamble(std::chrono::milliseconds(2000), "ok", "0000000a-0"),
+            "retry: 2000\n:ok\nid: 0000000a-0\n\n");
+}
+
 TEST(SseTest, ResetFrameCarriesTheCurrentIdAndAStreamResetPayload) {
   EXPECT_EQ(ResetFrame("0000000a-7", "expired"),
             "id: 0000000a-7\nevent: reset\ndata: {\"type\":\"STREAM_RESET\",\"reason\":\"expired\"}"
@@ -50,7 +55,8 @@ TEST(SseTest, HeartbeatFramesMatchWhatExistingClientsExpect) {
 TEST(SseTest, FramesUseLineFeedsOnly) {
   for (const std::string& frame :
        {DataFrame("1", "{}"), Preamble(std::chrono::milliseconds(1), "x"),
-        ConnectedPreamble(std::chrono::milliseconds(1), "x", "1", 1), ResetFrame("1", "r"),
+        ConnectedPreamble(std::chrono::milliseconds(1), "x", "1", 1),
+        PositionPreamble(std::chrono::milliseconds(1), "x", "1"), ResetFrame("1", "r"),
         RetryFrame(std::chrono::milliseconds(5)), NamedFrame("auth_expiring", "{}")}) {
     EXPECT_EQ(frame.find('\r'), std::string::npos) << frame;
     EXPECT_TRUE(frame.ends_with("\n\n")) << frame;

@@ -82,6 +82,7 @@ TEST(CorsLoopbackTest, StreamHeadCarriesTheCorsHeadersForAnAllowedOrigin) {
             "Content-Type: text/event-stream\r\n"
             "Cache-Control: no-cache\r\n"
             "X-Accel-Buffering: no\r\n"
+            "Transfer-Encoding: chunked\r\n"
             "Access-Control-Allow-Origin: https://app.example\r\n"
             "Access-Control-Allow-Credentials: true\r\n"
             "Access-Control-Expose-Headers: Retry-After, WWW-Authenticate\r\n"

@@ -109,6 +109,7 @@ TEST(HeartbeatLoopbackTest, StreamGetsAuthExpiringThenEndsAtTokenExpiry) {
   EXPECT_GE(ended_at, exp - std::chrono::milliseconds(200));
   EXPECT_LE(ended_at, exp + std::chrono::milliseconds(2000));
   EXPECT_EQ(agui.body(), frames[0] + expiring) << "nothing after auth_expiring";
+  EXPECT_TRUE(agui.EndedWithoutLastChunk()) << "a fetch reader must see an error and resume";
   EXPECT_FALSE(OpeningCursor(frames[0]).empty()) << frames[0];
 
   ASSERT_TRUE(contexts.WaitEof(std::chrono::seconds(10)));

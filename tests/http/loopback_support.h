@@ -119,33 +119,19 @@ inline std::optional<double> ScrapeMetric(unsigned short port, const std::string
 
 // Takes complete frames off a connection as they arrive, without keeping what was taken: for
 // streams that carry megabytes (SseStream keeps and re-splits its whole body).
+// Reads a stream's frames one at a time, from the opening on; readers of one stream share its
+// cursor (WaitFrames does not move it).
 class FrameReader {
  public:
-  explicit FrameReader(Connection& connection) : connection_(connection) {}
+  explicit FrameReader(SseStream& stream) : stream_(stream) {}
 
   // The next complete frame (with its "\n\n"), or nullopt on EOF or after `timeout`.
   std::optional<std::string> Next(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      std::string& buffer = connection_.buffer();
-      const auto end = buffer.find("\n\n", scanned_);
-      if (end != std::string::npos) {
-        std::string frame = buffer.substr(0, end + 2);
-        buffer.erase(0, end + 2);
-        scanned_ = 0;
-        return frame;
-      }
-      scanned_ = buffer.empty() ? 0 : buffer.size() - 1;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || connection_.eof()) return std::nullopt;
-      connection_.ReadOnce(left);
-    }
+    return stream_.NextFrame(timeout);
   }
 
  private:
-  Connection& connection_;
-  std::size_t scanned_ = 0;
+  SseStream& stream_;
 };
 
 }  // namespace herald::testing

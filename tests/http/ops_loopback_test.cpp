@@ -110,6 +110,9 @@ TEST(OpsLoopbackTest, AdminListsAndDisconnectsAUsersConnectionsOnly) {
   EXPECT_TRUE(alice_agui2.WaitEof(std::chrono::seconds(5)));
   EXPECT_TRUE(alice_contexts.WaitEof(std::chrono::seconds(5)));
   EXPECT_FALSE(OpeningCursor(alice_agui.body()).empty()) << "nothing but the opening";
+  for (const SseStream* s : {&alice_agui, &alice_agui2, &alice_contexts}) {
+    EXPECT_TRUE(s->EndedWithoutLastChunk()) << "a fetch reader must see an error and resume";
+  }
   ASSERT_TRUE(hub.WaitForOpenStreams(1));
 
   // Bob's stream is untouched: it still receives.
@@ -153,6 +156,7 @@ TEST(OpsLoopbackTest, DrainEndsOpenStreamsWithARetryFrameThenEof) {
     EXPECT_GE(retry, 2000);
     EXPECT_LE(retry, 5000);  // the default drain window
     EXPECT_TRUE(stream->body().ends_with(frames.back())) << "nothing after the retry frame";
+    EXPECT_TRUE(stream->EndedWithoutLastChunk()) << "a fetch reader must see an error and resume";
   }
 }
 

@@ -55,6 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{verb::get, "/api/v1/stream/contexts", RouteId::kStreamContexts, ""},
         RouteCase{verb::post, "/api/v1/webhook/agui", RouteId::kWebhookAgui, ""},
         RouteCase{verb::post, "/api/v1/webhook/a2a", RouteId::kWebhookA2a, ""},
+        RouteCase{verb::post, "/api/v1/webhook/broadcast", RouteId::kWebhookBroadcast, ""},
         RouteCase{verb::post, "/api/v1/events", RouteId::kEventsBatch, ""},
         RouteCase{verb::get, "/api/v1/core/contexts", RouteId::kContexts, ""},
         RouteCase{verb::post, "/api/v1/core/contexts", RouteId::kContexts, ""},

@@ -10,11 +10,18 @@
 namespace herald::testing {
 namespace {
 
+constexpr char kSseHead10[] =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "\r\n";
 constexpr char kSseHead[] =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n"
+    "Transfer-Encoding: chunked\r\n"
     "\r\n";
 
 // data: {"protocol":"system","event":{"type":"CONTEXTS_SNAPSHOT","contexts":[],"timestamp":…}}
@@ -38,6 +45,20 @@ TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {
     }
     EXPECT_EQ(stream.body().rfind("retry: 2000\n:ok\n", 0), 0u) << "the preamble comes first";
   }
+}
+
+// An HTTP/1.0 client cannot read chunks: its stream is the same frames, ended by the connection.
+TEST(SurfaceLoopbackTest, AnHttp10StreamIsNotChunked) {
+  TestHub hub;
+  Connection connection(hub.port());
+  std::string request = std::string("GET ") + kAguiStream + " HTTP/1.0\r\n";
+  for (const auto& [name, value] : AuthAs("alice")) request += name + ": " + value + "\r\n";
+  connection.Send(request + "\r\n");
+  ASSERT_TRUE(connection.ReadUntil("\n\n", 10s) && connection.ReadUntil("\r\n\r\n", 10s));
+  const std::string& raw = connection.buffer();
+  const auto head_end = raw.find("\r\n\r\n") + 4;
+  EXPECT_EQ(raw.substr(0, head_end), kSseHead10) << raw;
+  EXPECT_EQ(raw.compare(head_end, 16, "retry: 2000\n:ok\n"), 0) << raw;
 }
 
 // docs/DECISIONS.md: the snapshot always carries the stream's cursor as its id; for a user

@@ -2,6 +2,11 @@
 // nothing, and leaves the hub serving; nothing a client sends can inject SSE fields.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fstream>
+#include <sstream>
+
 #include "http/loopback_support.h"
 
 namespace herald::testing {
@@ -166,6 +171,107 @@ TEST(ValidationLoopbackTest, ControlCharactersInStringsAreEscapedOnTheWire) {
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1], "id: " + EventIdOf(reply) +
                            "\ndata: " + AguiTextJson("m1", R"(a\rb\nc\u0000d)", "1") + "\n\n");
+}
+
+// Golden cases: the original system's back-end payloads
+// (tests/golden/original_backend_events.json).
+struct GoldenCase {
+  std::string name;
+  std::string route;  // "agui" or "a2a"
+  std::optional<std::string> strict_field;
+  boost::json::object body;
+};
+
+std::vector<GoldenCase> OriginalBackendCases() {
+  std::ifstream file(std::string(HERALD_GOLDEN_DIR) + "/original_backend_events.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  const boost::json::value golden = boost::json::parse(text.str());
+  std::vector<GoldenCase> cases;
+  for (const auto& item : golden.at("cases").as_array()) {
+    const auto& c = item.as_object();
+    const auto& field = c.at("strict_field");
+    cases.push_back(
+        {std::string(c.at("name").as_string()), std::string(c.at("route").as_string()),
+         field.is_null() ? std::nullopt : std::optional<std::string>(field.as_string().c_str()),
+         c.at("body").as_object()});
+  }
+  return cases;
+}
+
+// The event a subscriber gets: the body without its routing field, in the order sent (every case
+// carries a timestamp, as the original's events do, so the hub adds none).
+std::string Delivered(const boost::json::object& body) {
+  boost::json::object event;
+  for (const auto& [key, value] : body) {
+    if (key != "user_id") event.emplace(key, value);
+  }
+  return boost::json::serialize(event);
+}
+
+TEST(ValidationLoopbackTest, CompatibleModeDeliversEveryOriginalBackendPayloadUnchanged) {
+  const auto cases = OriginalBackendCases();
+  ASSERT_GE(cases.size(), 15u);
+  TestHub hub;  // --validation compatible is the default
+  ASSERT_EQ(hub.services().options.validation, ValidationMode::kCompatible);
+  SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream a2a(hub.port(), kA2aStream, AuthAs("alice"));
+  ASSERT_EQ(agui.WaitFrames(1).size(), 1u);
+  ASSERT_EQ(a2a.WaitFrames(1).size(), 1u);
+  std::size_t agui_seen = 1, a2a_seen = 1;
+  for (const GoldenCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const HttpReply reply =
+        Request(hub.port(), "POST", c.route == "agui" ? kAguiWebhook : kA2aWebhook,
+                JsonAuthAs("alice"), boost::json::serialize(c.body));
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    SseStream& stream = c.route == "agui" ? agui : a2a;
+    std::size_t& seen = c.route == "agui" ? agui_seen : a2a_seen;
+    const auto frames = stream.WaitFrames(seen + 1);
+    ASSERT_EQ(frames.size(), seen + 1);
+    EXPECT_EQ(frames[seen], "id: " + EventIdOf(reply) + "\ndata: " + Delivered(c.body) + "\n\n");
+    seen = frames.size();
+  }
+}
+
+TEST(ValidationLoopbackTest, StrictModeRefusesTheOriginalsLooserShapesNamingTheField) {
+  TestHubOptions options;
+  options.http.validation = ValidationMode::kStrict;
+  TestHub hub(options);
+  SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));
+  SseStream a2a(hub.port(), kA2aStream, AuthAs("alice"));
+  ASSERT_EQ(agui.WaitFrames(1).size(), 1u);
+  ASSERT_EQ(a2a.WaitFrames(1).size(), 1u);
+  std::size_t accepted_agui = 0, accepted_a2a = 0;
+  for (const GoldenCase& c : OriginalBackendCases()) {
+    SCOPED_TRACE(c.name);
+    const HttpReply reply =
+        Request(hub.port(), "POST", c.route == "agui" ? kAguiWebhook : kA2aWebhook,
+                JsonAuthAs("alice"), boost::json::serialize(c.body));
+    if (!c.strict_field) {
+      EXPECT_EQ(reply.status, 200) << reply.body;
+      ++(c.route == "agui" ? accepted_agui : accepted_a2a);
+      continue;
+    }
+    EXPECT_EQ(reply.status, 422) << reply.body;
+    const auto error = boost::json::parse(reply.body).as_object();
+    EXPECT_EQ(error.at("code"), "validation_error");
+    EXPECT_EQ(error.at("field").as_string(), *c.strict_field) << reply.body;
+  }
+  // Only the accepted ones were delivered (then a fence proves nothing else is on its way).
+  for (const auto& [stream, webhook, accepted] : {std::tuple{&agui, kAguiWebhook, accepted_agui},
+                                                  std::tuple{&a2a, kA2aWebhook, accepted_a2a}}) {
+    const std::string fence =
+        std::string(webhook) == kAguiWebhook
+            ? AguiText("alice", "fence", "x")
+            : R"({"user_id":"alice","type":"TASK_STATUS_UPDATE",)"
+              R"("taskId":"fence","contextId":"c","state":"TASK_STATE_WORKING"})";
+    const HttpReply ok = Request(hub.port(), "POST", webhook, JsonAuthAs("alice"), fence);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    ASSERT_TRUE(stream->WaitFrameContaining("fence"));
+    const auto frames = SplitFrames(stream->body());
+    EXPECT_EQ(frames.size(), 1 + accepted + 1) << stream->body();
+  }
 }
 
 }  // namespace

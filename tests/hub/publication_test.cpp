@@ -25,7 +25,7 @@ boost::json::object Object(std::string_view json) { return boost::json::parse(js
 
 DraftResult Webhook(Protocol protocol, std::string_view body,
                     const auth::Claims& caller = Caller("alice")) {
-  return DraftFromWebhook(protocol, Object(body), caller, kNow);
+  return DraftFromWebhook(protocol, Object(body), caller, kNow, ValidationMode::kStrict);
 }
 
 // The draft, failing the test (and returning an empty draft) when it is an error.
@@ -180,9 +180,10 @@ TEST(PublicationTest, A2aTimestampAddedAsRfc3339String) {
 }
 
 TEST(PublicationTest, SystemTimestampAddedAsRfc3339String) {
-  const EventDraft draft = DraftOf(
-      FinishDraft(Protocol::kSystem, UserId("alice"), ContextId("c1"),
-                  Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"), kNow));
+  const EventDraft draft =
+      DraftOf(FinishDraft(Protocol::kSystem, UserId("alice"), ContextId("c1"),
+                          Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"),
+                          kNow, ValidationMode::kStrict));
   EXPECT_EQ(Object(draft.json).at("timestamp").as_string(), FormatRfc3339(kNow));
 }
 
@@ -259,14 +260,15 @@ TEST(PublicationTest, FinishDraftContextArgumentWinsOverTheEvents) {
       DraftOf(FinishDraft(Protocol::kA2a, UserId("alice"), ContextId("route-id"),
                           Object(R"({"type":"TASK_SUBMITTED","taskId":"t1","contextId":"from-event",
                              "agentName":"planner"})"),
-                          Caller("alice"), kNow, "event."));
+                          Caller("alice"), kNow, ValidationMode::kStrict, "event."));
   EXPECT_EQ(draft.context, ContextId("route-id"));
 }
 
 TEST(PublicationTest, SystemEventsAreNotAttributedByTheirOwnFields) {
-  const EventDraft draft = DraftOf(FinishDraft(
-      Protocol::kSystem, UserId("alice"), std::nullopt,
-      Object(R"({"type":"CONTEXT_CREATED","contextId":"c1","name":"n"})"), Caller("alice"), kNow));
+  const EventDraft draft =
+      DraftOf(FinishDraft(Protocol::kSystem, UserId("alice"), std::nullopt,
+                          Object(R"({"type":"CONTEXT_CREATED","contextId":"c1","name":"n"})"),
+                          Caller("alice"), kNow, ValidationMode::kStrict));
   EXPECT_EQ(draft.context, std::nullopt);
   EXPECT_EQ(draft.protocol, Protocol::kSystem);
   EXPECT_EQ(draft.type, "CONTEXT_CREATED");
@@ -292,17 +294,18 @@ TEST(PublicationTest, ValidationFailureNamesTheField) {
 }
 
 TEST(PublicationTest, FinishDraftPrefixesTheFieldName) {
-  const ApiError error =
-      ErrorOf(FinishDraft(Protocol::kAgui, UserId("alice"), std::nullopt,
-                          Object(R"({"type":"TOOL_CALL_END"})"), Caller("alice"), kNow, "event."));
+  const ApiError error = ErrorOf(FinishDraft(Protocol::kAgui, UserId("alice"), std::nullopt,
+                                             Object(R"({"type":"TOOL_CALL_END"})"), Caller("alice"),
+                                             kNow, ValidationMode::kStrict, "event."));
   EXPECT_EQ(error.code, ErrorCode::kValidationError);
   EXPECT_EQ(error.field, "event.toolCallId");
 }
 
 TEST(PublicationTest, FinishDraftForAnotherUserWithoutScopeIsForbidden) {
-  const ApiError error = ErrorOf(
-      FinishDraft(Protocol::kSystem, UserId("bob"), ContextId("c1"),
-                  Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"), kNow));
+  const ApiError error =
+      ErrorOf(FinishDraft(Protocol::kSystem, UserId("bob"), ContextId("c1"),
+                          Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"),
+                          kNow, ValidationMode::kStrict));
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
 }
 

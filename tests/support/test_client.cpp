@@ -240,13 +240,62 @@ SseStream::SseStream(unsigned short port, const std::string& target,
   auto reply = ParseReply(connection_.buffer().substr(0, length));
   if (!reply) throw std::runtime_error("incomplete reply: " + connection_.buffer());
   head_ = std::move(*reply);
+  chunked_ = head_.Header("transfer-encoding") == "chunked";
   connection_.buffer().erase(0, length);
   Absorb();
 }
 
 void SseStream::Absorb() {
-  body_ += connection_.buffer();
-  connection_.buffer().clear();
+  std::string& raw = connection_.buffer();
+  if (!chunked_) {
+    body_ += raw;
+    raw.clear();
+    return;
+  }
+  // Decodes every complete piece of "<hex size>\r\n<data>\r\n"; a partial one waits for more.
+  for (;;) {
+    if (chunk_left_ > 0) {
+      const std::size_t n = std::min(chunk_left_, raw.size());
+      body_.append(raw, 0, n);
+      raw.erase(0, n);
+      chunk_left_ -= n;
+      if (chunk_left_ > 0) return;
+      chunk_crlf_ = true;
+    }
+    if (chunk_crlf_) {
+      if (raw.size() < 2) return;
+      if (raw.compare(0, 2, "\r\n") != 0) throw std::runtime_error("chunk without CRLF: " + raw);
+      raw.erase(0, 2);
+      chunk_crlf_ = false;
+    }
+    if (last_chunk_) return;
+    const auto line_end = raw.find("\r\n");
+    if (line_end == std::string::npos) return;
+    const std::size_t size = std::stoul(raw.substr(0, line_end), nullptr, 16);
+    raw.erase(0, line_end + 2);
+    if (size == 0) {
+      last_chunk_ = true;
+      return;
+    }
+    chunk_left_ = size;
+  }
+}
+
+std::optional<std::string> SseStream::NextFrame(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    Absorb();
+    const auto end = body_.find("\n\n", next_frame_);
+    if (end != std::string::npos) {
+      std::string frame = body_.substr(next_frame_, end + 2 - next_frame_);
+      next_frame_ = end + 2;
+      return frame;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || connection_.eof()) return std::nullopt;
+    connection_.ReadOnce(left);
+  }
 }
 
 std::vector<std::string> SseStream::WaitFrames(std::size_t count,
@@ -282,6 +331,11 @@ bool SseStream::WaitEof(std::chrono::milliseconds timeout) {
   const bool eof = connection_.ReadToEof(timeout);
   Absorb();
   return eof;
+}
+
+bool SseStream::EndedWithoutLastChunk() const {
+  return connection_.eof() && chunked_ && !last_chunk_ && chunk_left_ == 0 && !chunk_crlf_ &&
+         connection_.buffer().empty();
 }
 
 std::vector<std::string> SplitFrames(const std::string& body) {

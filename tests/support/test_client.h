@@ -2,6 +2,7 @@
 // deadline; nothing here sleeps.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -56,6 +57,7 @@ class Connection {
   bool ReadAtLeast(std::size_t size, std::chrono::milliseconds timeout);
 
   std::string& buffer() { return buffer_; }
+  const std::string& buffer() const { return buffer_; }
   bool eof() const { return eof_; }
   void Close();
   // Stops reading but keeps the socket open: the peer's writes pile up (a slow consumer).
@@ -113,9 +115,16 @@ class SseStream {
   // Waits for a frame containing `needle`; returns it or nullopt.
   std::optional<std::string> WaitFrameContaining(const std::string& needle,
                                                  std::chrono::milliseconds timeout = 10s);
-  // Every byte after the head so far.
+  // The next frame for sequential readers (the first call returns the opening), reading until
+  // one is complete, EOF or `timeout`. WaitFrames does not move this cursor.
+  std::optional<std::string> NextFrame(std::chrono::milliseconds timeout);
+  // Every byte of the body so far (de-chunked).
   const std::string& body() const { return body_; }
   bool WaitEof(std::chrono::milliseconds timeout = 10s);
+  // The body was chunked and the connection ended after a whole chunk but before the last
+  // (zero-size) chunk: what a fetch-based reader reports as an error, not a clean end.
+  bool EndedWithoutLastChunk() const;
+  bool chunked() const { return chunked_; }
   Connection& connection() { return connection_; }
 
  private:
@@ -124,6 +133,11 @@ class SseStream {
   Connection connection_;
   HttpReply head_;
   std::string body_;
+  bool chunked_ = false;
+  bool last_chunk_ = false;
+  bool chunk_crlf_ = false;     // a chunk's data was read, its CRLF not yet
+  std::size_t chunk_left_ = 0;  // data bytes of the current chunk still to come
+  std::size_t next_frame_ = 0;  // NextFrame's cursor in body_
 };
 
 // Splits an SSE body into frames; each frame keeps its trailing "\n\n".

@@ -31,8 +31,11 @@ export async function captureStream(url, { token, headers = {} } = {}) {
         cap.parts.push(chunk);
         parser.feed(decoder.decode(chunk, { stream: true }));
       }
+      cap.end = 'clean';  // the last chunk arrived: a fetch reader would not reconnect
     } catch (err) {
-      if (err.name !== 'AbortError') throw err;
+      // The hub never ends a stream cleanly (docs/DECISIONS.md): every end it makes is an error.
+      cap.end = err.name === 'AbortError' ? 'aborted' : 'error';
+      cap.error = err;
     }
   })();
   cap.text = () => Buffer.concat(cap.parts).toString('utf8');
