@@ -544,7 +544,7 @@ describe('compat: rate limits set by the command line', () => {
 });
 
 describe('compat: configuration errors', () => {
-  it('herald serve exits non-zero with a one-line reason for a bad rate limit, and never starts listening', () => {
+  it('herald serve exits non-zero with a one-line reason for a bad rate limit (and naming the flag for a bad --validation or --compat-frames), and never starts listening', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'herald-conf-config-'));
     try {
       for (const [args, reason] of [
@@ -556,6 +556,13 @@ describe('compat: configuration errors', () => {
         const run = spawnSync(HERALD_BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--jwt-secret', 'x'.repeat(32), ...args], { encoding: 'utf8', timeout: 10_000 });
         assert.notEqual(run.status, 0, `${args.join(' ')}: non-zero exit`);
         assert.equal(run.stderr, `herald: ${reason}\n`, `${args.join(' ')}: one line`);
+        assert.ok(!run.stdout.includes('listening on'), 'never listened');
+      }
+      // Values outside a flag's set: refused by the flag parser, naming the flag and the value.
+      for (const args of [['--validation', 'lenient'], ['--compat-frames', 'maybe']]) {
+        const run = spawnSync(HERALD_BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--jwt-secret', 'x'.repeat(32), ...args], { encoding: 'utf8', timeout: 10_000 });
+        assert.notEqual(run.status, 0, `${args.join(' ')}: non-zero exit`);
+        assert.ok(run.stderr.includes(args[0]) && run.stderr.includes(args[1]), `${args.join(' ')}: ${run.stderr}`);
         assert.ok(!run.stdout.includes('listening on'), 'never listened');
       }
     } finally {

@@ -82,6 +82,35 @@ TEST(HeartbeatLoopbackTest, EventsInterleaveWithHeartbeatsAsWholeFrames) {
   EXPECT_EQ(events, expected);
 }
 
+// --compat-frames=false: no named frame of Herald's own. The opening carries the cursor in an
+// id-only block (EventSource takes it as lastEventId, dispatching nothing); no auth_expiring;
+// the stream still ends at expiry, as an error to fetch readers.
+TEST(HeartbeatLoopbackTest, WithoutCompatFramesTheStreamSendsNoConnectedOrAuthExpiringFrame) {
+  TestHubOptions options;
+  options.http.auth_expiring_lead = std::chrono::seconds(2);
+  options.http.compat_frames = false;
+  TestHub hub(options);
+  const std::string token = TestHub::Token("alice", "", std::chrono::seconds(3));
+  const auto exp = ExpiryOf(token);
+
+  SseStream agui(hub.port(), kAguiStream, {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(agui.status(), 200);
+  const auto opening = agui.WaitFrames(1);
+  ASSERT_EQ(opening.size(), 1u);
+  EXPECT_EQ(opening[0],
+            "retry: 2000\n:ok\nid: " + FormatEventId({hub.store().History(), 0}) + "\n\n");
+  const HttpReply published = PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "x", "1"));
+  ASSERT_EQ(published.status, 200);
+
+  ASSERT_TRUE(agui.WaitEof(std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::system_clock::now(), exp - std::chrono::milliseconds(200));
+  const auto frames = SplitFrames(agui.body());
+  ASSERT_EQ(frames.size(), 2u) << agui.body();
+  EXPECT_EQ(FrameField(frames[1], "id"), EventIdOf(published));
+  EXPECT_EQ(agui.body().find("event:"), std::string::npos) << "no named event at all";
+  EXPECT_TRUE(agui.EndedWithoutLastChunk());
+}
+
 TEST(HeartbeatLoopbackTest, StreamGetsAuthExpiringThenEndsAtTokenExpiry) {
   TestHubOptions options;
   options.http.auth_expiring_lead = std::chrono::seconds(2);
