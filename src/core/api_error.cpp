@@ -19,6 +19,8 @@ int HttpStatus(ErrorCode code) {
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;
+    case ErrorCode::kConflict:
+      return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;
     case ErrorCode::kUnsupportedMediaType:
@@ -47,6 +49,8 @@ std::string_view CodeName(ErrorCode code) {
       return "not_found";
     case ErrorCode::kMethodNotAllowed:
       return "method_not_allowed";
+    case ErrorCode::kConflict:
+      return "conflict";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
     case ErrorCode::kUnsupportedMediaType:

@@ -13,6 +13,7 @@ enum class ErrorCode {
   kForbidden,
   kNotFound,
   kMethodNotAllowed,
+  kConflict,
   kPayloadTooLarge,
   kUnsupportedMediaType,
   kValidationError,

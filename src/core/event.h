@@ -49,6 +49,12 @@ struct EventDraft {
   std::optional<std::string> task;  // an A2A event's taskId: counted in task_count
   // Published to /contexts/{id}/events: the context must exist and be the user's (no auto-create).
   bool context_must_exist = false;
+  // A system CONTEXT_CREATED/UPDATED/DELETED event: what it does to the user's context table
+  // (another system keeping Herald's contexts in step, docs/MIGRATING.md). The event itself is
+  // what subscribers get; the hub emits no second one.
+  enum class ContextEffect { kNone, kUpsert, kDelete };
+  ContextEffect context_effect = ContextEffect::kNone;
+  std::optional<std::string> context_name;  // kUpsert: the name it sets (absent: kept/default)
 };
 
 // An event the store has accepted and numbered.

@@ -56,6 +56,9 @@ bool IsValidClientId(std::string_view id);
 // DEL (U+007F) or C1 (U+0080-U+009F, the bytes C2 80-C2 9F).
 bool HasControlCharacter(std::string_view text);
 
+// The longest context name, in bytes (spec §1.3).
+inline constexpr std::size_t kMaxContextNameBytes = 256;
+
 // Context ids are client ids that can also stand in a URL path and are not a front-end's
 // placeholder: not "undefined", "null" or "__CONTEXT_LOADING__" (what buggy clients send before
 // they have an id), not "." or "..", no '/' or '\\'. An id that is not valid is refused in a

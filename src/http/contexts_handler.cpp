@@ -103,6 +103,21 @@ std::optional<ApiError> CheckPathId(const RouteMatch& match) {
   return BadRequest("Malformed context id.");
 }
 
+// Whose contexts a request manages: the caller's, or with `?user_id=` and the events:publish
+// scope any user's (another system keeping Herald's table in step, docs/MIGRATING.md).
+std::variant<UserId, ApiError> ActingUser(const auth::Claims& claims, std::string_view query) {
+  const auto param = QueryParam(query, "user_id");
+  if (!param || *param == claims.user.str()) return claims.user;
+  if (!IsValidClientId(*param)) return BadRequest("Malformed user_id.");
+  if (!claims.HasScope(hub::kPublishScope)) {
+    return ApiError{ErrorCode::kForbidden,
+                    "User ID mismatch: this token may only manage its own contexts.",
+                    {},
+                    {}};
+  }
+  return UserId(std::string(*param));
+}
+
 ContextId NewContextId() {
   thread_local boost::uuids::random_generator generate;
   return ContextId(boost::uuids::to_string(generate()));
@@ -116,7 +131,9 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   auto caller = Authenticate(request, match.query, services->verifier,
                              services->options.allow_query_token, now);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
-  const UserId user = std::get<auth::Claims>(caller).user;
+  auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
+  if (auto* error = std::get_if<ApiError>(&acting)) co_return ErrorResponse(request, *error, now);
+  const UserId user = std::get<UserId>(std::move(acting));
 
   if (request.method() == beast_http::verb::get) {
     hub::Hub* hub = &services->hub;
@@ -134,6 +151,14 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   auto body = BodyObject(request, true);
   if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
   hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
+  // The caller's own id (the system that owns the conversation chose it), or a fresh one.
+  if (const auto* id = std::get<boost::json::object>(body).if_contains("context_id");
+      id != nullptr && !id->is_null()) {
+    if (!id->is_string() || !IsValidContextId(id->get_string())) {
+      co_return ErrorResponse(request, BadRequest("Malformed context_id."), now);
+    }
+    command.id = ContextId(std::string(id->get_string()));
+  }
   const auto* name = std::get<boost::json::object>(body).if_contains("name");
   if (name == nullptr || name->is_null()) {
     command.name = hub::DefaultContextName(now);
@@ -157,7 +182,9 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
                              services->options.allow_query_token, now);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
-  const UserId user = std::get<auth::Claims>(caller).user;
+  auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
+  if (auto* error = std::get_if<ApiError>(&acting)) co_return ErrorResponse(request, *error, now);
+  const UserId user = std::get<UserId>(std::move(acting));
   const ContextId id(match.path_id);
 
   if (request.method() == beast_http::verb::get) {

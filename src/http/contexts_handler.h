@@ -10,9 +10,6 @@
 
 namespace herald::http {
 
-// Longest context name, in bytes after trimming (see docs/DECISIONS.md).
-inline constexpr std::size_t kMaxContextNameBytes = 256;
-
 // GET (list) and POST (create) on /api/v1/core/contexts.
 boost::asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatch& match,
                                                 Services* services);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
 #include <initializer_list>
 
 namespace herald::http {
@@ -127,6 +128,16 @@ Stream StreamOf(RouteId route) {
 bool IsStreamRoute(RouteId route) {
   return route == RouteId::kStreamAgui || route == RouteId::kStreamA2a ||
          route == RouteId::kStreamContexts;
+}
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+  if (query.empty()) return std::nullopt;
+  auto params = boost::urls::parse_query(query);
+  if (!params) return std::nullopt;
+  for (auto param : *params) {
+    if (param.key == name && param.has_value) return std::string(param.value.decode());
+  }
+  return std::nullopt;
 }
 
 }  // namespace herald::http

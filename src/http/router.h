@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -27,6 +28,9 @@ enum class RouteId {
   kDashboard,
   kAdminUserConnections,  // /api/v1/admin/users/{id}/connections
 };
+
+// The percent-decoded value of the first `name` parameter of a raw query string.
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
 
 struct RouteMatch {
   RouteId route;

@@ -12,7 +12,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
-#include <boost/url/parse_query.hpp>
 
 #include "http/authenticate.h"
 #include "http/cors.h"
@@ -37,16 +36,6 @@ void LogEscapedException(std::exception_ptr error) {
   } catch (const std::exception& e) {
     spdlog::error("session ended by an unexpected exception: {}", e.what());
   }
-}
-
-std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
-  if (query.empty()) return std::nullopt;
-  auto params = boost::urls::parse_query(query);
-  if (!params) return std::nullopt;
-  for (auto param : *params) {
-    if (param.key == name && param.has_value) return std::string(param.value.decode());
-  }
-  return std::nullopt;
 }
 
 ApiError TooManyConnections() {

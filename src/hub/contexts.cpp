@@ -71,6 +71,10 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   if (working == nullptr) return Verdict::kStoreError;
   std::optional<store::ContextRecord>& record = working->record;
   if (record && record->owner != draft.user) return Verdict::kForbidden;
+  if (draft.context_effect != EventDraft::ContextEffect::kNone) {
+    Apply(draft, *working);  // explicit, so whatever --contexts-auto-create says
+    return Verdict::kAccepted;
+  }
   if (!record && draft.context_must_exist) return Verdict::kForbidden;
   if (!record && !auto_create_) return Verdict::kAccepted;  // another system owns contexts
   std::optional<bool> new_task;
@@ -99,6 +103,31 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   return Verdict::kAccepted;
 }
 
+void GroupContexts::Apply(const EventDraft& draft, Working& working) {
+  std::optional<store::ContextRecord>& record = working.record;
+  working.dirty = true;
+  if (draft.context_effect == EventDraft::ContextEffect::kDelete) {
+    record.reset();
+    working.tasks_dropped = true;
+    working.new_tasks.clear();
+    working.group_tasks.clear();
+    return;
+  }
+  if (!record) {
+    record = store::ContextRecord{*draft.context,
+                                  draft.user,
+                                  DefaultContextName(now_),
+                                  std::string(kContextKind),
+                                  now_ms_,
+                                  now_ms_,
+                                  0,
+                                  0,
+                                  std::nullopt};
+  }
+  if (draft.context_name) record->name = *draft.context_name;
+  record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
+}
+
 std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply(
     const ContextCommand& command, std::vector<EventDraft>& out) {
   using Answer = std::variant<store::ContextRecord, ApiError>;
@@ -107,8 +136,9 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
   std::optional<store::ContextRecord>& record = working->record;
   switch (command.kind) {
     case ContextCommand::Kind::kCreate:
-      if (record) {  // a drawn id that exists: never expected (128 random bits)
-        return Answer(ApiError{ErrorCode::kInternalError, "Context id collision.", {}, {}});
+      if (record) {  // the caller's id (or, never expected, a drawn one) is taken
+        return Answer(
+            ApiError{ErrorCode::kConflict, "A context with this id already exists.", {}, {}});
       }
       record = store::ContextRecord{
           command.id, command.user, command.name, std::string(kContextKind), now_ms_, now_ms_, 0,

@@ -54,7 +54,8 @@ class GroupContexts {
   Verdict Attribute(const EventDraft& draft, std::vector<EventDraft>& out);
 
   // Applies a command, appending its system event to `out`: the context afterwards (for kDelete,
-  // as it was), or not_found for a context the caller does not own, or nullopt on a store error.
+  // as it was), or not_found for a context the caller does not own, conflict for a kCreate of an
+  // id that exists, or nullopt on a store error.
   std::optional<std::variant<store::ContextRecord, ApiError>> Apply(const ContextCommand& command,
                                                                     std::vector<EventDraft>& out);
 
@@ -69,6 +70,8 @@ class GroupContexts {
     std::vector<std::string> new_tasks;
     std::unordered_set<std::string> group_tasks;
   };
+  // A system CONTEXT_* event's effect on its (already owner-checked) context.
+  void Apply(const EventDraft& draft, Working& working);
 
   Working* Load(const ContextId& id);  // nullptr on a store error
   // Whether `task` was counted for the context before; nullopt on a store error.

@@ -221,12 +221,38 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
     return Invalid(std::string(field_prefix) + problem->field, std::move(problem->message));
   }
   AddTimestampIfAbsent(protocol, event, now);
+  EventDraft::ContextEffect effect = EventDraft::ContextEffect::kNone;
+  std::optional<std::string> context_name;
+  if (const auto type = event.at("type").get_string();
+      protocol == Protocol::kSystem &&
+      (type == "CONTEXT_CREATED" || type == "CONTEXT_UPDATED" || type == "CONTEXT_DELETED")) {
+    // Another system keeping Herald's context table in step: the event changes the table.
+    const std::string field = std::string(field_prefix) + "contextId";
+    const std::string_view id = event.at("contextId").get_string();
+    if (!IsValidContextId(id)) return Invalid(field, "contextId" + std::string(kContextIdRule));
+    if (context && context->str() != id) {
+      return Invalid(field, "contextId must be the context the event is published to");
+    }
+    context = ContextId(std::string(id));
+    effect = type == "CONTEXT_DELETED" ? EventDraft::ContextEffect::kDelete
+                                       : EventDraft::ContextEffect::kUpsert;
+    if (const auto* name = event.if_contains("name"); name != nullptr && name->is_string()) {
+      if (name->get_string().empty() || name->get_string().size() > kMaxContextNameBytes ||
+          HasControlCharacter(name->get_string())) {
+        return Invalid(std::string(field_prefix) + "name",
+                       "name must be 1-256 bytes without control characters");
+      }
+      context_name = std::string(name->get_string());
+    }
+  }
   if (!context) context = EventContext(protocol, event);
 
   EventDraft draft;
   draft.user = std::move(user);
   draft.protocol = protocol;
   draft.context = std::move(context);
+  draft.context_effect = effect;
+  draft.context_name = std::move(context_name);
   draft.type = std::string(event.at("type").get_string());
   if (protocol == Protocol::kA2a) {
     const auto* task = event.if_contains("taskId");

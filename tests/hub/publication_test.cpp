@@ -264,14 +264,32 @@ TEST(PublicationTest, FinishDraftContextArgumentWinsOverTheEvents) {
   EXPECT_EQ(draft.context, ContextId("route-id"));
 }
 
-TEST(PublicationTest, SystemEventsAreNotAttributedByTheirOwnFields) {
-  const EventDraft draft =
+// CONTEXT_* system events change the context table they name (docs/MIGRATING.md); other system
+// events are not attributed by their own fields.
+TEST(PublicationTest, ContextSystemEventsAreAttributedToTheContextTheyChange) {
+  EventDraft draft =
       DraftOf(FinishDraft(Protocol::kSystem, UserId("alice"), std::nullopt,
                           Object(R"({"type":"CONTEXT_CREATED","contextId":"c1","name":"n"})"),
                           Caller("alice"), kNow, ValidationMode::kStrict));
-  EXPECT_EQ(draft.context, std::nullopt);
+  EXPECT_EQ(draft.context, ContextId("c1"));
   EXPECT_EQ(draft.protocol, Protocol::kSystem);
   EXPECT_EQ(draft.type, "CONTEXT_CREATED");
+  EXPECT_EQ(draft.context_effect, EventDraft::ContextEffect::kUpsert);
+  EXPECT_EQ(draft.context_name, "n");
+  draft = DraftOf(FinishDraft(Protocol::kSystem, UserId("alice"), std::nullopt,
+                              Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"),
+                              Caller("alice"), kNow, ValidationMode::kStrict));
+  EXPECT_EQ(draft.context_effect, EventDraft::ContextEffect::kDelete);
+  draft = DraftOf(FinishDraft(Protocol::kSystem, UserId("alice"), std::nullopt,
+                              Object(R"({"type":"CONNECTED","connectionId":"7"})"), Caller("alice"),
+                              kNow, ValidationMode::kStrict));
+  EXPECT_EQ(draft.context, std::nullopt);
+  EXPECT_EQ(draft.context_effect, EventDraft::ContextEffect::kNone);
+  const ApiError mismatch =
+      ErrorOf(FinishDraft(Protocol::kSystem, UserId("alice"), ContextId("c2"),
+                          Object(R"({"type":"CONTEXT_UPDATED","contextId":"c1"})"), Caller("alice"),
+                          kNow, ValidationMode::kStrict, "event."));
+  EXPECT_EQ(mismatch.field, "event.contextId");
 }
 
 // ---- Validation ---------------------------------------------------------------------------------

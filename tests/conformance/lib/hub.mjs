@@ -185,6 +185,33 @@ export async function disconnectUser(hub, userId) {
   return json;
 }
 
+/**
+ * Starts a hub on `port` (one that another hub just left, e.g. after a drain) with `options` as
+ * for startHub. Another process may take the port between the old hub's exit and this start:
+ * a bounded retry, then a clear failure.
+ */
+export async function startHubOnPort(port, options = {}, { attempts = 5 } = {}) {
+  let lastError;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await startHub({ ...options, port });
+    } catch (err) {
+      lastError = err;
+      if (!/Address already in use/i.test(err.message)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt)); // back-off between bounded attempts
+    }
+  }
+  throw new Error(`port ${port} was taken by another process before the hub restarted (${attempts} attempts): ${lastError?.message}`);
+}
+
+/** The value of one Prometheus series of the hub's /metrics (`name{labels}` exactly as rendered). */
+export async function metric(hub, series) {
+  const text = await (await hub.fetch('/metrics')).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`no series ${series} in /metrics`);
+  return Number(line.slice(series.length + 1));
+}
+
 /** Herald's event id: `<8 hex history>-<decimal sequence>`; sequence 0 is the position before a user's first event. */
 export function parseEventId(id) {
   const m = /^([0-9a-f]{8})-(0|[1-9][0-9]*)$/.exec(id);
