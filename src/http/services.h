@@ -26,8 +26,11 @@ struct HttpOptions {
   std::chrono::milliseconds client_retry{2'000};  // the SSE `retry:` sent on open
   std::chrono::seconds auth_expiring_lead{30};    // `auth_expiring` this long before exp
   std::chrono::milliseconds drain_window{5'000};  // reconnects spread over this window
-  std::chrono::seconds request_timeout{30};       // reading one request
-  std::chrono::seconds publish_retry_after{1};    // Retry-After on back-pressure 503
+  // An evicted slow consumer's whole frames stay in the kernel this long for it to read (then
+  // the end of the stream); a peer that has not read them by then gets an abortive close.
+  std::chrono::milliseconds eviction_grace{5'000};
+  std::chrono::seconds request_timeout{30};     // reading one request
+  std::chrono::seconds publish_retry_after{1};  // Retry-After on back-pressure 503
   std::size_t replay_page_events = 1'000;
   RateLimitOptions rate_limits;           // none unless set (`herald serve`: kDefaultRateLimits)
   std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)

@@ -50,6 +50,9 @@ struct Connection {
   std::array<char, 64> scratch{};
   std::array<char, 20> chunk_size{};       // "<hex size>\r\n" of the write in flight
   std::vector<asio::const_buffer> gather;  // that line, the payload, "\r\n"
+  // The rest of a write the hub cancelled (closing the stream) after it had sent part of it:
+  // sent before the stream ends, so that the stream ends on a whole chunk and a whole frame.
+  std::string unsent;
 };
 
 // Notices the peer closing while the stream is idle: a readable socket means EOF (or bytes the
@@ -139,7 +142,31 @@ asio::awaitable<boost::system::error_code> Write(Connection& c, hub::Subscriber&
   auto [ec, n] =
       co_await asio::async_write(c.socket, c.gather, asio::as_tuple(asio::use_awaitable));
   subscriber.MarkWriteDone();
+  if (ec && n > 0) {
+    for (const asio::const_buffer& b : c.gather) {
+      const std::size_t skip = std::min(n, b.size());
+      n -= skip;
+      c.unsent.append(static_cast<const char*>(b.data()) + skip, b.size() - skip);
+    }
+  }
   co_return ec;
+}
+
+// Sends what a cancelled write left unsent, within `limit`. Returns whether it all went.
+asio::awaitable<bool> FinishCancelledWrite(std::shared_ptr<Connection> connection,
+                                           std::chrono::milliseconds limit) {
+  Connection& c = *connection;
+  if (c.unsent.empty()) co_return true;
+  asio::steady_timer deadline(c.socket.get_executor());
+  deadline.expires_after(limit);
+  deadline.async_wait([connection](boost::system::error_code ec) {
+    boost::system::error_code ignored;
+    if (!ec) connection->socket.cancel(ignored);
+  });
+  auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.unsent),
+                                            asio::as_tuple(asio::use_awaitable));
+  deadline.cancel();
+  co_return !ec;
 }
 
 }  // namespace
@@ -349,20 +376,39 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     co_await c.timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 
-  // 4. The end: unregister first so no more frames are queued, then say goodbye.
+  // 4. The end: unregister first so no more frames are queued, finish a frame a closing cut in
+  // two, then say goodbye.
   shard->registry().Remove(subscriber);
-  if (reason == hub::DisconnectReason::kDrain && !c.peer_gone) {
-    const std::string frame = sse::RetryFrame(DrainRetry(options));
-    co_await Write(c, subscriber, asio::buffer(frame));
-  }
   metrics.ConnectionClosed(request.stream, reason);
   spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),
                subscriber.id().value(), hub::DisconnectReasonName(reason));
+  bool abort = false;  // the peer cannot be left whole frames: an abortive close
+  if (!c.peer_gone && !c.unsent.empty()) {
+    // Free the user's slot first: for a slow consumer this may take the whole grace.
+    request.lease = {};
+    request.cluster_slot.reset();
+    abort = !co_await FinishCancelledWrite(connection, options.eviction_grace);
+  }
+  if (reason == hub::DisconnectReason::kDrain && !c.peer_gone && !abort) {
+    const std::string frame = sse::RetryFrame(DrainRetry(options));
+    co_await Write(c, subscriber, asio::buffer(frame));
+  }
   boost::system::error_code ignored;
-  if (reason == hub::DisconnectReason::kSlowConsumer) {
-    // Abortive close: drop what the kernel still holds for a peer that stopped reading (up to
-    // its socket buffer) at once. Nothing is lost: the client resumes from the store.
+  if (abort) {
     c.socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  } else if (reason == hub::DisconnectReason::kSlowConsumer && !c.peer_gone) {
+    // What the kernel still holds for the peer ends with a whole frame: a client that reads
+    // again gets those frames, then the (incomplete) end, and resumes after the last event it
+    // has whole. An abortive close at once would cut a frame in two, and a client that takes an
+    // `id:` line before its frame completes (@microsoft/fetch-event-source) would then skip that
+    // event. A peer that has not read to the end within the grace gets the abortive close, which
+    // drops the kernel's copy. The user's stream slot is free meanwhile.
+    request.lease = {};
+    request.cluster_slot.reset();
+    c.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    c.timer.expires_after(options.eviction_grace);
+    co_await c.timer.async_wait(asio::as_tuple(asio::use_awaitable));  // ended early by EOF
+    if (!c.peer_gone) c.socket.set_option(asio::socket_base::linger(true, 0), ignored);
   } else {
     c.socket.shutdown(tcp::socket::shutdown_both, ignored);
   }

@@ -55,8 +55,8 @@ TEST(ContextsSyncLoopbackTest, AServiceTokenCreatesRenamesAndDeletesAUsersContex
   EXPECT_EQ(Str(data.at("context_id")), "conv-42");
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"conv-42", "Trip"}}));
 
-  ASSERT_TRUE(IsEnvelope(Request(hub.port(), "PUT", path, service, NameBody("Trip to Oslo")), 200,
-                         data));
+  ASSERT_TRUE(
+      IsEnvelope(Request(hub.port(), "PUT", path, service, NameBody("Trip to Oslo")), 200, data));
   EXPECT_EQ(Str(data.at("name")), "Trip to Oslo");
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"conv-42", "Trip to Oslo"}}));
   ASSERT_TRUE(IsEnvelope(Request(hub.port(), "GET", path, service), 200, data));
@@ -68,14 +68,14 @@ TEST(ContextsSyncLoopbackTest, AServiceTokenCreatesRenamesAndDeletesAUsersContex
   EXPECT_TRUE(Snapshot(hub.port(), kService).empty()) << "nothing was created for the service";
 
   ASSERT_TRUE(stream.WaitFrameContaining("CONTEXT_DELETED"));
-  EXPECT_EQ(SystemEvents(stream),
-            (std::vector<json::object>{
-                json::parse(R"({"type":"CONTEXT_CREATED","contextId":"conv-42","name":"Trip"})")
-                    .as_object(),
-                json::parse(
-                    R"({"type":"CONTEXT_UPDATED","contextId":"conv-42","name":"Trip to Oslo"})")
-                    .as_object(),
-                json::parse(R"({"type":"CONTEXT_DELETED","contextId":"conv-42"})").as_object()}));
+  EXPECT_EQ(
+      SystemEvents(stream),
+      (std::vector<json::object>{
+          json::parse(R"({"type":"CONTEXT_CREATED","contextId":"conv-42","name":"Trip"})")
+              .as_object(),
+          json::parse(R"({"type":"CONTEXT_UPDATED","contextId":"conv-42","name":"Trip to Oslo"})")
+              .as_object(),
+          json::parse(R"({"type":"CONTEXT_DELETED","contextId":"conv-42"})").as_object()}));
 }
 
 TEST(ContextsSyncLoopbackTest, ActingForAnotherUserNeedsThePublishScopeAndAWellFormedUser) {
@@ -111,9 +111,9 @@ TEST(ContextsSyncLoopbackTest, CreatingAnIdThatExistsIs409AndChangesNothing) {
                         409, "conflict"))
         << user;
   }
-  EXPECT_TRUE(IsError(Request(hub.port(), "POST", kContexts, JsonAuthAs("alice"),
-                              R"({"context_id":"undefined"})"),
-                      400, "bad_request"));
+  EXPECT_TRUE(IsError(
+      Request(hub.port(), "POST", kContexts, JsonAuthAs("alice"), R"({"context_id":"undefined"})"),
+      400, "bad_request"));
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"conv-1", "First"}}));
   EXPECT_TRUE(Snapshot(hub.port(), "bob").empty());
   // A fence: the only event since the stream opened.
@@ -138,7 +138,8 @@ TEST(ContextsSyncLoopbackTest, SystemContextEventsKeepTheTableInStepAndAreDelive
     return json::parse(reply.body).at("results").at(0).as_object();
   };
 
-  auto result = publish("alice", R"({"type":"CONTEXT_CREATED","contextId":"c-7","name":"Elsewhere"})");
+  auto result =
+      publish("alice", R"({"type":"CONTEXT_CREATED","contextId":"c-7","name":"Elsewhere"})");
   EXPECT_EQ(result.at("status").as_int64(), 200) << json::serialize(result);
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"c-7", "Elsewhere"}}));
   publish("alice", R"({"type":"CONTEXT_UPDATED","contextId":"c-7","name":"Renamed"})");
@@ -161,14 +162,13 @@ TEST(ContextsSyncLoopbackTest, SystemContextEventsKeepTheTableInStepAndAreDelive
   EXPECT_TRUE(Snapshot(hub.port(), "bob").empty());
 
   ASSERT_TRUE(stream.WaitFrameContaining("RUN_STARTED"));
-  EXPECT_EQ(
-      SystemEvents(stream),
-      (std::vector<json::object>{
-          json::parse(R"({"type":"CONTEXT_CREATED","contextId":"c-7","name":"Elsewhere"})")
-              .as_object(),
-          json::parse(R"({"type":"CONTEXT_UPDATED","contextId":"c-7","name":"Renamed"})")
-              .as_object(),
-          json::parse(R"({"type":"CONTEXT_DELETED","contextId":"c-7"})").as_object()}))
+  EXPECT_EQ(SystemEvents(stream),
+            (std::vector<json::object>{
+                json::parse(R"({"type":"CONTEXT_CREATED","contextId":"c-7","name":"Elsewhere"})")
+                    .as_object(),
+                json::parse(R"({"type":"CONTEXT_UPDATED","contextId":"c-7","name":"Renamed"})")
+                    .as_object(),
+                json::parse(R"({"type":"CONTEXT_DELETED","contextId":"c-7"})").as_object()}))
       << "each once: the hub adds none of its own";
 }
 

@@ -2,6 +2,7 @@
 // in order, then go live; ids the hub cannot honour give a reset (agui/a2a) or a snapshot
 // (contexts); a malformed id is treated as absent.
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -348,6 +349,42 @@ TEST_F(ResumeEdgeLoopbackTest, MalformedIdIsTreatedAsAbsent) {
   }
 }
 
+// An evicted consumer's frames wait in the kernel for `eviction_grace`; one that never reads
+// again is then reset, so the kernel lets go of them. The user's slot is free at once.
+TEST(EvictionResumeLoopbackTest, AnEvictedPeerThatNeverReadsIsResetAfterTheGrace) {
+  ScratchDir dir;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.outbox.max_frames = 64;
+  options.hub.outbox.max_bytes = 64 * 1024;
+  options.http.eviction_grace = std::chrono::milliseconds(300);
+  options.hub.max_connections_per_user = 1;
+  TestHub hub(options);
+
+  SseStream slow(hub.port(), kAguiStream, AuthAs("alice"),
+                 SocketOptions{.receive_buffer = 4096, .max_segment = 1024});
+  ASSERT_EQ(slow.WaitFrames(1).size(), 1u);
+  slow.connection().ShrinkReceiveBuffer();
+  HttpClient client(hub.port());
+  const std::string padding(1000, 'x');
+  const auto evicted = [&hub] {
+    return hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer) >= 1;
+  };
+  for (int i = 0; i < 4'000 && !evicted(); ++i) {
+    ASSERT_EQ(client
+                  .Request("POST", kAguiWebhook, JsonAuthAs("alice"),
+                           AguiText("alice", "m1", std::to_string(i) + padding))
+                  .status,
+              200);
+  }
+  ASSERT_TRUE(WaitUntil(evicted));
+  // The only slot of the user is free during the grace: a reconnect is admitted.
+  SseStream again(hub.port(), kAguiStream, AuthAs("alice"));
+  EXPECT_EQ(again.status(), 200) << again.body();
+  EXPECT_NE(slow.connection().TcpState(), TCP_CLOSE) << "not reset before the grace";
+  EXPECT_TRUE(WaitUntil([&] { return slow.connection().TcpState() == TCP_CLOSE; }))
+      << "reset after the grace: state " << slow.connection().TcpState();
+}
+
 // A consumer closed for falling behind resumes from the last frame it fully received and
 // loses nothing.
 TEST(EvictionResumeLoopbackTest, SlowConsumerClosedThenResumedGetsEveryRemainingEventInOrder) {
@@ -391,6 +428,9 @@ TEST(EvictionResumeLoopbackTest, SlowConsumerClosedThenResumedGetsEveryRemaining
       last_id = FrameField(*frame, "id");
     }
     EXPECT_TRUE(slow.connection().eof());
+    // Whole chunks of whole frames, then an end without the last chunk: no frame cut in two.
+    EXPECT_TRUE(slow.EndedWithoutLastChunk());
+    EXPECT_TRUE(slow.body().ends_with("\n\n"));
   }
   const std::uint64_t last = SequenceOf(last_id);
   ASSERT_GE(last, 1u);

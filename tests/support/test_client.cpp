@@ -55,6 +55,13 @@ void Connection::ShrinkReceiveBuffer() {
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
+int Connection::TcpState() const {
+  tcp_info info{};
+  socklen_t size = sizeof(info);
+  if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return -1;
+  return info.tcpi_state;
+}
+
 void Connection::Send(const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {

@@ -62,6 +62,9 @@ class Connection {
   void Close();
   // Stops reading but keeps the socket open: the peer's writes pile up (a slow consumer).
   void ShrinkReceiveBuffer();
+  // The kernel's TCP state of this end (TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_CLOSE, … from
+  // <netinet/tcp.h>), read without consuming anything: TCP_CLOSE once the peer reset it.
+  int TcpState() const;
 
  private:
   bool ReadSome(std::chrono::steady_clock::time_point deadline);
