@@ -142,7 +142,7 @@ asio::awaitable<boost::system::error_code> Write(Connection& c, hub::Subscriber&
   auto [ec, n] =
       co_await asio::async_write(c.socket, c.gather, asio::as_tuple(asio::use_awaitable));
   subscriber.MarkWriteDone();
-  if (ec && n > 0) {
+  if (ec == asio::error::operation_aborted && n > 0) {  // cancelled by a close, part sent
     for (const asio::const_buffer& b : c.gather) {
       const std::size_t skip = std::min(n, b.size());
       n -= skip;
@@ -153,7 +153,9 @@ asio::awaitable<boost::system::error_code> Write(Connection& c, hub::Subscriber&
 }
 
 // Sends what a cancelled write left unsent, within `limit`. Returns whether it all went.
-asio::awaitable<bool> FinishCancelledWrite(std::shared_ptr<Connection> connection,
+// `connection` by reference (the caller's outlives this): GCC 12 mishandles coroutine parameters
+// that own memory (http/server.cpp); the timer's handler holds its own copy.
+asio::awaitable<bool> FinishCancelledWrite(const std::shared_ptr<Connection>& connection,
                                            std::chrono::milliseconds limit) {
   Connection& c = *connection;
   if (c.unsent.empty()) co_return true;

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fetchEventSource } from '@microsoft/fetch-event-source';
 import {
-  startHub, startHubOnPort, publishOk, uniqueId, parseEventId, metric, withTimeout, useHub,
+  startHub, startHubOnPort, publishFillerBatch, publishOk, uniqueId, parseEventId, metric, withTimeout, useHub,
 } from './lib/hub.mjs';
 import { FetchSseClient, SseRecording } from './lib/fetch-client.mjs';
 
@@ -255,19 +255,7 @@ for (const kind of CLIENTS) {
       const filler = 'x'.repeat(EVENT_BYTES);
       let batches = 0;
       const publishBatch = async () => {
-        const items = [];
-        for (let i = 0; i < BATCH; i++) {
-          items.push({ user_id: user, protocol: 'agui', event: { type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-big`, delta: `${batches}.${i} ${filler}` } });
-        }
-        const res = await hub.fetch('/api/v1/events', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-          body: JSON.stringify(items),
-        });
-        const body = await res.json();
-        assert.equal(res.status, 200, `batch publish: ${JSON.stringify(body).slice(0, 300)}`);
-        assert.equal(body.accepted, BATCH, `batch ${batches}: every item stored`);
-        for (const r of body.results) expected.push(r.event_id);
+        expected.push(...await publishFillerBatch(hub, { user, token, count: BATCH, filler, tag: batches }));
         batches += 1;
         // Paced on the reading client: its outbox never holds more than this one batch.
         await reader.until((x) => x.deliveredIds().length >= expected.length, 10_000, `batch ${batches} on the reading client`);

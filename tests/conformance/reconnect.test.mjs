@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startHub, publish, publishOk, mintToken, uniqueId, parseEventId, waitFor, withoutRouting, useHub } from './lib/hub.mjs';
+import { startHub, startHubOnPort, metric, publishFillerBatch, publish, publishOk, mintToken, uniqueId, parseEventId, waitFor, withoutRouting, useHub } from './lib/hub.mjs';
 import { RecordingEventSource } from './lib/es-client.mjs';
 
 const textEvent = (user, tag) => ({ user_id: user, type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-m`, delta: `token ${tag}` });
@@ -44,14 +44,6 @@ function assertReconnectsCarryOwnLastId(c, what) {
     }
   }
   return sent;
-}
-
-/** The value of one Prometheus series of the hub's /metrics (`name{labels}` exactly as rendered). */
-async function metric(hub, series) {
-  const text = await (await hub.fetch('/metrics')).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`no series ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
 }
 
 describe('eventsource (npm) authenticated by the access_token cookie', () => {
@@ -120,25 +112,6 @@ describe('eventsource (npm): reconnect after a drain (SIGTERM) to a new hub on t
     await hubB?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
-
-  /**
-   * A new hub on `port` with the same data dir and secret. Another process may take the port
-   * between the old hub's exit and this start: a bounded retry, then a clear failure.
-   */
-  async function restartOnSamePort(port, secret, extraArgs) {
-    const attempts = 5;
-    let lastError;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        return await startHub({ port, dataDir, secret, heartbeat: 5, extraArgs });
-      } catch (err) {
-        lastError = err;
-        if (!/Address already in use/i.test(err.message)) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt)); // back-off between bounded attempts
-      }
-    }
-    throw new Error(`port ${port} was taken by another process between the drain and the restart (${attempts} attempts): ${lastError?.message}`);
-  }
 
   it('agui, a2a and contexts clients reconnect by themselves with their Last-Event-ID to the restarted hub and get every acknowledged event exactly once, in order, including events acknowledged just before the SIGTERM and not yet delivered', async (t) => {
     const secret = randomBytes(24).toString('hex');
@@ -216,7 +189,7 @@ describe('eventsource (npm): reconnect after a drain (SIGTERM) to a new hub on t
     const deliveredBeforeDrain = Object.fromEntries(Object.entries(streams).map(([s, c]) => [s, deliveredIds(c)]));
     const ackedBeforeRestart = Object.fromEntries(Object.entries(expected).map(([s, ids]) => [s, [...ids]]));
 
-    hubB = await restartOnSamePort(port, secret, extraArgs);
+    hubB = await startHubOnPort(port, { dataDir, secret, heartbeat: 5, extraArgs });
     hub = hubB;
     await Promise.all(all.map((c) => c.until((x) => x.opens.length >= 2, 15_000, 'the reconnect to the restarted hub')));
     for (let i = 0; i < 10; i++) {
@@ -305,19 +278,7 @@ describe('eventsource (npm): reconnect after eviction as a slow consumer', () =>
     let batches = 0;
     let evictedAfterBatch = 0;
     const publishBatch = async () => {
-      const items = [];
-      for (let i = 0; i < BATCH; i++) {
-        items.push({ user_id: user, protocol: 'agui', event: { type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-big`, delta: `${batches}.${i} ${filler}` } });
-      }
-      const res = await hub.fetch('/api/v1/events', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-        body: JSON.stringify(items),
-      });
-      const body = await res.json();
-      assert.equal(res.status, 200, `batch publish: ${JSON.stringify(body).slice(0, 300)}`);
-      assert.equal(body.accepted, BATCH, `batch ${batches}: every item stored: ${JSON.stringify(body.results.filter((r) => r.status !== 200)).slice(0, 300)}`);
-      for (const r of body.results) expected.push(r.event_id);
+      expected.push(...await publishFillerBatch(hub, { user, token, count: BATCH, filler, tag: batches }));
       batches += 1;
       // Paced on the reading client: its outbox never holds more than this one batch.
       await reader.until((x) => deliveredIds(x).length >= expected.length, 10_000, `batch ${batches} on the reading client`);

@@ -5,7 +5,7 @@
 // error, message and named event, and lets a test wait for a condition on them. With `throttle`
 // the body of the current response can be paused and released, as a consumer that stops reading.
 import { EventSource } from 'eventsource';
-import { withTimeout } from './hub.mjs';
+import { Waiters } from './hub.mjs';
 
 /**
  * A response whose body the test can pause: while paused nothing more is read from undici's
@@ -70,7 +70,7 @@ export class RecordingEventSource {
     this.messages = []; // {at, lastEventId, data, json}
     this.named = []; // {at, type, lastEventId, data}
     this.log = []; // every event in arrival order: {kind, ...}
-    this.waiters = new Set();
+    this.waiters = new Waiters();
     this.createdAt = Date.now();
     this.gate = null; // the current response's gate (throttle)
     const self = this;
@@ -127,22 +127,12 @@ export class RecordingEventSource {
 
   #notify(entry) {
     this.log.push(entry);
-    for (const w of this.waiters) {
-      let done = false;
-      try { done = w.predicate(this); } catch (err) { w.reject(err); this.waiters.delete(w); continue; }
-      if (done) { w.resolve(this); this.waiters.delete(w); }
-    }
+    this.waiters.check(this);
   }
 
   /** Resolves when predicate(this) holds (checked now and after every recorded event). */
   until(predicate, timeoutMs, what) {
-    if (predicate(this)) return Promise.resolve(this);
-    let waiter;
-    const p = new Promise((resolve, reject) => {
-      waiter = { predicate, resolve, reject };
-      this.waiters.add(waiter);
-    });
-    return withTimeout(p, timeoutMs, `${what} on ${this.url}`).finally(() => this.waiters.delete(waiter));
+    return this.waiters.wait(this, predicate, timeoutMs, `${what} on ${this.url}`);
   }
 
   /** Messages whose data is the wrapped form with this protocol (contexts stream). */

@@ -10,7 +10,7 @@
 // front-end wrote its own, on `eventsource-parser`; test files adapt other libraries to the same
 // recording (fetch-clients.test.mjs does @microsoft/fetch-event-source).
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { withTimeout } from './hub.mjs';
+import { Waiters, withTimeout } from './hub.mjs';
 
 /** A pause switch for reading: `open` is a promise that is settled while the gate is open. */
 export function newGate() {
@@ -46,32 +46,20 @@ export class SseRecording {
     this.log = []; // requests, opens, ends and events in the order they happened: {kind, ...}
     this.outcome = undefined; // why the client stopped: 'clean' | 'gave-up' | 'closed' | 'rejected'
     this.gate = newGate(); // reading stops while it is paused
-    this.waiters = new Set();
+    this.waiters = new Waiters();
   }
 
   notify(entry) {
     this.log.push(entry);
-    for (const w of this.waiters) {
-      let done = false;
-      try { done = w.predicate(this); } catch (err) { w.reject(err); this.waiters.delete(w); continue; }
-      if (done) { w.resolve(this); this.waiters.delete(w); }
-    }
+    this.waiters.check(this);
   }
 
   /** Resolves when predicate(this) holds (checked now and after every recorded entry). */
   until(predicate, timeoutMs, what) {
-    if (predicate(this)) return Promise.resolve(this);
-    let waiter;
-    const p = new Promise((resolve, reject) => {
-      waiter = { predicate, resolve, reject };
-      this.waiters.add(waiter);
+    return this.waiters.wait(this, predicate, timeoutMs, `${what} on ${this.url}`).catch((err) => {
+      if (this.outcome !== undefined) err.message += ` (the client had stopped: ${this.outcome} ${this.failure ?? ''})`;
+      throw err;
     });
-    return withTimeout(p, timeoutMs, `${what} on ${this.url}`)
-      .catch((err) => {
-        if (this.outcome !== undefined) err.message += ` (the client had stopped: ${this.outcome} ${this.failure ?? ''})`;
-        throw err;
-      })
-      .finally(() => this.waiters.delete(waiter));
   }
 
   /** Records a (re)connection request about to be sent; returns its entry (filled in later). */

@@ -55,6 +55,33 @@ export function withTimeout(promise, timeoutMs, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Conditions a recording client waits on: `check(subject)` re-tests every pending predicate
+ * (call it after each recorded entry); `wait(subject, predicate, timeoutMs, what)` resolves with
+ * `subject` once predicate(subject) holds, or rejects after the timeout.
+ */
+export class Waiters {
+  #pending = new Set();
+
+  check(subject) {
+    for (const w of this.#pending) {
+      let done = false;
+      try { done = w.predicate(subject); } catch (err) { w.reject(err); this.#pending.delete(w); continue; }
+      if (done) { w.resolve(subject); this.#pending.delete(w); }
+    }
+  }
+
+  wait(subject, predicate, timeoutMs, what) {
+    if (predicate(subject)) return Promise.resolve(subject);
+    let waiter;
+    const p = new Promise((resolve, reject) => {
+      waiter = { predicate, resolve, reject };
+      this.#pending.add(waiter);
+    });
+    return withTimeout(p, timeoutMs, what).finally(() => this.#pending.delete(waiter));
+  }
+}
+
 export function uniqueId(prefix) {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
@@ -202,6 +229,28 @@ export async function startHubOnPort(port, options = {}, { attempts = 5 } = {}) 
     }
   }
   throw new Error(`port ${port} was taken by another process before the hub restarted (${attempts} attempts): ${lastError?.message}`);
+}
+
+/**
+ * Publishes `count` TEXT_MESSAGE_CONTENT events of `filler` for `user` in one batch (slow-consumer
+ * tests: large events that fill a client's buffers) and returns their ids, failing unless every
+ * item was stored. `tag` goes into each delta, so every event differs.
+ */
+export async function publishFillerBatch(hub, { user, token, count, filler, tag }) {
+  const items = [];
+  for (let i = 0; i < count; i++) {
+    items.push({ user_id: user, protocol: 'agui', event: { type: 'TEXT_MESSAGE_CONTENT', messageId: `${user}-big`, delta: `${tag}.${i} ${filler}` } });
+  }
+  const res = await hub.fetch('/api/v1/events', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(items),
+  });
+  const body = await res.json();
+  if (res.status !== 200 || body.accepted !== count) {
+    throw new Error(`batch ${tag}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  return body.results.map((r) => r.event_id);
 }
 
 /** The value of one Prometheus series of the hub's /metrics (`name{labels}` exactly as rendered). */
