@@ -5,7 +5,7 @@
 // error, message and named event, and lets a test wait for a condition on them. With `throttle`
 // the body of the current response can be paused and released, as a consumer that stops reading.
 import { EventSource } from 'eventsource';
-import { Waiters } from './hub.mjs';
+import { Waiters, newGate } from './hub.mjs';
 
 /**
  * A response whose body the test can pause: while paused nothing more is read from undici's
@@ -32,21 +32,6 @@ function gatedResponse(res, gate) {
     cancel(reason) { return reader.cancel(reason); },
   }, { highWaterMark: 0 });
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-}
-
-function newGate() {
-  const gate = { paused: false, open: Promise.resolve(), release: () => {} };
-  gate.pause = () => {
-    if (gate.paused) return;
-    gate.paused = true;
-    gate.open = new Promise((resolve) => { gate.release = resolve; });
-  };
-  gate.resume = () => {
-    gate.paused = false;
-    gate.release();
-    gate.open = Promise.resolve();
-  };
-  return gate;
 }
 
 export class RecordingEventSource {

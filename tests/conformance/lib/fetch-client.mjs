@@ -10,23 +10,7 @@
 // front-end wrote its own, on `eventsource-parser`; test files adapt other libraries to the same
 // recording (fetch-clients.test.mjs does @microsoft/fetch-event-source).
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { Waiters, withTimeout } from './hub.mjs';
-
-/** A pause switch for reading: `open` is a promise that is settled while the gate is open. */
-export function newGate() {
-  const gate = { paused: false, open: Promise.resolve(), release: () => {} };
-  gate.pause = () => {
-    if (gate.paused) return;
-    gate.paused = true;
-    gate.open = new Promise((resolve) => { gate.release = resolve; });
-  };
-  gate.resume = () => {
-    gate.paused = false;
-    gate.release();
-    gate.open = Promise.resolve();
-  };
-  return gate;
-}
+import { Waiters, newGate, withTimeout } from './hub.mjs';
 
 /** A short description of why a fetch or a read failed, e.g. "TypeError: terminated: ECONNRESET". */
 export function describeError(err) {

@@ -82,6 +82,22 @@ export class Waiters {
   }
 }
 
+/** A pause switch for reading: `open` is a promise that is settled while the gate is open. */
+export function newGate() {
+  const gate = { paused: false, open: Promise.resolve(), release: () => {} };
+  gate.pause = () => {
+    if (gate.paused) return;
+    gate.paused = true;
+    gate.open = new Promise((resolve) => { gate.release = resolve; });
+  };
+  gate.resume = () => {
+    gate.paused = false;
+    gate.release();
+    gate.open = Promise.resolve();
+  };
+  return gate;
+}
+
 export function uniqueId(prefix) {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
