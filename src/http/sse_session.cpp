@@ -381,7 +381,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   // 4. The end: unregister first so no more frames are queued, finish a frame a closing cut in
   // two, then say goodbye.
   shard->registry().Remove(subscriber);
-  metrics.ConnectionClosed(request.stream, reason);
+  metrics.StreamEnded(reason);
   spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),
                subscriber.id().value(), hub::DisconnectReasonName(reason));
   bool abort = false;  // the peer cannot be left whole frames: an abortive close
@@ -395,6 +395,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
     const std::string frame = sse::RetryFrame(DrainRetry(options));
     co_await Write(c, subscriber, asio::buffer(frame));
   }
+  metrics.ConnectionClosed(request.stream);  // a drain waits for this (app/serve.cpp)
   boost::system::error_code ignored;
   if (abort) {
     c.socket.set_option(asio::socket_base::linger(true, 0), ignored);

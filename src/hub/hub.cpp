@@ -27,7 +27,10 @@ Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock c
       }()),
       store_pool_(options.store_read_threads) {}
 
-Hub::~Hub() { Stop(); }
+Hub::~Hub() {
+  Stop();
+  shards_.Destroy();
+}
 
 void Hub::Start() {
   shards_.Start();

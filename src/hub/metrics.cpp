@@ -36,9 +36,12 @@ void Metrics::ConnectionOpened(Stream stream) {
   opened_total_[static_cast<int>(stream)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::ConnectionClosed(Stream stream, DisconnectReason reason) {
-  open_[static_cast<int>(stream)].fetch_sub(1, std::memory_order_relaxed);
+void Metrics::StreamEnded(DisconnectReason reason) {
   disconnects_[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::ConnectionClosed(Stream stream) {
+  open_[static_cast<int>(stream)].fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Metrics::ConnectionRejectedByCap(Stream stream) {

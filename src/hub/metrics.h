@@ -34,7 +34,10 @@ std::string_view DisconnectReasonName(DisconnectReason reason);
 class Metrics {
  public:
   void ConnectionOpened(Stream stream);
-  void ConnectionClosed(Stream stream, DisconnectReason reason);
+  // A stream ended (counted by reason when it happens) and, maybe later, its connection closed
+  // (the open-connections gauge, once nothing more is written to it).
+  void StreamEnded(DisconnectReason reason);
+  void ConnectionClosed(Stream stream);
   void ConnectionRejectedByCap(Stream stream);
   void EventStored(Protocol protocol, const std::string& type);
   void Delivered(std::uint64_t frames);

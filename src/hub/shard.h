@@ -90,6 +90,10 @@ class ShardSet : public DeliverySink {
   void Start();
   void Stop();
   void Join();
+  // Destroys the (stopped, joined) shards, and with their io_contexts every session still
+  // suspended on them: called by ~Hub while what such a session gives back on destruction (its
+  // connection lease, its cluster slot) still exists.
+  void Destroy() { shards_.clear(); }
 
  private:
   std::vector<std::unique_ptr<Shard>> shards_;

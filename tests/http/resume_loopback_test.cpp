@@ -349,20 +349,8 @@ TEST_F(ResumeEdgeLoopbackTest, MalformedIdIsTreatedAsAbsent) {
   }
 }
 
-// An evicted consumer's frames wait in the kernel for `eviction_grace`; one that never reads
-// again is then reset, so the kernel lets go of them. The user's slot is free at once.
-TEST(EvictionResumeLoopbackTest, AnEvictedPeerThatNeverReadsIsResetAfterTheGrace) {
-  ScratchDir dir;
-  TestHubOptions options = SqliteHub(dir);
-  options.hub.outbox.max_frames = 64;
-  options.hub.outbox.max_bytes = 64 * 1024;
-  options.http.eviction_grace = std::chrono::milliseconds(300);
-  options.hub.max_connections_per_user = 1;
-  TestHub hub(options);
-
-  SseStream slow(hub.port(), kAguiStream, AuthAs("alice"),
-                 SocketOptions{.receive_buffer = 4096, .max_segment = 1024});
-  ASSERT_EQ(slow.WaitFrames(1).size(), 1u);
+// Publishes ~1 KiB events for alice until `slow` (which stopped reading) is evicted.
+void PublishUntilEvicted(TestHub& hub, SseStream& slow) {
   slow.connection().ShrinkReceiveBuffer();
   HttpClient client(hub.port());
   const std::string padding(1000, 'x');
@@ -377,12 +365,50 @@ TEST(EvictionResumeLoopbackTest, AnEvictedPeerThatNeverReadsIsResetAfterTheGrace
               200);
   }
   ASSERT_TRUE(WaitUntil(evicted));
+}
+
+TestHubOptions SmallOutboxHub(const ScratchDir& dir, std::chrono::milliseconds grace) {
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.outbox.max_frames = 64;
+  options.hub.outbox.max_bytes = 64 * 1024;
+  options.http.eviction_grace = grace;
+  return options;
+}
+
+// An evicted consumer's frames wait in the kernel for `eviction_grace`; one that never reads
+// again is then reset, so the kernel lets go of them. The user's slot is free at once.
+TEST(EvictionResumeLoopbackTest, AnEvictedPeerThatNeverReadsIsResetAfterTheGrace) {
+  ScratchDir dir;
+  TestHubOptions options = SmallOutboxHub(dir, std::chrono::milliseconds(300));
+  options.hub.max_connections_per_user = 1;
+  TestHub hub(options);
+  SseStream slow(hub.port(), kAguiStream, AuthAs("alice"),
+                 SocketOptions{.receive_buffer = 4096, .max_segment = 1024});
+  ASSERT_EQ(slow.WaitFrames(1).size(), 1u);
+  PublishUntilEvicted(hub, slow);
+
   // The only slot of the user is free during the grace: a reconnect is admitted.
   SseStream again(hub.port(), kAguiStream, AuthAs("alice"));
   EXPECT_EQ(again.status(), 200) << again.body();
   EXPECT_NE(slow.connection().TcpState(), TCP_CLOSE) << "not reset before the grace";
   EXPECT_TRUE(WaitUntil([&] { return slow.connection().TcpState() == TCP_CLOSE; }))
       << "reset after the grace: state " << slow.connection().TcpState();
+}
+
+// A session still waiting out an eviction's grace when the hub stops is destroyed with its
+// shard, while the connection limiter it gives its lease back to still exists.
+TEST(EvictionResumeLoopbackTest, TheHubStopsCleanlyWhileAnEvictedStreamWaitsOutItsGrace) {
+  ScratchDir dir;
+  auto hub = std::make_unique<TestHub>(SmallOutboxHub(dir, std::chrono::minutes(10)));
+  SseStream slow(hub->port(), kAguiStream, AuthAs("alice"),
+                 SocketOptions{.receive_buffer = 4096, .max_segment = 1024});
+  ASSERT_EQ(slow.WaitFrames(1).size(), 1u);
+  PublishUntilEvicted(*hub, slow);
+  const auto started = std::chrono::steady_clock::now();
+  hub.reset();  // the session is suspended for minutes: its frame goes with the shard
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30))
+      << "not the grace";
+  EXPECT_TRUE(slow.WaitEof(std::chrono::seconds(10))) << "its socket was closed";
 }
 
 // A consumer closed for falling behind resumes from the last frame it fully received and

@@ -51,7 +51,8 @@ TEST(MetricsTest, RendersConnectionGaugeByStream) {
   metrics.ConnectionOpened(Stream::kAgui);
   metrics.ConnectionOpened(Stream::kAgui);
   metrics.ConnectionOpened(Stream::kContexts);
-  metrics.ConnectionClosed(Stream::kAgui, DisconnectReason::kClientGone);
+  metrics.StreamEnded(DisconnectReason::kClientGone);
+  metrics.ConnectionClosed(Stream::kAgui);
 
   const std::string text = metrics.RenderPrometheus();
   EXPECT_TRUE(HasLine(text, "# TYPE herald_connections gauge")) << text;
@@ -65,9 +66,12 @@ TEST(MetricsTest, RendersConnectionGaugeByStream) {
 TEST(MetricsTest, RendersDisconnectsByReasonIncludingZeroes) {
   Metrics metrics;
   for (Stream s : {Stream::kAgui, Stream::kA2a, Stream::kContexts}) metrics.ConnectionOpened(s);
-  metrics.ConnectionClosed(Stream::kAgui, DisconnectReason::kSlowConsumer);
-  metrics.ConnectionClosed(Stream::kA2a, DisconnectReason::kSlowConsumer);
-  metrics.ConnectionClosed(Stream::kContexts, DisconnectReason::kAuthExpired);
+  metrics.StreamEnded(DisconnectReason::kSlowConsumer);
+  metrics.ConnectionClosed(Stream::kAgui);
+  metrics.StreamEnded(DisconnectReason::kSlowConsumer);
+  metrics.ConnectionClosed(Stream::kA2a);
+  metrics.StreamEnded(DisconnectReason::kAuthExpired);
+  metrics.ConnectionClosed(Stream::kContexts);
   metrics.ConnectionRejectedByCap(Stream::kA2a);
 
   const std::string text = metrics.RenderPrometheus();
