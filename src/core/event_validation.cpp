@@ -624,14 +624,43 @@ Error CheckObject(const Shape& shape, const json::object& object, const Path& pa
   return Fail(tag_path, fmt::format("must be one of: {}", fmt::join(tags, ", ")));
 }
 
-// Iterative, so that a hostile document cannot exhaust the stack here.
+bool IsNonFinite(const json::value& value) {
+  return value.is_double() && !std::isfinite(value.get_double());
+}
+
+// The path of the first non-finite number in `value` (document order), appended to `path`.
+// Only called on a document whose depth was checked, so the recursion is bounded.
+bool FindNonFinite(const json::value& value, std::string& path) {
+  if (IsNonFinite(value)) return true;
+  const std::size_t mark = path.size();
+  if (const auto* array = value.if_array()) {
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      fmt::format_to(std::back_inserter(path), "[{}]", i);
+      if (FindNonFinite((*array)[i], path)) return true;
+      path.resize(mark);
+    }
+  } else if (const auto* object = value.if_object()) {
+    for (const json::key_value_pair& member : *object) {
+      const std::string_view key{member.key().data(), member.key().size()};
+      path.append(".").append(IsValidClientId(key) ? key : "?");
+      if (FindNonFinite(member.value(), path)) return true;
+      path.resize(mark);
+    }
+  }
+  return false;
+}
+
+// Depth and non-finite numbers (a number too large for a double, such as 1e400, which no JSON
+// encoder can write back). Iterative, so that a hostile document cannot exhaust the stack here.
 Error CheckDepth(const json::object& event) {
   std::vector<std::pair<const json::value*, std::size_t>> stack;
+  bool non_finite = false;
   for (const json::key_value_pair& member : event) {
     stack.assign(1, {&member.value(), 2});
     while (!stack.empty()) {
       const auto [value, depth] = stack.back();
       stack.pop_back();
+      non_finite = non_finite || IsNonFinite(*value);
       if (!value->is_array() && !value->is_object()) continue;
       if (depth > kMaxJsonDepth) {
         const std::string_view key{member.key().data(), member.key().size()};
@@ -649,7 +678,16 @@ Error CheckDepth(const json::object& event) {
       }
     }
   }
-  return std::nullopt;
+  if (!non_finite) return std::nullopt;
+  std::string field;
+  for (const json::key_value_pair& member : event) {
+    const std::string_view key{member.key().data(), member.key().size()};
+    field.assign(IsValidClientId(key) ? key : "?");
+    if (FindNonFinite(member.value(), field)) break;
+  }
+  std::string message =
+      fmt::format("{} must be a finite number (at most about 1.8e308 in magnitude)", field);
+  return ValidationError{std::move(field), std::move(message)};
 }
 
 const EventSpec* FindSpec(std::span<const EventSpec> specs, std::string_view type) {

@@ -17,6 +17,8 @@
 //   JSON-RPC id, …) must satisfy IsValidClientId: non-empty, at most 256 bytes, no control
 //   characters. This is stricter than AG-UI, which accepts any string.
 // * Nesting: no value nested deeper than kMaxJsonDepth containers (the event object is level 1).
+// * Numbers: finite (a literal beyond a double's range parses as infinity and could not be
+//   written back as JSON); the error names its path, e.g. "value.a[1].b".
 // Unknown extra fields are allowed, at any level, and kept untouched.
 //
 // AG-UI shapes follow the AG-UI 1.0 schema as generated into @ag-ui/core's zod validators; see the

@@ -609,6 +609,31 @@ TEST(EventValidationDepthTest, NestingOverTheLimitNamesTheTopLevelField) {
   EXPECT_NE(error->message.find("64"), std::string::npos);
 }
 
+// A number beyond a double's range parses as ±infinity, which no JSON encoder can write back
+// (JSON.parse would reject the delivered frame): refused, naming where it is.
+TEST(EventValidationNumbersTest, NonFiniteNumbersAreRefusedWithTheirPath) {
+  for (std::string_view number : {"1e400", "-1e400", "1e999999", "-1E+309"}) {
+    const std::string text = std::string(R"({"type":"CUSTOM","name":"n","value":{"a":[1,{"b":)") +
+                             std::string(number) + "}]}}";
+    for (ValidationMode mode : {ValidationMode::kStrict, ValidationMode::kCompatible}) {
+      const auto error = ValidateEvent(Protocol::kAgui, Parse(text), mode);
+      ASSERT_TRUE(error) << number;
+      EXPECT_EQ(error->field, "value.a[1].b") << number;
+      EXPECT_EQ(error->message,
+                "value.a[1].b must be a finite number (at most about 1.8e308 in magnitude)");
+    }
+  }
+  EXPECT_EQ(FieldOf(Protocol::kAgui, R"({"type":"STEP_STARTED","stepName":"s","timestamp":1e400})"),
+            "timestamp");
+  EXPECT_EQ(FieldOf(Protocol::kA2a, R"({"type":"JSON_RPC_RESPONSE","id":1,"result":[-1e400]})"),
+            "result[0]");
+  // The largest doubles and the smallest are fine.
+  EXPECT_EQ(
+      FieldOf(Protocol::kAgui, R"({"type":"CUSTOM","name":"n","value":[1.7976931348623157e308,)"
+                               R"(-1.7976931348623157e308,5e-324,1e-400]})"),
+      "<valid>");
+}
+
 // ---- AddTimestampIfAbsent
 // -------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredIn
       R"({"user_id":"alice","protocol":"smtp","event":{}},)" + A2aItem("alice", "t1") + "," +
       R"("not an object",)" + R"({"protocol":"agui","event":{"type":"RUN_STARTED"}},)" +
       AguiItem("bob", "not yours") + "," + R"({"user_id":"alice","protocol":"agui","event":[1]},)" +
+      R"({"user_id":"alice","protocol":"agui","event":{"type":"CUSTOM","name":"n","value":{"x":1e400}}},)" +
       AguiItem("alice", "two") + "]";
   const HttpReply reply = Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), body);
   ASSERT_EQ(reply.status, 200) << reply.body;
@@ -74,11 +75,12 @@ TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredIn
   EXPECT_EQ(Summaries(parsed),
             (std::vector<std::string>{"200", "422 validation_error protocol", "200",
                                       "422 validation_error item", "422 validation_error user_id",
-                                      "403 forbidden", "422 validation_error event", "200"}))
+                                      "403 forbidden", "422 validation_error event",
+                                      "422 validation_error event.value.x", "200"}))
       << reply.body;
   EXPECT_EQ(parsed.at("accepted").to_number<int>(), 3);
-  EXPECT_EQ(parsed.at("rejected").to_number<int>(), 5);
-  const std::string one = IdAt(parsed, 0), t1 = IdAt(parsed, 2), two = IdAt(parsed, 7);
+  EXPECT_EQ(parsed.at("rejected").to_number<int>(), 6);
+  const std::string one = IdAt(parsed, 0), t1 = IdAt(parsed, 2), two = IdAt(parsed, 8);
   // t1's context c1 is new: its CONTEXT_CREATED takes the sequence before t1's (spec §3.4).
   EXPECT_EQ(SequenceOf(t1), SequenceOf(one) + 2);
   EXPECT_EQ(SequenceOf(two), SequenceOf(t1) + 1);

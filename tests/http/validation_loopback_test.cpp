@@ -70,6 +70,12 @@ std::vector<BadCase> BadCases() {
        "validation_error", "messageId"},
       {"id with a newline", json, AguiText("alice", "m\\nid: 9", "x"), 422, "validation_error",
        "messageId"},
+      {"infinite number", json,
+       R"({"user_id":"alice","type":"CUSTOM","name":"n","value":{"x":1e400}})", 422,
+       "validation_error", "value.x"},
+      {"minus infinite number", json,
+       R"({"user_id":"alice","type":"CUSTOM","name":"n","value":[0,-1e999999]})", 422,
+       "validation_error", "value[1]"},
   };
 }
 
