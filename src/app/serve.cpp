@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -150,6 +151,9 @@ std::string UrlHost(const std::string& host) {
 
 int Serve(const ServeConfig& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Everything the hub creates (the data directory, the database and its WAL) holds users'
+  // events: readable by the hub's own user only (0700 directories, 0600 files).
+  ::umask(0077);
 
   ListenAddress listen = ParseListen(config.listen);
   if (config.dev) {

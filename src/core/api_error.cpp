@@ -23,6 +23,8 @@ int HttpStatus(ErrorCode code) {
       return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;
+    case ErrorCode::kHeadersTooLarge:
+      return 431;
     case ErrorCode::kUnsupportedMediaType:
       return 415;
     case ErrorCode::kValidationError:
@@ -53,6 +55,8 @@ std::string_view CodeName(ErrorCode code) {
       return "conflict";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
+    case ErrorCode::kHeadersTooLarge:
+      return "request_header_fields_too_large";
     case ErrorCode::kUnsupportedMediaType:
       return "unsupported_media_type";
     case ErrorCode::kValidationError:

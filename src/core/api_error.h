@@ -15,6 +15,7 @@ enum class ErrorCode {
   kMethodNotAllowed,
   kConflict,
   kPayloadTooLarge,
+  kHeadersTooLarge,
   kUnsupportedMediaType,
   kValidationError,
   kRateLimited,

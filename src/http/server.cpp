@@ -142,13 +142,19 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       // A request we cannot read to the end: answer once and close.
       Request head = parser.get();
       head.keep_alive(false);
-      const ApiError error =
-          read_ec == beast_http::error::body_limit
-              ? ApiError{ErrorCode::kPayloadTooLarge,
-                         "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
-                         {},
-                         {}}
-              : ApiError{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+      ApiError error{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+      if (read_ec == beast_http::error::body_limit) {
+        error = {ErrorCode::kPayloadTooLarge,
+                 "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
+                 {},
+                 {}};
+      } else if (read_ec == beast_http::error::header_limit) {
+        error = {ErrorCode::kHeadersTooLarge,
+                 "The request line and headers exceed " + std::to_string(options.max_header_bytes) +
+                     " bytes.",
+                 {},
+                 {}};
+      }
       Response response = ErrorResponse(head, error, services->Now());
       response.keep_alive(false);
       co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));

@@ -71,6 +71,26 @@ std::string Body(int thread, int i) {
       thread, i);
 }
 
+// The data directory and the database hold users' events: the hub's user alone may read them.
+TEST(ServeTest, TheDataDirectoryAndTheDatabaseAreReadableByTheHubsUserOnly) {
+  ScratchDir scratch;
+  const std::filesystem::path data = scratch.path() / "data";
+  {
+    Server server(data);
+    HttpClient client(server.port());
+    ASSERT_EQ(client.Request("POST", "/api/v1/webhook/agui", PublishHeaders(), Body(0, 0)).status,
+              200);
+    namespace fs = std::filesystem;
+    EXPECT_EQ(fs::status(data).permissions() & fs::perms::all, fs::perms::owner_all);
+    for (const char* file : {"herald.db", "herald.db-wal"}) {
+      ASSERT_TRUE(fs::exists(data / file)) << file;
+      EXPECT_EQ(fs::status(data / file).permissions() & fs::perms::all,
+                fs::perms::owner_read | fs::perms::owner_write)
+          << file;
+    }
+  }
+}
+
 TEST(CrashTest, EveryAcknowledgedEventSurvivesKillNineAndSequencesContinue) {
   constexpr int kThreads = 3;
   constexpr int kMaxPerThread = 20'000;

@@ -5,6 +5,7 @@
 // check that nothing it carried was delivered.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -255,6 +256,12 @@ describe('compat: paths, methods and success bodies', () => {
     assert.match(page.headers.get('content-type'), /^text\/html/);
     assert.match(html, /^<!doctype html>/i, 'an HTML document');
     assert.match(html, /EventSource/, 'the page subscribes with EventSource');
+    // Its policy names its inline script and style by SHA-256, computed here independently.
+    const inline = (tag) => [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))]
+      .map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`).join(' ');
+    assert.equal(page.headers.get('content-security-policy'),
+      `default-src 'none'; script-src ${inline('script')}; style-src ${inline('style')}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
   });
 });
 

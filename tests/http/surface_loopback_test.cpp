@@ -47,6 +47,35 @@ TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {
   }
 }
 
+// The dashboard may run only its own inline code, talk only to this origin, and not be framed.
+TEST(SurfaceLoopbackTest, TheDashboardCarriesItsSecurityHeaders) {
+  TestHub hub;
+  const HttpReply page = Request(hub.port(), "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  const std::string policy = page.Header("content-security-policy");
+  // (The test hub serves an empty page: the hashes of the real one are checked by the
+  // conformance suite, whose Chromium runs the dashboard under this policy.)
+  EXPECT_EQ(policy.rfind("default-src 'none'; script-src", 0), 0u) << policy;
+  EXPECT_TRUE(policy.ends_with("frame-ancestors 'none'")) << policy;
+  EXPECT_EQ(page.Header("x-frame-options"), "DENY");
+  EXPECT_EQ(page.Header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page.Header("referrer-policy"), "no-referrer");
+}
+
+// The request line and headers are bounded (16 KiB by default): past it, 431 with the JSON error,
+// and the connection is closed; below it, the request is served.
+TEST(SurfaceLoopbackTest, HeadersOverTheLimitGet431) {
+  TestHub hub;
+  const HttpReply big =
+      Request(hub.port(), "GET", "/health", {{"X-Pad", std::string(17'000, 'a')}});
+  EXPECT_EQ(big.status, 431) << big.body;
+  EXPECT_EQ(big.Header("content-type"), "application/json");
+  EXPECT_EQ(big.body.rfind(R"({"code":"request_header_fields_too_large","message":")", 0), 0u)
+      << big.body;
+  EXPECT_EQ(Request(hub.port(), "GET", "/health", {{"X-Pad", std::string(15'000, 'a')}}).status,
+            200);
+}
+
 // An HTTP/1.0 client cannot read chunks: its stream is the same frames, ended by the connection.
 TEST(SurfaceLoopbackTest, AnHttp10StreamIsNotChunked) {
   TestHub hub;
