@@ -30,6 +30,8 @@ static_assert(hub::OutboxLimits{}.max_frames >= http::kMaxBatchItems,
 
 namespace {
 
+constexpr std::size_t kMinHs256SecretBytes = 32;
+
 using namespace std::chrono_literals;
 
 std::string ReadFile(const std::string& path) {
@@ -84,6 +86,12 @@ std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& 
   v.algorithm = auth::Algorithm::kHs256;
   if (!c.jwt_secret.empty()) {
     v.hs256_secret = c.jwt_secret;
+    if (c.jwt_secret.size() < kMinHs256SecretBytes) {
+      spdlog::warn(
+          "--jwt-secret is {} bytes: HS256 wants at least {} (256 bits, RFC 7518 section 3.2); "
+          "a shorter secret can be guessed from one token",
+          c.jwt_secret.size(), kMinHs256SecretBytes);
+    }
   } else if (c.dev) {
     dev_secret = auth::LoadOrCreateDevSecret(c.data_dir);
     v.hs256_secret = dev_secret;

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { publish, publishOk, mintToken, uniqueId, waitFor, useHub, HERALD_BIN } from './lib/hub.mjs';
+import { startHub, publish, publishOk, mintToken, uniqueId, waitFor, useHub, HERALD_BIN } from './lib/hub.mjs';
 import { captureStream } from './lib/raw-stream.mjs';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -551,6 +551,17 @@ describe('compat: rate limits set by the command line', () => {
 });
 
 describe('compat: configuration errors', () => {
+  it('herald serve warns (and still starts) when the HS256 secret is shorter than 32 bytes, and says nothing for 32', async () => {
+    for (const [secret, warned] of [['short-secret', true], ['x'.repeat(32), false]]) {
+      const hub = await startHub({ secret });
+      try {
+        assert.equal(/--jwt-secret is \d+ bytes: HS256 wants at least 32/.test(hub.output), warned, `${secret.length} bytes: ${hub.output}`);
+      } finally {
+        await hub.stop();
+      }
+    }
+  });
+
   it('herald serve exits non-zero with a one-line reason for a bad rate limit (and naming the flag for a bad --validation or --compat-frames), and never starts listening', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'herald-conf-config-'));
     try {
