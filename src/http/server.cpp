@@ -120,6 +120,26 @@ Response Plain(const Request& request, beast_http::status status) {
   return response;
 }
 
+// Reads one request: the head, then (after "100 Continue" when the client asked for it with
+// `Expect: 100-continue` and its body is still to come) the body.
+asio::awaitable<boost::system::error_code> ReadRequest(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    beast_http::request_parser<beast_http::string_body>& parser) {
+  auto [ec, n] = co_await beast_http::async_read_header(stream, buffer, parser,
+                                                        asio::as_tuple(asio::use_awaitable));
+  if (ec || parser.is_done()) co_return ec;
+  const auto expect = parser.get().find(beast_http::field::expect);
+  if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(kContinue),
+                                                          asio::as_tuple(asio::use_awaitable));
+    if (write_ec) co_return write_ec;
+  }
+  auto [body_ec, body_bytes] =
+      co_await beast_http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  co_return body_ec;
+}
+
 // One HTTP/1.1 connection: requests in a loop until it closes or becomes a stream.
 asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Services* services) {
   const std::string peer = PeerAddress(socket);
@@ -131,8 +151,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     parser.body_limit(options.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     stream.expires_after(options.request_timeout);
-    auto [read_ec, read_bytes] = co_await beast_http::async_read(
-        stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    const boost::system::error_code read_ec = co_await ReadRequest(stream, buffer, parser);
     if (read_ec == beast_http::error::end_of_stream || read_ec == asio::error::eof ||
         read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
         read_ec == asio::error::operation_aborted) {

@@ -76,6 +76,36 @@ TEST(SurfaceLoopbackTest, HeadersOverTheLimitGet431) {
             200);
 }
 
+// `Expect: 100-continue` (curl sends it for bodies over 1 KiB): "100 Continue" before the body is
+// read, then the answer; a body the hub would refuse anyway is refused at once, unread.
+TEST(SurfaceLoopbackTest, ExpectContinueIsAnsweredBeforeTheBodyAndRefusalsComeAtOnce) {
+  TestHubOptions options;
+  options.http.max_body_bytes = 2048;
+  TestHub hub(options);
+  const std::string body = AguiText("alice", "m1", "continued");
+  const auto head = [&](std::size_t length) {
+    std::string request = std::string("POST ") + kAguiWebhook + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    for (const auto& [name, value] : JsonAuthAs("alice")) request += name + ": " + value + "\r\n";
+    return request + "Content-Length: " + std::to_string(length) +
+           "\r\nExpect: 100-continue\r\n\r\n";
+  };
+
+  Connection accepted(hub.port());
+  accepted.Send(head(body.size()));
+  ASSERT_TRUE(accepted.ReadUntil("\r\n\r\n", 10s)) << accepted.buffer();
+  EXPECT_EQ(accepted.buffer(), "HTTP/1.1 100 Continue\r\n\r\n");
+  accepted.buffer().clear();
+  accepted.Send(body);
+  ASSERT_TRUE(accepted.ReadUntil("}", 10s)) << accepted.buffer();
+  EXPECT_EQ(accepted.buffer().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << accepted.buffer();
+
+  Connection refused(hub.port());
+  refused.Send(head(4096));
+  ASSERT_TRUE(refused.ReadUntil("}", 10s)) << refused.buffer();
+  EXPECT_EQ(refused.buffer().rfind("HTTP/1.1 413 Payload Too Large\r\n", 0), 0u)
+      << refused.buffer();
+}
+
 // An HTTP/1.0 client cannot read chunks: its stream is the same frames, ended by the connection.
 TEST(SurfaceLoopbackTest, AnHttp10StreamIsNotChunked) {
   TestHub hub;
