@@ -148,7 +148,11 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
     co_return EnvelopeResponse(request, beast_http::status::ok, std::move(list), services->Now());
   }
 
-  auto body = BodyObject(request, true);
+  // Without an Authorization header (a cookie or query token) the body must be JSON, even an
+  // empty object: another site's page can make a browser send a bodiless or text/plain POST with
+  // the user's cookie, but not an application/json one without a CORS preflight.
+  const bool bearer = request.find(beast_http::field::authorization) != request.end();
+  auto body = BodyObject(request, bearer);
   if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
   hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
   // The caller's own id (the system that owns the conversation chose it), or a fresh one.

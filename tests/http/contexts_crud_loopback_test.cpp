@@ -110,6 +110,25 @@ std::vector<BadBody> BadNameBodies() {
   };
 }
 
+// A page on another site can make a browser POST with the user's cookie, but only a bodiless or
+// text/plain one without asking (CORS preflight): with cookie auth the body must be JSON.
+TEST(ContextsLoopbackTest, ACookieAuthenticatedCreateNeedsAJsonBodySoAnotherSiteCannotForgeIt) {
+  TestHub hub;
+  const Headers cookie = {{"Cookie", "access_token=" + TestHub::Token("alice")}};
+  Headers text = cookie;
+  text.emplace_back("Content-Type", "text/plain");
+  EXPECT_TRUE(
+      IsError(Request(hub.port(), "POST", kContexts, cookie, ""), 415, "unsupported_media_type"));
+  EXPECT_TRUE(IsError(Request(hub.port(), "POST", kContexts, text, R"({"name":"x"})"), 415,
+                      "unsupported_media_type"));
+  json::value data;
+  ASSERT_TRUE(IsEnvelope(Request(hub.port(), "GET", kContexts, cookie), 200, data));
+  EXPECT_TRUE(data.as_array().empty()) << "nothing was created";
+  Headers json_cookie = cookie;
+  json_cookie.emplace_back("Content-Type", "application/json");
+  EXPECT_TRUE(IsEnvelope(Request(hub.port(), "POST", kContexts, json_cookie, "{}"), 201, data));
+}
+
 TEST(ContextsLoopbackTest, CreateRefusesBadNamesAndBodiesCreatesNothingAndEmitsNothing) {
   TestHub hub;
   Frames contexts(hub.port(), kContextsStream, "alice");
