@@ -24,6 +24,9 @@ std::string_view Describe(VerifyError error) {
       return "token issuer not accepted";
     case VerifyError::kUnknownKey:
       return "unknown token signing key";
+    case VerifyError::kUnverifiableClaims:
+      return "token claims hold an integer beyond 64 bits, a number out of range or a NUL "
+             "character";
   }
   return "invalid token";
 }

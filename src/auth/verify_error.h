@@ -17,6 +17,9 @@ enum class VerifyError {
   kBadAudience,     // audience configured and not among "aud"
   kBadIssuer,       // issuer configured and "iss" differs
   kUnknownKey,      // no configured public key for the header "kid" (and no default key)
+  // Header or claims hold a value libjwt's JSON parser (jansson) cannot read — an integer beyond
+  // 64 bits, a number out of range, a NUL character — so the signature cannot be checked.
+  kUnverifiableClaims,
 };
 
 std::string_view Describe(VerifyError error);

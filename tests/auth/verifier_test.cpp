@@ -158,6 +158,22 @@ TEST(VerifierTest, RejectsAlgNoneInEverySpellingWithOrWithoutSignature) {
   }
 }
 
+// libjwt's JSON parser cannot read these claims, so it cannot check the signature: the error says
+// why, instead of calling a correctly signed token's signature invalid.
+TEST(VerifierTest, ClaimsLibjwtCannotReadAreNamedNotCalledABadSignature) {
+  const Verifier verifier(Hs256Config());
+  for (const char* extra : {R"("iat":18446744073709551615)", R"("n":1e400)", R"("note":"a\u0000b")",
+                            R"("a\u0000":1)", R"("deep":[{"x":-1e999}])"}) {
+    const std::string claims = ClaimsJson("," + std::string(extra));
+    EXPECT_EQ(ErrorOf(verifier.Verify(CraftHs256(R"({"alg":"HS256"})", claims), kNow)),
+              VerifyError::kUnverifiableClaims)
+        << extra;
+  }
+  // Values jansson reads are fine: the largest int64, a large but finite number.
+  const std::string fine = ClaimsJson(R"(,"i":9223372036854775807,"d":1e300)");
+  EXPECT_EQ(ErrorOf(verifier.Verify(CraftHs256(R"({"alg":"HS256"})", fine), kNow)), std::nullopt);
+}
+
 TEST(VerifierTest, ComparesAlgExactlyNotIgnoringCase) {
   const Verifier verifier(Hs256Config());
   EXPECT_EQ(ErrorOf(verifier.Verify(CraftHs256(R"({"alg":"hs256"})", ClaimsJson()), kNow)),

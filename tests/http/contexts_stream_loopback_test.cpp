@@ -131,12 +131,14 @@ TEST(ContextsStreamLoopbackTest, SnapshotsTakenWhileEventsFlowAreConsistentWithT
 
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
+  std::atomic<int> published{0};
   std::thread publisher([&] {
     HttpClient client(hub.port());
     for (int i = 0; i < kEvents; ++i) {
       const std::string body = A2a("AGENT_MESSAGE", "t" + std::to_string(i % 7), "c1",
                                    R"(,"messageId":"m)" + std::to_string(i) + R"(","content":"x")");
       if (client.Request("POST", kA2aWebhook, JsonAuthAs("alice"), body).status != 200) ++failures;
+      ++published;
     }
     done = true;
   });
@@ -149,6 +151,10 @@ TEST(ContextsStreamLoopbackTest, SnapshotsTakenWhileEventsFlowAreConsistentWithT
   };
   std::vector<Observed> observed;
   while (!done && observed.size() < kMaxStreams) {
+    // Spread the opens over the publishing (a stream every kEvents / kMaxStreams / 2 events), so
+    // that they cannot all land before the first event on a fast machine.
+    const int due = static_cast<int>(observed.size()) * (kEvents / kMaxStreams / 2);
+    ASSERT_TRUE(WaitUntil([&] { return published.load() >= due || done.load(); }));
     Observed o;
     o.stream = std::make_unique<SseStream>(hub.port(), kContextsStream, AuthAs("alice"));
     const auto snapshot = o.stream->WaitFrameContaining("CONTEXTS_SNAPSHOT");
