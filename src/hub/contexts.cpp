@@ -84,9 +84,7 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
     new_task = !*seen;
   }
   if (!record) {
-    record = store::ContextRecord{
-        id, draft.user,  DefaultContextName(now_), std::string(kContextKind), now_ms_, now_ms_, 0,
-        0,  std::nullopt};
+    record = NewRecord(id, draft.user, DefaultContextName(now_));
     out.push_back(SystemEvent(draft.user, id, "CONTEXT_CREATED", &record->name, now_));
   }
   working->dirty = true;
@@ -103,27 +101,27 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   return Verdict::kAccepted;
 }
 
+store::ContextRecord GroupContexts::NewRecord(const ContextId& id, const UserId& owner,
+                                              std::string name) const {
+  return store::ContextRecord{
+      id, owner, std::move(name), std::string(kContextKind), now_ms_, now_ms_, 0, 0, std::nullopt};
+}
+
+void GroupContexts::Working::Drop() {
+  record.reset();
+  tasks_dropped = true;
+  new_tasks.clear();
+  group_tasks.clear();
+}
+
 void GroupContexts::Apply(const EventDraft& draft, Working& working) {
   std::optional<store::ContextRecord>& record = working.record;
   working.dirty = true;
   if (draft.context_effect == EventDraft::ContextEffect::kDelete) {
-    record.reset();
-    working.tasks_dropped = true;
-    working.new_tasks.clear();
-    working.group_tasks.clear();
+    working.Drop();
     return;
   }
-  if (!record) {
-    record = store::ContextRecord{*draft.context,
-                                  draft.user,
-                                  DefaultContextName(now_),
-                                  std::string(kContextKind),
-                                  now_ms_,
-                                  now_ms_,
-                                  0,
-                                  0,
-                                  std::nullopt};
-  }
+  if (!record) record = NewRecord(*draft.context, draft.user, DefaultContextName(now_));
   if (draft.context_name) record->name = *draft.context_name;
   record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
 }
@@ -140,9 +138,7 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
         return Answer(
             ApiError{ErrorCode::kConflict, "A context with this id already exists.", {}, {}});
       }
-      record = store::ContextRecord{
-          command.id, command.user, command.name, std::string(kContextKind), now_ms_, now_ms_, 0,
-          0,          std::nullopt};
+      record = NewRecord(command.id, command.user, command.name);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_CREATED", &record->name, now_));
       return Answer(*record);
@@ -156,11 +152,8 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
     case ContextCommand::Kind::kDelete: {
       if (!record || record->owner != command.user) return Answer(ContextNotFound());
       store::ContextRecord gone = std::move(*record);
-      record.reset();
       working->dirty = true;
-      working->tasks_dropped = true;
-      working->new_tasks.clear();
-      working->group_tasks.clear();
+      working->Drop();
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_DELETED", nullptr, now_));
       return Answer(std::move(gone));
     }

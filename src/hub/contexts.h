@@ -69,7 +69,12 @@ class GroupContexts {
     bool dirty = false;
     std::vector<std::string> new_tasks;
     std::unordered_set<std::string> group_tasks;
+
+    // Deleted in this group: no record, and the stored task ids no longer count.
+    void Drop();
   };
+  // A context created now, with no statistics yet.
+  store::ContextRecord NewRecord(const ContextId& id, const UserId& owner, std::string name) const;
   // A system CONTEXT_* event's effect on its (already owner-checked) context.
   void Apply(const EventDraft& draft, Working& working);
 
