@@ -29,7 +29,8 @@ boost::json::object ErrorItem(const ApiError& error) {
   return item;
 }
 
-// One batch item → a draft, or why not.
+}  // namespace
+
 hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,
                                std::chrono::system_clock::time_point now,
                                ValidationMode validation) {
@@ -60,9 +61,8 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
                           event->get_object(), caller, now, validation, "event.");
 }
 
-// The items of the body, each already parsed, or an error for the whole request.
 std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> ParseItems(
-    const Request& request) {
+    const Request& request, std::vector<NumberTexts>& numbers) {
   std::vector<std::variant<boost::json::value, ApiError>> items;
   const std::string media_type = MediaType(request);
   if (media_type == "application/x-ndjson") {
@@ -76,7 +76,7 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
       if (items.size() == kMaxBatchItems) {
         return ApiError{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
       }
-      items.push_back(ParseJson(line));
+      items.push_back(ParseJson(line, &numbers.emplace_back()));
     }
     return items;
   }
@@ -92,11 +92,10 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
   if (array->size() > kMaxBatchItems) {
     return ApiError{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
   }
+  numbers = NumberTexts::OfElements(request.body(), *array, kMaxJsonDepth);
   for (auto& value : *array) items.emplace_back(std::move(value));
   return items;
 }
-
-}  // namespace
 
 asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
                                       std::string_view peer, Services* services) {
@@ -110,7 +109,8 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   if (auto* error = std::get_if<ApiError>(&idempotency)) {
     co_return ErrorResponse(request, *error, now);
   }
-  auto parsed = ParseItems(request);
+  std::vector<NumberTexts> numbers;
+  auto parsed = ParseItems(request, numbers);
   if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto& items = std::get<0>(parsed);
 
@@ -126,6 +126,7 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
     if (auto* error = std::get_if<ApiError>(&draft)) {
       results[i] = ErrorItem(*error);
     } else {
+      numbers[i].Restore(std::get<EventDraft>(draft).json);
       drafts.push_back(std::get<EventDraft>(std::move(draft)));
       draft_index.push_back(i);
     }

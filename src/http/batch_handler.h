@@ -10,11 +10,20 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
 #include <string_view>
+#include <variant>
+#include <vector>
 
+#include "auth/claims.h"
+#include "core/api_error.h"
+#include "core/event_validation.h"
+#include "core/json_numbers.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
+#include "hub/publication.h"
 
 namespace herald::http {
 
@@ -23,5 +32,16 @@ inline constexpr std::size_t kMaxBatchItems = 10'000;
 
 boost::asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
                                              std::string_view peer, Services* services);
+
+// The two pure steps of HandleBatch, declared here so the fuzzer (fuzz/event_validation_fuzz.cpp)
+// drives the same code. The items of the body (a JSON array, or NDJSON lines when Content-Type
+// is application/x-ndjson), each parsed or why not, or an error for the whole request;
+// `numbers` receives the text of each item's numbers (core/json_numbers.h).
+std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> ParseItems(
+    const Request& request, std::vector<NumberTexts>& numbers);
+// One batch item → a draft, or why not.
+hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,
+                               std::chrono::system_clock::time_point now,
+                               ValidationMode validation);
 
 }  // namespace herald::http

@@ -240,7 +240,8 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   const auth::Claims& claims = std::get<auth::Claims>(caller);
 
-  auto parsed = ParseJsonBody(request);
+  NumberTexts numbers;
+  auto parsed = ParseJsonBody(request, &numbers);
   if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto* envelope = std::get<boost::json::value>(parsed).if_object();
   if (envelope == nullptr) {
@@ -268,6 +269,7 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
                                 std::move(event->get_object()), claims, now,
                                 services->options.validation, "event.");
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
+  numbers.Restore(std::get<EventDraft>(draft).json);
   std::get<EventDraft>(draft).context_must_exist = true;
 
   auto idempotency =

@@ -70,15 +70,16 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request) {
+std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request,
+                                                         NumberTexts* numbers) {
   if (MediaType(request) != "application/json") {
     return ApiError{
         ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.", {}, {}};
   }
-  return ParseJson(request.body());
+  return ParseJson(request.body(), numbers);
 }
 
-std::variant<boost::json::value, ApiError> ParseJson(std::string_view text) {
+std::variant<boost::json::value, ApiError> ParseJson(std::string_view text, NumberTexts* numbers) {
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
@@ -88,6 +89,7 @@ std::variant<boost::json::value, ApiError> ParseJson(std::string_view text) {
         ErrorCode::kValidationError, "The body is nested more than 64 levels deep.", "body", {}};
   }
   if (ec) return ApiError{ErrorCode::kBadRequest, "The body is not valid JSON.", {}, {}};
+  if (numbers != nullptr) *numbers = NumberTexts::Of(text, value, kMaxJsonDepth);
   return value;
 }
 
@@ -98,7 +100,8 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
 
-  auto parsed = ParseJsonBody(request);
+  NumberTexts numbers;
+  auto parsed = ParseJsonBody(request, &numbers);
   if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto& body = std::get<boost::json::value>(parsed);
   if (!body.is_object()) {
@@ -121,6 +124,7 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
                                   std::move(body.get_object()), claims, now, validation);
   }
   if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
+  numbers.Restore(std::get<EventDraft>(draft).json);
 
   auto idempotency = IdempotencyOf(request, claims, route);
   if (auto* error = std::get_if<ApiError>(&idempotency)) {

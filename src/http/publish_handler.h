@@ -9,6 +9,7 @@
 
 #include "auth/claims.h"
 #include "core/api_error.h"
+#include "core/json_numbers.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
@@ -33,9 +34,12 @@ void MarkReplayed(Response& response, const hub::PublishOutcome& outcome);
 std::string MediaType(const Request& request);
 
 // Parses a JSON request body with the limits of spec §3.2: Content-Type application/json
-// (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422).
-std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request);
+// (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422). An event's body
+// passes `numbers`, which receives the text of its numbers (core/json_numbers.h).
+std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request,
+                                                         NumberTexts* numbers = nullptr);
 // The same, without the content-type check (for one NDJSON line).
-std::variant<boost::json::value, ApiError> ParseJson(std::string_view text);
+std::variant<boost::json::value, ApiError> ParseJson(std::string_view text,
+                                                     NumberTexts* numbers = nullptr);
 
 }  // namespace herald::http
