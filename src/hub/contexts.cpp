@@ -44,21 +44,21 @@ GroupContexts::GroupContexts(store::WriteGroup& group, std::chrono::system_clock
                              bool auto_create)
     : store_(group), now_(now), now_ms_(ToUnixMillis(now)), auto_create_(auto_create) {}
 
-GroupContexts::Working* GroupContexts::Load(const ContextId& id) {
-  if (auto found = touched_.find(id); found != touched_.end()) return &found->second;
-  auto stored = store_.FindContext(id);
+GroupContexts::Working* GroupContexts::Load(const store::ContextKey& key) {
+  if (auto found = touched_.find(key); found != touched_.end()) return &found->second;
+  auto stored = store_.FindContext(key);
   if (!stored.ok()) return nullptr;
-  order_.push_back(id);
-  Working& working = touched_[id];
+  order_.push_back(key);
+  Working& working = touched_[key];
   working.record = std::move(*stored.value);
   return &working;
 }
 
-std::optional<bool> GroupContexts::TaskSeen(const ContextId& id, Working& working,
+std::optional<bool> GroupContexts::TaskSeen(const store::ContextKey& key, Working& working,
                                             const std::string& task) {
   if (working.group_tasks.contains(task)) return true;
   if (working.tasks_dropped) return false;
-  auto seen = store_.TaskSeen(id, task);
+  auto seen = store_.TaskSeen(key, task);
   if (!seen.ok()) return std::nullopt;
   return *seen.value;
 }
@@ -67,19 +67,19 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
                                                 std::vector<EventDraft>& out) {
   if (!draft.context) return Verdict::kAccepted;
   const ContextId& id = *draft.context;
-  Working* working = Load(id);
+  const store::ContextKey key{draft.user, id};
+  Working* working = Load(key);
   if (working == nullptr) return Verdict::kStoreError;
   std::optional<store::ContextRecord>& record = working->record;
-  if (record && record->owner != draft.user) return Verdict::kForbidden;
   if (draft.context_effect != EventDraft::ContextEffect::kNone) {
     Apply(draft, *working);  // explicit, so whatever --contexts-auto-create says
     return Verdict::kAccepted;
   }
-  if (!record && draft.context_must_exist) return Verdict::kForbidden;
+  if (!record && draft.context_must_exist) return Verdict::kNotFound;
   if (!record && !auto_create_) return Verdict::kAccepted;  // another system owns contexts
   std::optional<bool> new_task;
   if (draft.task) {
-    const auto seen = TaskSeen(id, *working, *draft.task);
+    const auto seen = TaskSeen(key, *working, *draft.task);
     if (!seen) return Verdict::kStoreError;
     new_task = !*seen;
   }
@@ -129,28 +129,28 @@ void GroupContexts::Apply(const EventDraft& draft, Working& working) {
 std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply(
     const ContextCommand& command, std::vector<EventDraft>& out) {
   using Answer = std::variant<store::ContextRecord, ApiError>;
-  Working* working = Load(command.id);
+  Working* working = Load({command.user, command.id});
   if (working == nullptr) return std::nullopt;
   std::optional<store::ContextRecord>& record = working->record;
   switch (command.kind) {
     case ContextCommand::Kind::kCreate:
       if (record) {  // the caller's id (or, never expected, a drawn one) is taken
-        return Answer(
-            ApiError{ErrorCode::kConflict, "A context with this id already exists.", {}, {}});
+        return Answer(ApiError{
+            ErrorCode::kConflict, "This user already has a context with this id.", {}, {}});
       }
       record = NewRecord(command.id, command.user, command.name);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_CREATED", &record->name, now_));
       return Answer(*record);
     case ContextCommand::Kind::kRename:
-      if (!record || record->owner != command.user) return Answer(ContextNotFound());
+      if (!record) return Answer(ContextNotFound());
       record->name = command.name;
       record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_UPDATED", &record->name, now_));
       return Answer(*record);
     case ContextCommand::Kind::kDelete: {
-      if (!record || record->owner != command.user) return Answer(ContextNotFound());
+      if (!record) return Answer(ContextNotFound());
       store::ContextRecord gone = std::move(*record);
       working->dirty = true;
       working->Drop();
@@ -163,10 +163,10 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
 
 std::vector<store::ContextWrite> GroupContexts::Writes() const {
   std::vector<store::ContextWrite> writes;
-  for (const ContextId& id : order_) {
-    const Working& working = touched_.at(id);
+  for (const store::ContextKey& key : order_) {
+    const Working& working = touched_.at(key);
     if (!working.dirty) continue;
-    writes.push_back(store::ContextWrite{id, working.record,
+    writes.push_back(store::ContextWrite{key, working.record,
                                          working.tasks_dropped && working.record.has_value(),
                                          working.new_tasks});
   }

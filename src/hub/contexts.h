@@ -26,8 +26,8 @@ inline constexpr std::string_view kContextKind = "conversation";
 struct ContextCommand {
   enum class Kind { kCreate, kRename, kDelete };
   Kind kind = Kind::kCreate;
-  UserId user;       // the caller: only the owner may rename or delete
-  ContextId id;      // kCreate: a fresh id drawn by the caller
+  UserId user;       // whose contexts
+  ContextId id;      // kCreate: the caller's id, or a fresh one drawn for it
   std::string name;  // kCreate, kRename: already trimmed and checked
 };
 
@@ -45,17 +45,17 @@ class GroupContexts {
   GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now,
                 bool auto_create = true);
 
-  enum class Verdict { kAccepted, kForbidden, kStoreError };
+  enum class Verdict { kAccepted, kNotFound, kStoreError };
 
-  // Attributes `draft` (spec §3.4): checks that its user owns its context, creating the context
-  // when it does not exist yet (unless the draft requires an existing one), and updates the
-  // statistics. A CONTEXT_CREATED event for a new context is appended to `out` first; the caller
-  // appends the draft itself when accepted. Refusals change nothing.
+  // Attributes `draft` (spec §3.4) to its context among its user's contexts, creating the context
+  // when it does not exist yet (unless the draft requires an existing one: kNotFound), and
+  // updates the statistics. A CONTEXT_CREATED event for a new context is appended to `out` first;
+  // the caller appends the draft itself when accepted. Refusals change nothing.
   Verdict Attribute(const EventDraft& draft, std::vector<EventDraft>& out);
 
   // Applies a command, appending its system event to `out`: the context afterwards (for kDelete,
-  // as it was), or not_found for a context the caller does not own, conflict for a kCreate of an
-  // id that exists, or nullopt on a store error.
+  // as it was), or not_found for a context the user does not have, conflict for a kCreate of an
+  // id the user has, or nullopt on a store error.
   std::optional<std::variant<store::ContextRecord, ApiError>> Apply(const ContextCommand& command,
                                                                     std::vector<EventDraft>& out);
 
@@ -75,19 +75,20 @@ class GroupContexts {
   };
   // A context created now, with no statistics yet.
   store::ContextRecord NewRecord(const ContextId& id, const UserId& owner, std::string name) const;
-  // A system CONTEXT_* event's effect on its (already owner-checked) context.
+  // A system CONTEXT_* event's effect on its context.
   void Apply(const EventDraft& draft, Working& working);
 
-  Working* Load(const ContextId& id);  // nullptr on a store error
+  Working* Load(const store::ContextKey& key);  // nullptr on a store error
   // Whether `task` was counted for the context before; nullopt on a store error.
-  std::optional<bool> TaskSeen(const ContextId& id, Working& working, const std::string& task);
+  std::optional<bool> TaskSeen(const store::ContextKey& key, Working& working,
+                               const std::string& task);
 
   store::WriteGroup& store_;
   const std::chrono::system_clock::time_point now_;
   const std::int64_t now_ms_;
   const bool auto_create_;
-  std::unordered_map<ContextId, Working> touched_;
-  std::vector<ContextId> order_;  // touched_ in first-touch order: writes are deterministic
+  std::unordered_map<store::ContextKey, Working> touched_;
+  std::vector<store::ContextKey> order_;  // touched_ in first-touch order: writes are deterministic
 };
 
 }  // namespace herald::hub

@@ -123,12 +123,9 @@ ApiError StoreUnavailable() {
                   std::chrono::seconds(1)};
 }
 
-// Spec §2, §3.4: an event attributed to another user's context (or, on /contexts/{id}/events, to
-// one that does not exist). The same answer for both: it does not tell whose it is.
-ApiError ContextForbidden() {
-  return ApiError{
-      ErrorCode::kForbidden, "The event's context does not belong to this user.", {}, {}};
-}
+// POST /contexts/{id}/events for a context the user does not have. Context ids are per user, so
+// another user's context of the same id is neither found nor revealed.
+ApiError ContextNotFound() { return ApiError{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
 
 ApiError KeyReused() {
   return ApiError{ErrorCode::kValidationError,
@@ -218,7 +215,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         planned = false;
         break;
       }
-      if (verdict == GroupContexts::Verdict::kForbidden) {
+      if (verdict == GroupContexts::Verdict::kNotFound) {
         plan.positions.push_back(kRefused);
       } else {
         plan.positions.push_back(drafts.size());
@@ -269,7 +266,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
       case Kind::kAppend:
         for (std::size_t position : plan.positions) {
           if (position == kRefused) {
-            outcome.events.push_back(PublishedEvent{{}, 0, ContextForbidden()});
+            outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
             continue;
           }
           const StoredEvent& e = (*stored.value)[position];
@@ -285,7 +282,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
         for (std::size_t k = 0; k < plan.record->event_ids.size(); ++k) {
           const EventId& id = plan.record->event_ids[k];
           if (id.sequence == 0) {
-            outcome.events.push_back(PublishedEvent{{}, 0, ContextForbidden()});
+            outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
             continue;
           }
           const std::size_t connections =

@@ -22,12 +22,12 @@ Result<std::vector<StoredEvent>> EventStore::Append(std::span<const EventDraft> 
       *this, [&](WriteGroup& group) { return group.Commit(drafts, claims, contexts, now); });
 }
 
-Result<std::optional<ContextRecord>> EventStore::FindContext(const ContextId& id) {
+Result<std::optional<ContextRecord>> EventStore::FindContext(const ContextKey& key) {
   return InGroup<std::optional<ContextRecord>>(
-      *this, [&](WriteGroup& group) { return group.FindContext(id); });
+      *this, [&](WriteGroup& group) { return group.FindContext(key); });
 }
 
-Result<bool> EventStore::TaskSeen(const ContextId& context, const std::string& task) {
+Result<bool> EventStore::TaskSeen(const ContextKey& context, const std::string& task) {
   return InGroup<bool>(*this, [&](WriteGroup& group) { return group.TaskSeen(context, task); });
 }
 

@@ -80,6 +80,15 @@ struct IdempotencyRecord {
   std::vector<EventId> event_ids;  // in the request's order; sequence 0: refused
 };
 
+// A context's identity: its id among its user's contexts. Two users who use the same id (the
+// same AG-UI threadId, say) have two contexts, and neither can learn of the other's.
+struct ContextKey {
+  UserId user;
+  ContextId id;
+
+  friend bool operator==(const ContextKey&, const ContextKey&) = default;
+};
+
 // A context (conversation, spec §1.3) with its statistics (spec §3.4). Times are Unix ms.
 struct ContextRecord {
   ContextId id;
@@ -92,12 +101,13 @@ struct ContextRecord {
   std::uint64_t message_count = 0;
   std::optional<std::int64_t> last_message_at_ms;
 
+  ContextKey key() const { return {owner, id}; }
   friend bool operator==(const ContextRecord&, const ContextRecord&) = default;
 };
 
 // What a group commit does to one context, in the transaction of the events that caused it.
 struct ContextWrite {
-  ContextId id;
+  ContextKey key;
   std::optional<ContextRecord> record;  // the row afterwards; nullopt: the context is deleted
   bool reset_tasks = false;             // forget its task ids first (deleted and re-created)
   std::vector<std::string> new_tasks;   // task ids seen for the first time
@@ -127,8 +137,8 @@ class WriteGroup {
  public:
   virtual ~WriteGroup() = default;
 
-  virtual Result<std::optional<ContextRecord>> FindContext(const ContextId& id) = 0;
-  virtual Result<bool> TaskSeen(const ContextId& context, const std::string& task) = 0;
+  virtual Result<std::optional<ContextRecord>> FindContext(const ContextKey& key) = 0;
+  virtual Result<bool> TaskSeen(const ContextKey& context, const std::string& task) = 0;
   // The record of an unexpired key, or nullopt.
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) = 0;
@@ -226,8 +236,8 @@ class EventStore {
                                           std::chrono::system_clock::time_point now) {
     return Append(drafts, {}, {}, now);
   }
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id);
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task);
+  Result<std::optional<ContextRecord>> FindContext(const ContextKey& key);
+  Result<bool> TaskSeen(const ContextKey& context, const std::string& task);
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now);
 
@@ -253,3 +263,12 @@ class EventStore {
 };
 
 }  // namespace herald::store
+
+template <>
+struct std::hash<herald::store::ContextKey> {
+  std::size_t operator()(const herald::store::ContextKey& key) const noexcept {
+    const std::size_t user = std::hash<herald::UserId>{}(key.user);
+    return user ^ (std::hash<herald::ContextId>{}(key.id) + 0x9e3779b97f4a7c15ULL + (user << 6) +
+                   (user >> 2));
+  }
+};

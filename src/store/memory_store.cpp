@@ -24,10 +24,10 @@ class MemoryStore::Group final : public WriteGroup {
  public:
   explicit Group(MemoryStore& store) : store_(store) {}
 
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override {
-    return store_.Context(id);
+  Result<std::optional<ContextRecord>> FindContext(const ContextKey& key) override {
+    return store_.Context(key);
   }
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override {
+  Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
     return store_.Task(context, task);
   }
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
@@ -79,10 +79,10 @@ Result<std::vector<StoredEvent>> MemoryStore::Commit(std::span<const EventDraft>
   }
   for (const ContextWrite& write : contexts) {
     if (!write.record) {
-      contexts_.erase(write.id);
+      contexts_.erase(write.key);
       continue;
     }
-    ContextEntry& entry = contexts_[write.id];
+    ContextEntry& entry = contexts_[write.key];
     entry.record = *write.record;
     if (write.reset_tasks) entry.tasks.clear();
     entry.tasks.insert(write.new_tasks.begin(), write.new_tasks.end());
@@ -100,14 +100,14 @@ Result<std::optional<IdempotencyRecord>> MemoryStore::Key(
   return Result<std::optional<IdempotencyRecord>>::Ok(it->second.record);
 }
 
-Result<std::optional<ContextRecord>> MemoryStore::Context(const ContextId& id) const {
+Result<std::optional<ContextRecord>> MemoryStore::Context(const ContextKey& key) const {
   std::shared_lock lock(mutex_);
-  const auto found = contexts_.find(id);
+  const auto found = contexts_.find(key);
   if (found == contexts_.end()) return Result<std::optional<ContextRecord>>::Ok(std::nullopt);
   return Result<std::optional<ContextRecord>>::Ok(found->second.record);
 }
 
-Result<bool> MemoryStore::Task(const ContextId& context, const std::string& task) const {
+Result<bool> MemoryStore::Task(const ContextKey& context, const std::string& task) const {
   std::shared_lock lock(mutex_);
   const auto found = contexts_.find(context);
   return Result<bool>::Ok(found != contexts_.end() && found->second.tasks.contains(task));
@@ -118,14 +118,12 @@ Result<ContextsView> MemoryStore::ReadContexts(const UserId& user,
   ContextsView view;
   std::shared_lock lock(mutex_);
   if (only) {
-    const auto found = contexts_.find(*only);
-    if (found != contexts_.end() && found->second.record.owner == user) {
-      view.contexts.push_back(found->second.record);
-    }
+    const auto found = contexts_.find(ContextKey{user, *only});
+    if (found != contexts_.end()) view.contexts.push_back(found->second.record);
   } else {
     // A scan of every context: fine for tests and `memory:`; SQLite has an index by owner.
-    for (const auto& [id, entry] : contexts_) {
-      if (entry.record.owner == user) view.contexts.push_back(entry.record);
+    for (const auto& [key, entry] : contexts_) {
+      if (key.user == user) view.contexts.push_back(entry.record);
     }
     SortNewestFirst(view.contexts);
   }

@@ -40,8 +40,8 @@ class MemoryStore final : public EventStore {
                                           std::span<const IdempotencyClaim> claims,
                                           std::span<const ContextWrite> contexts,
                                           std::chrono::system_clock::time_point now);
-  Result<std::optional<ContextRecord>> Context(const ContextId& id) const;
-  Result<bool> Task(const ContextId& context, const std::string& task) const;
+  Result<std::optional<ContextRecord>> Context(const ContextKey& key) const;
+  Result<bool> Task(const ContextKey& context, const std::string& task) const;
   Result<std::optional<IdempotencyRecord>> Key(const std::string& key,
                                                std::chrono::system_clock::time_point now) const;
 
@@ -63,7 +63,7 @@ class MemoryStore final : public EventStore {
     ContextRecord record;
     std::set<std::string> tasks;
   };
-  std::unordered_map<ContextId, ContextEntry> contexts_;
+  std::unordered_map<ContextKey, ContextEntry> contexts_;
 };
 
 }  // namespace herald::store

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <string>
@@ -91,6 +92,19 @@ CREATE TABLE herald_connections (
 );
 CREATE INDEX herald_connections_by_node ON herald_connections (node_id);
 )sql",
+    // 3: a context id is scoped to its user (issue 14): two users who use the same id have two
+    // contexts. Ids were unique across users until now, so every row keeps its owner.
+    R"sql(
+ALTER TABLE herald_context_tasks ADD COLUMN user_id text;
+UPDATE herald_context_tasks t SET user_id = c.user_id
+  FROM herald_contexts c WHERE c.context_id = t.context_id;
+DELETE FROM herald_context_tasks WHERE user_id IS NULL;
+ALTER TABLE herald_context_tasks ALTER COLUMN user_id SET NOT NULL;
+ALTER TABLE herald_context_tasks DROP CONSTRAINT herald_context_tasks_pkey;
+ALTER TABLE herald_context_tasks ADD PRIMARY KEY (user_id, context_id, task_id);
+ALTER TABLE herald_contexts DROP CONSTRAINT herald_contexts_pkey;
+ALTER TABLE herald_contexts ADD PRIMARY KEY (user_id, context_id);
+)sql",
 };
 
 void ExecOrThrow(Connection& db, const char* sql, std::string_view what) {
@@ -121,7 +135,7 @@ std::uint32_t ReadOrCreateHistory(Connection& db) {
   return static_cast<std::uint32_t>(history);
 }
 
-std::uint32_t MigrateLocked(Connection& db) {
+std::uint32_t MigrateLocked(Connection& db, int up_to) {
   ExecOrThrow(db, "BEGIN", "begin migration");
   try {
     const int from = CurrentVersion(db);
@@ -129,14 +143,14 @@ std::uint32_t MigrateLocked(Connection& db) {
       throw std::runtime_error(
           fmt::format("schema version {} is newer than this build's {}", from, SchemaVersion()));
     }
-    for (int step = from; step < SchemaVersion(); ++step) {
+    for (int step = from; step < up_to; ++step) {
       ExecOrThrow(db, kMigrations[static_cast<std::size_t>(step)],
                   fmt::format("migrate to schema version {}", step + 1));
     }
     Rows version = db.Exec(
         "INSERT INTO herald_meta (key, value) VALUES ('schema_version', $1) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        {std::to_string(SchemaVersion())});
+        {std::to_string(std::max(from, up_to))});
     if (!version.ok()) throw std::runtime_error("set schema version: " + version.error());
     const std::uint32_t history = ReadOrCreateHistory(db);
     ExecOrThrow(db, "COMMIT", "commit migration");
@@ -151,10 +165,10 @@ std::uint32_t MigrateLocked(Connection& db) {
 
 int SchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
-std::uint32_t Migrate(Connection& db) {
+std::uint32_t Migrate(Connection& db, int up_to) {
   ExecOrThrow(db, kMigrationLock, "lock for migration");
   try {
-    const std::uint32_t history = MigrateLocked(db);
+    const std::uint32_t history = MigrateLocked(db, up_to);
     db.Exec(kMigrationUnlock);
     return history;
   } catch (...) {

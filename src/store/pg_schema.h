@@ -16,8 +16,9 @@ int SchemaVersion();
 
 // Creates or migrates the schema and returns the database's history (spec §4: one per
 // database, so an id from any node resumes on any node). Nodes starting together take turns
-// (a session advisory lock). Throws std::runtime_error with a one-line reason.
-std::uint32_t Migrate(Connection& db);
+// (a session advisory lock). Throws std::runtime_error with a one-line reason. Tests of a
+// migration stop at `up_to`.
+std::uint32_t Migrate(Connection& db, int up_to = SchemaVersion());
 
 // The columns of a herald_events row in the order EventFromRow reads them.
 extern const char* const kEventColumns;

@@ -46,20 +46,21 @@ class PgStore::Group final : public WriteGroup {
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override {
+  Result<std::optional<ContextRecord>> FindContext(const ContextKey& key) override {
     using Out = Result<std::optional<ContextRecord>>;
-    static const std::string sql =
-        fmt::format("SELECT {} FROM herald_contexts WHERE context_id = $1", kContextColumns);
-    Rows rows = db_.Exec(sql.c_str(), {id.str()});
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM herald_contexts WHERE user_id = $1 AND context_id = $2", kContextColumns);
+    Rows rows = db_.Exec(sql.c_str(), {key.user.str(), key.id.str()});
     if (!rows.ok()) return Out::Fail("contexts: find: " + rows.error());
     if (rows.size() == 0) return Out::Ok(std::nullopt);
     return Out::Ok(pg::ContextFromRow(rows, 0));
   }
 
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override {
-    Rows rows =
-        db_.Exec("SELECT 1 FROM herald_context_tasks WHERE context_id = $1 AND task_id = $2",
-                 {context.str(), task});
+  Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
+    Rows rows = db_.Exec(
+        "SELECT 1 FROM herald_context_tasks WHERE user_id = $1 AND context_id = $2 AND "
+        "task_id = $3",
+        {context.user.str(), context.id.str(), task});
     if (!rows.ok()) return Result<bool>::Fail("contexts: task: " + rows.error());
     return Result<bool>::Ok(rows.size() > 0);
   }
@@ -210,13 +211,16 @@ class PgStore::Group final : public WriteGroup {
   }
 
   std::optional<std::string> WriteContext(const ContextWrite& write) {
-    const std::string id = write.id.str();
+    const std::string user = write.key.user.str();
+    const std::string id = write.key.id.str();
     if (!write.record || write.reset_tasks) {
-      Rows rows = db_.Exec("DELETE FROM herald_context_tasks WHERE context_id = $1", {id});
+      Rows rows = db_.Exec(
+          "DELETE FROM herald_context_tasks WHERE user_id = $1 AND context_id = $2", {user, id});
       if (!rows.ok()) return "append: context tasks: " + rows.error();
     }
     if (!write.record) {
-      Rows rows = db_.Exec("DELETE FROM herald_contexts WHERE context_id = $1", {id});
+      Rows rows = db_.Exec("DELETE FROM herald_contexts WHERE user_id = $1 AND context_id = $2",
+                           {user, id});
       if (!rows.ok()) return "append: context: " + rows.error();
       return std::nullopt;
     }
@@ -224,8 +228,8 @@ class PgStore::Group final : public WriteGroup {
     Rows upsert = db_.Exec(
         "INSERT INTO herald_contexts (context_id, user_id, name, kind, created_at_ms, "
         "updated_at_ms, task_count, message_count, last_message_at_ms) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (context_id) DO UPDATE SET "
-        "user_id = excluded.user_id, name = excluded.name, kind = excluded.kind, "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (user_id, context_id) DO "
+        "UPDATE SET name = excluded.name, kind = excluded.kind, "
         "created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, "
         "task_count = excluded.task_count, message_count = excluded.message_count, "
         "last_message_at_ms = excluded.last_message_at_ms",
@@ -236,9 +240,9 @@ class PgStore::Group final : public WriteGroup {
     pg::ArrayBuilder tasks;
     for (const std::string& task : write.new_tasks) tasks.Add(task);
     Rows rows = db_.Exec(
-        "INSERT INTO herald_context_tasks (context_id, task_id) "
-        "SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING",
-        {id, tasks.Finish()});
+        "INSERT INTO herald_context_tasks (user_id, context_id, task_id) "
+        "SELECT $1, $2, t FROM unnest($3::text[]) AS t ON CONFLICT DO NOTHING",
+        {user, id, tasks.Finish()});
     if (!rows.ok()) return "append: context tasks: " + rows.error();
     return std::nullopt;
   }

@@ -79,6 +79,40 @@ CREATE TABLE context_tasks (
   PRIMARY KEY (context_id, task_id)
 ) WITHOUT ROWID;
 )sql",
+    // 4: a context id is scoped to its user (issue 14): two users who use the same id have two
+    // contexts. Ids were unique across users until now, so every row keeps its owner.
+    R"sql(
+CREATE TABLE contexts_v4 (
+  user_id            TEXT    NOT NULL,
+  context_id         TEXT    NOT NULL,
+  name               TEXT    NOT NULL,
+  kind               TEXT    NOT NULL,
+  created_at_ms      INTEGER NOT NULL,
+  updated_at_ms      INTEGER NOT NULL,
+  task_count         INTEGER NOT NULL,
+  message_count      INTEGER NOT NULL,
+  last_message_at_ms INTEGER,
+  PRIMARY KEY (user_id, context_id)
+) WITHOUT ROWID;
+INSERT INTO contexts_v4
+  SELECT user_id, context_id, name, kind, created_at_ms, updated_at_ms, task_count,
+         message_count, last_message_at_ms
+  FROM contexts;
+CREATE TABLE context_tasks_v4 (
+  user_id    TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  task_id    TEXT NOT NULL,
+  PRIMARY KEY (user_id, context_id, task_id)
+) WITHOUT ROWID;
+INSERT INTO context_tasks_v4
+  SELECT c.user_id, t.context_id, t.task_id
+  FROM context_tasks t JOIN contexts c ON c.context_id = t.context_id;
+DROP TABLE context_tasks;
+DROP TABLE contexts;
+ALTER TABLE contexts_v4 RENAME TO contexts;
+ALTER TABLE context_tasks_v4 RENAME TO context_tasks;
+CREATE INDEX contexts_by_user ON contexts (user_id, updated_at_ms);
+)sql",
 };
 
 int UserVersion(Connection& db) {
@@ -132,7 +166,7 @@ void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout) {
   SetBusyTimeout(db, busy_timeout);
 }
 
-std::uint32_t Migrate(Connection& db) {
+std::uint32_t Migrate(Connection& db, int up_to) {
   db.ExecOrThrow("BEGIN IMMEDIATE", "begin migration");
   try {
     const int from = UserVersion(db);
@@ -140,13 +174,12 @@ std::uint32_t Migrate(Connection& db) {
       throw std::runtime_error(
           fmt::format("schema version {} is newer than this build's {}", from, SchemaVersion()));
     }
-    for (int step = from; step < SchemaVersion(); ++step) {
+    for (int step = from; step < up_to; ++step) {
       db.ExecOrThrow(kMigrations[static_cast<std::size_t>(step)],
                      fmt::format("migrate to schema version {}", step + 1));
     }
-    if (from != SchemaVersion()) {
-      db.ExecOrThrow(fmt::format("PRAGMA user_version = {}", SchemaVersion()).c_str(),
-                     "set schema version");
+    if (from < up_to) {
+      db.ExecOrThrow(fmt::format("PRAGMA user_version = {}", up_to).c_str(), "set schema version");
     }
     const std::uint32_t history = ReadOrCreateHistory(db);
     db.ExecOrThrow("COMMIT", "commit migration");

@@ -23,10 +23,10 @@ void ConfigureWriter(Connection& db, Durability durability, std::chrono::millise
 // Read-only connection: busy timeout only (the journal mode is the file's).
 void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout);
 
-// Brings the schema to SchemaVersion() in one transaction, drawing the store's history when the
-// file is new, and returns the history. Throws std::runtime_error, e.g. for a schema newer than
-// this build.
-std::uint32_t Migrate(Connection& db);
+// Brings the schema to SchemaVersion() (tests of a migration: to `up_to`) in one transaction,
+// drawing the store's history when the file is new, and returns the history. Throws
+// std::runtime_error, e.g. for a schema newer than this build.
+std::uint32_t Migrate(Connection& db, int up_to = SchemaVersion());
 
 // A `contexts` row (columns kContextColumns, from column 0).
 ContextRecord ContextFromRow(const Statement& row);

@@ -42,10 +42,10 @@ class SqliteStore::Group final : public WriteGroup {
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id) override {
-    return writer_.FindContext(id);
+  Result<std::optional<ContextRecord>> FindContext(const ContextKey& key) override {
+    return writer_.FindContext(key);
   }
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task) override {
+  Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
     return writer_.TaskSeen(context, task);
   }
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(

@@ -50,16 +50,18 @@ Writer::Writer(const std::string& path, Durability durability,
       "DELETE FROM idempotency_keys WHERE key IN "
       "(SELECT key FROM idempotency_keys WHERE expires_at_ms <= ?1 LIMIT ?2)");
   select_context_ = db_.Prepare(
-      fmt::format("SELECT {} FROM contexts WHERE context_id = ?1", kContextColumns).c_str());
+      fmt::format("SELECT {} FROM contexts WHERE user_id = ?1 AND context_id = ?2", kContextColumns)
+          .c_str());
   upsert_context_ = db_.Prepare(
       "INSERT OR REPLACE INTO contexts (context_id, user_id, name, kind, created_at_ms, "
       "updated_at_ms, task_count, message_count, last_message_at_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  delete_context_ = db_.Prepare("DELETE FROM contexts WHERE context_id = ?1");
-  delete_tasks_ = db_.Prepare("DELETE FROM context_tasks WHERE context_id = ?1");
-  insert_task_ =
-      db_.Prepare("INSERT OR IGNORE INTO context_tasks (context_id, task_id) VALUES (?1, ?2)");
-  select_task_ = db_.Prepare("SELECT 1 FROM context_tasks WHERE context_id = ?1 AND task_id = ?2");
+  delete_context_ = db_.Prepare("DELETE FROM contexts WHERE user_id = ?1 AND context_id = ?2");
+  delete_tasks_ = db_.Prepare("DELETE FROM context_tasks WHERE user_id = ?1 AND context_id = ?2");
+  insert_task_ = db_.Prepare(
+      "INSERT OR IGNORE INTO context_tasks (user_id, context_id, task_id) VALUES (?1, ?2, ?3)");
+  select_task_ = db_.Prepare(
+      "SELECT 1 FROM context_tasks WHERE user_id = ?1 AND context_id = ?2 AND task_id = ?3");
   delete_aged_ = db_.Prepare(
       "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
       "AND stored_at_ms < ?1");
@@ -122,12 +124,14 @@ bool Writer::InsertClaim(const IdempotencyClaim& claim) {
 bool Writer::WriteContext(const ContextWrite& write) {
   if (!write.record || write.reset_tasks) {
     Statement::ResetOnExit reset(delete_tasks_);
-    delete_tasks_.BindText(1, write.id.str());
+    delete_tasks_.BindText(1, write.key.user.str());
+    delete_tasks_.BindText(2, write.key.id.str());
     if (delete_tasks_.Step() != SQLITE_DONE) return false;
   }
   if (!write.record) {
     Statement::ResetOnExit reset(delete_context_);
-    delete_context_.BindText(1, write.id.str());
+    delete_context_.BindText(1, write.key.user.str());
+    delete_context_.BindText(2, write.key.id.str());
     return delete_context_.Step() == SQLITE_DONE;
   }
   const ContextRecord& r = *write.record;
@@ -150,27 +154,30 @@ bool Writer::WriteContext(const ContextWrite& write) {
   }
   for (const std::string& task : write.new_tasks) {
     Statement::ResetOnExit reset(insert_task_);
-    insert_task_.BindText(1, r.id.str());
-    insert_task_.BindText(2, task);
+    insert_task_.BindText(1, r.owner.str());
+    insert_task_.BindText(2, r.id.str());
+    insert_task_.BindText(3, task);
     if (insert_task_.Step() != SQLITE_DONE) return false;
   }
   return true;
 }
 
-Result<std::optional<ContextRecord>> Writer::FindContext(const ContextId& id) {
+Result<std::optional<ContextRecord>> Writer::FindContext(const ContextKey& key) {
   using Out = Result<std::optional<ContextRecord>>;
   Statement::ResetOnExit reset(select_context_);
-  select_context_.BindText(1, id.str());
+  select_context_.BindText(1, key.user.str());
+  select_context_.BindText(2, key.id.str());
   const int rc = select_context_.Step();
   if (rc == SQLITE_DONE) return Out::Ok(std::nullopt);
   if (rc != SQLITE_ROW) return Out::Fail(db_.Error("contexts: find"));
   return Out::Ok(ContextFromRow(select_context_));
 }
 
-Result<bool> Writer::TaskSeen(const ContextId& context, const std::string& task) {
+Result<bool> Writer::TaskSeen(const ContextKey& context, const std::string& task) {
   Statement::ResetOnExit reset(select_task_);
-  select_task_.BindText(1, context.str());
-  select_task_.BindText(2, task);
+  select_task_.BindText(1, context.user.str());
+  select_task_.BindText(2, context.id.str());
+  select_task_.BindText(3, task);
   const int rc = select_task_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Result<bool>::Fail(db_.Error("contexts: task"));
   return Result<bool>::Ok(rc == SQLITE_ROW);

@@ -33,8 +33,8 @@ class Writer {
                                                std::span<const ContextWrite> contexts,
                                                std::chrono::system_clock::time_point now);
   void Rollback();
-  Result<std::optional<ContextRecord>> FindContext(const ContextId& id);
-  Result<bool> TaskSeen(const ContextId& context, const std::string& task);
+  Result<std::optional<ContextRecord>> FindContext(const ContextKey& key);
+  Result<bool> TaskSeen(const ContextKey& context, const std::string& task);
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now);
   Result<std::size_t> Prune(const RetentionPolicy& policy,

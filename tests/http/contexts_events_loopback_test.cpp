@@ -81,7 +81,7 @@ TEST(ContextsLoopbackTest, EventsOnAnOwnedContextRouteByProtocolAndAnswerWithCon
   EXPECT_EQ(Count(list.at(0), "message_count"), 1);
 }
 
-TEST(ContextsLoopbackTest, EventsOnAnotherUsersOrAnUnknownContextAreForbiddenAlike) {
+TEST(ContextsLoopbackTest, EventsOnAnotherUsersOrAnUnknownContextAreNotFoundAlike) {
   TestHub hub;
   Frames alice_contexts(hub.port(), kContextsStream, "alice");
   Frames bob_contexts(hub.port(), kContextsStream, "bob");
@@ -106,11 +106,11 @@ TEST(ContextsLoopbackTest, EventsOnAnotherUsersOrAnUnknownContextAreForbiddenAli
   const HttpReply unknown =
       Request(hub.port(), "POST", EventsPath("bobs-unknown"), JsonAuthAs("bob"), event);
   for (const HttpReply* reply : {&others, &others_a2a, &unknown}) {
-    EXPECT_TRUE(IsError(*reply, 403, "forbidden"));
+    EXPECT_TRUE(IsError(*reply, 404, "not_found"));
     EXPECT_EQ(reply->body.find("alice"), std::string::npos) << reply->body;
   }
   EXPECT_EQ(json::parse(others.body).at("message"), json::parse(unknown.body).at("message"))
-      << "an owned context and a missing one are indistinguishable";
+      << "another user's context and a missing one are indistinguishable";
 
   // Nothing stored, delivered or created; alice's context unchanged.
   const std::string bob_after = AguiFence(hub.port(), "bob");
@@ -229,7 +229,7 @@ TEST(ContextsLoopbackTest, BobNeverSeesAlicesContextsOrTheirEventsOnAnyRoute) {
   EXPECT_TRUE(IsError(replies[1].second, 404, "not_found"));
   EXPECT_TRUE(IsError(replies[2].second, 404, "not_found"));
   EXPECT_TRUE(IsError(replies[3].second, 404, "not_found"));
-  EXPECT_TRUE(IsError(replies[4].second, 403, "forbidden"));
+  EXPECT_TRUE(IsError(replies[4].second, 404, "not_found"));
   for (const auto& [route, reply] : replies) {
     EXPECT_EQ(reply.body.find("alice"), std::string::npos) << route << ": " << reply.body;
     EXPECT_EQ(reply.body.find(secret), std::string::npos) << route << ": " << reply.body;

@@ -96,7 +96,8 @@ TEST(ContextsSyncLoopbackTest, ActingForAnotherUserNeedsThePublishScopeAndAWellF
   EXPECT_EQ(Snapshot(hub.port(), "alice").size(), 1u);
 }
 
-TEST(ContextsSyncLoopbackTest, CreatingAnIdThatExistsIs409AndChangesNothing) {
+TEST(ContextsSyncLoopbackTest,
+     CreatingAnIdTheUserHasIs409AndChangesNothingWhileAnotherUserMayUseIt) {
   TestHub hub;
   const Headers service = JsonAuthAs(kService, kPublishScope);
   json::value data;
@@ -105,17 +106,18 @@ TEST(ContextsSyncLoopbackTest, CreatingAnIdThatExistsIs409AndChangesNothing) {
                          201, data));
   SseStream stream(hub.port(), kContextsStream, AuthAs("alice"));
   ASSERT_EQ(stream.WaitFrames(2).size(), 2u);
-  for (const std::string user : {"alice", "bob"}) {
-    EXPECT_TRUE(IsError(Request(hub.port(), "POST", std::string(kContexts) + "?user_id=" + user,
-                                service, R"({"context_id":"conv-1","name":"Second"})"),
-                        409, "conflict"))
-        << user;
-  }
+  EXPECT_TRUE(IsError(Request(hub.port(), "POST", std::string(kContexts) + "?user_id=alice",
+                              service, R"({"context_id":"conv-1","name":"Second"})"),
+                      409, "conflict"));
+  // Ids are per user: bob's conv-1 is a context of his own.
+  ASSERT_TRUE(IsEnvelope(Request(hub.port(), "POST", std::string(kContexts) + "?user_id=bob",
+                                 service, R"({"context_id":"conv-1","name":"Bobs"})"),
+                         201, data));
   EXPECT_TRUE(IsError(
       Request(hub.port(), "POST", kContexts, JsonAuthAs("alice"), R"({"context_id":"undefined"})"),
       400, "bad_request"));
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"conv-1", "First"}}));
-  EXPECT_TRUE(Snapshot(hub.port(), "bob").empty());
+  EXPECT_EQ(Snapshot(hub.port(), "bob"), (Pairs{{"conv-1", "Bobs"}}));
   // A fence: the only event since the stream opened.
   ASSERT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m", "fence", "1")).status, 200);
   ASSERT_TRUE(stream.WaitFrameContaining("fence"));
@@ -144,9 +146,12 @@ TEST(ContextsSyncLoopbackTest, SystemContextEventsKeepTheTableInStepAndAreDelive
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"c-7", "Elsewhere"}}));
   publish("alice", R"({"type":"CONTEXT_UPDATED","contextId":"c-7","name":"Renamed"})");
   EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"c-7", "Renamed"}}));
-  // Bob cannot take or touch alice's id; nothing changes and nothing is delivered to bob.
+  // Ids are per user: bob's update is an upsert of his own c-7, like any explicit system event,
+  // and alice's is untouched.
   result = publish("bob", R"({"type":"CONTEXT_UPDATED","contextId":"c-7","name":"Mine"})");
-  EXPECT_EQ(result.at("status").as_int64(), 403) << json::serialize(result);
+  EXPECT_EQ(result.at("status").as_int64(), 200) << json::serialize(result);
+  EXPECT_EQ(Snapshot(hub.port(), "bob"), (Pairs{{"c-7", "Mine"}}));
+  EXPECT_EQ(Snapshot(hub.port(), "alice"), (Pairs{{"c-7", "Renamed"}}));
   result = publish("alice", R"({"type":"CONTEXT_CREATED","contextId":"undefined","name":"x"})");
   EXPECT_EQ(result.at("status").as_int64(), 422) << json::serialize(result);
   EXPECT_EQ(result.at("field").as_string(), "event.contextId");
@@ -159,7 +164,7 @@ TEST(ContextsSyncLoopbackTest, SystemContextEventsKeepTheTableInStepAndAreDelive
                 .status,
             200);
   EXPECT_TRUE(Snapshot(hub.port(), "alice").empty());
-  EXPECT_TRUE(Snapshot(hub.port(), "bob").empty());
+  EXPECT_EQ(Snapshot(hub.port(), "bob"), (Pairs{{"c-7", "Mine"}}));
 
   ASSERT_TRUE(stream.WaitFrameContaining("RUN_STARTED"));
   EXPECT_EQ(SystemEvents(stream),

@@ -49,10 +49,11 @@ class FakeStore final : public store::EventStore {
   class Group final : public store::WriteGroup {
    public:
     explicit Group(FakeStore& store) : store_(store) {}
-    store::Result<std::optional<store::ContextRecord>> FindContext(const ContextId& id) override {
-      return store_.FindContextIn(id);
+    store::Result<std::optional<store::ContextRecord>> FindContext(
+        const store::ContextKey& key) override {
+      return store_.FindContextIn(key);
     }
-    store::Result<bool> TaskSeen(const ContextId&, const std::string&) override {
+    store::Result<bool> TaskSeen(const store::ContextKey&, const std::string&) override {
       return store::Result<bool>::Ok(false);
     }
     store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
@@ -118,12 +119,12 @@ class FakeStore final : public store::EventStore {
   store::Result<store::UserRange> Range(const UserId&) override {
     return store::Result<store::UserRange>::Fail("not used by the publisher");
   }
-  // Every context exists and is alice's: these tests are about fan-out and completion;
-  // attribution and statistics have tests of their own (contexts_test.cpp).
-  store::Result<std::optional<store::ContextRecord>> FindContextIn(const ContextId& id) {
+  // Every context exists: these tests are about fan-out and completion; attribution and
+  // statistics have tests of their own (contexts_test.cpp).
+  store::Result<std::optional<store::ContextRecord>> FindContextIn(const store::ContextKey& key) {
     store::ContextRecord record;
-    record.id = id;
-    record.owner = UserId("alice");
+    record.id = key.id;
+    record.owner = key.user;
     return store::Result<std::optional<store::ContextRecord>>::Ok(std::move(record));
   }
   store::Result<store::ContextsView> ReadContexts(const UserId&,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/memory_store.h"
+#include "store/pg_schema.h"
 #include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store_test_support.h"
@@ -23,6 +24,7 @@ using testing::Delete;
 using testing::Draft;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using testing::Key;
 using testing::kT0;
 using testing::RangePair;
 using testing::Sequences;
@@ -272,15 +274,15 @@ TEST_P(EventStoreTest, ContextWritesCommitWithTheirEventsAndReadBackWhole) {
       store_->Append(std::vector{Draft("alice", Protocol::kSystem, "c1")}, {}, writes, kT0);
   ASSERT_TRUE(stored.ok()) << stored.error.message;
 
-  auto found = store_->FindContext(ContextId("c1"));
+  auto found = store_->FindContext(Key("c1"));
   ASSERT_TRUE(found.ok()) << found.error.message;
   ASSERT_TRUE(found.value->has_value());
   EXPECT_EQ(**found.value, c1);
-  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t1").value);
-  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t2").value);
-  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t3").value);
-  EXPECT_FALSE(*store_->TaskSeen(ContextId("c2"), "t1").value);
-  EXPECT_FALSE(store_->FindContext(ContextId("c2")).value->has_value());
+  EXPECT_TRUE(*store_->TaskSeen(Key("c1"), "t1").value);
+  EXPECT_TRUE(*store_->TaskSeen(Key("c1"), "t2").value);
+  EXPECT_FALSE(*store_->TaskSeen(Key("c1"), "t3").value);
+  EXPECT_FALSE(*store_->TaskSeen(Key("c2"), "t1").value);
+  EXPECT_FALSE(store_->FindContext(Key("c2")).value->has_value());
 }
 
 TEST_P(EventStoreTest, ReadContextsListsOnlyTheOwnersNewestUpdateFirstWithTheirRange) {
@@ -312,8 +314,8 @@ TEST_P(EventStoreTest, DeletingAContextDropsItsRowAndItsTaskIds) {
                            std::vector{Upsert(Context("c1", "alice", 1'000, 1), {"t1"})}, kT0)
                   .ok());
   ASSERT_TRUE(store_->Append(std::vector{Draft("alice")}, {}, std::vector{Delete("c1")}, kT0).ok());
-  EXPECT_FALSE(store_->FindContext(ContextId("c1")).value->has_value());
-  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_FALSE(store_->FindContext(Key("c1")).value->has_value());
+  EXPECT_FALSE(*store_->TaskSeen(Key("c1"), "t1").value);
   EXPECT_THAT(store_->ReadContexts(UserId("alice"), std::nullopt).value->contexts, IsEmpty());
 }
 
@@ -326,10 +328,35 @@ TEST_P(EventStoreTest, ResetTasksForgetsTheOldTaskIdsOfARecreatedContext) {
                   ->Append(std::vector{Draft("alice")}, {},
                            std::vector{Upsert(Context("c1", "alice", 2'000, 1), {"t3"}, true)}, kT0)
                   .ok());
-  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t1").value);
-  EXPECT_FALSE(*store_->TaskSeen(ContextId("c1"), "t2").value);
-  EXPECT_TRUE(*store_->TaskSeen(ContextId("c1"), "t3").value);
-  EXPECT_EQ(store_->FindContext(ContextId("c1")).value->value().task_count, 1u);
+  EXPECT_FALSE(*store_->TaskSeen(Key("c1"), "t1").value);
+  EXPECT_FALSE(*store_->TaskSeen(Key("c1"), "t2").value);
+  EXPECT_TRUE(*store_->TaskSeen(Key("c1"), "t3").value);
+  EXPECT_EQ(store_->FindContext(Key("c1")).value->value().task_count, 1u);
+}
+
+TEST_P(EventStoreTest, TwoUsersWithTheSameContextIdHaveTwoContexts) {
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("alice"), Draft("bob")}, {},
+                           std::vector{Upsert(Context("thread-42", "alice", 1'000, 1), {"t1"}),
+                                       Upsert(Context("thread-42", "bob", 2'000, 0, 3))},
+                           kT0)
+                  .ok());
+  EXPECT_EQ(store_->FindContext(Key("thread-42", "alice")).value->value().task_count, 1u);
+  EXPECT_EQ(store_->FindContext(Key("thread-42", "bob")).value->value().message_count, 3u);
+  EXPECT_TRUE(*store_->TaskSeen(Key("thread-42", "alice"), "t1").value);
+  EXPECT_FALSE(*store_->TaskSeen(Key("thread-42", "bob"), "t1").value);
+
+  // Deleting one leaves the other whole.
+  ASSERT_TRUE(
+      store_->Append(std::vector{Draft("bob")}, {}, std::vector{Delete("thread-42", "bob")}, kT0)
+          .ok());
+  EXPECT_FALSE(store_->FindContext(Key("thread-42", "bob")).value->has_value());
+  EXPECT_EQ(store_->FindContext(Key("thread-42", "alice")).value->value(),
+            Context("thread-42", "alice", 1'000, 1));
+  EXPECT_TRUE(*store_->TaskSeen(Key("thread-42", "alice"), "t1").value);
+  EXPECT_THAT(Ids(store_->ReadContexts(UserId("alice"), ContextId("thread-42")).value->contexts),
+              ElementsAre("thread-42"));
+  EXPECT_THAT(store_->ReadContexts(UserId("bob"), std::nullopt).value->contexts, IsEmpty());
 }
 
 TEST_P(EventStoreTest, IdempotencyClaimRecordsRefusedEventsAsSequenceZero) {
@@ -359,6 +386,35 @@ INSTANTIATE_TEST_SUITE_P(
                                       .url = herald::testing::PgServer::Shared().CreateDatabase()});
                                 }}),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+
+// A database of schema version 2, from before context ids were per user: its contexts keep their
+// owners, statistics and task ids.
+TEST(PgStoreMigrationTest, ContextsOfAVersion2DatabaseKeepTheirOwnersAndTasks) {
+  const std::string url = herald::testing::PgServer::Shared().CreateDatabase();
+  {
+    pg::Connection db;
+    ASSERT_FALSE(db.Open(url, "test"));
+    pg::Migrate(db, 2);
+    ASSERT_TRUE(db.Exec("INSERT INTO herald_contexts VALUES ('c1', 'alice', 'Trip', "
+                        "'conversation', 1000, 2000, 1, 4, 1500); "
+                        "INSERT INTO herald_context_tasks VALUES ('c1', 't1')")
+                    .ok());
+  }
+  PgStore store(PgStoreOptions{.url = url});
+  const auto found = store.FindContext(Key("c1", "alice"));
+  ASSERT_TRUE(found.ok()) << found.error.message;
+  ASSERT_TRUE(found.value->has_value());
+  EXPECT_EQ((*found.value)->name, "Trip");
+  EXPECT_EQ((*found.value)->message_count, 4u);
+  EXPECT_TRUE(*store.TaskSeen(Key("c1", "alice"), "t1").value);
+  EXPECT_FALSE(store.FindContext(Key("c1", "bob")).value->has_value());
+  // bob may now have a c1 of his own.
+  ASSERT_TRUE(store
+                  .Append(std::vector{Draft("bob")}, {},
+                          std::vector{Upsert(Context("c1", "bob", 3'000))}, kT0)
+                  .ok());
+  EXPECT_EQ(store.FindContext(Key("c1", "alice")).value->value().name, "Trip");
+}
 
 TEST(MemoryStoreTest, HistoryCanBeInjected) {
   MemoryStore store(0x0f3a9c21);

@@ -21,6 +21,7 @@ using testing::Draft;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using testing::Key;
 using testing::kT0;
 using testing::RangePair;
 using testing::Sequences;
@@ -124,6 +125,29 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyFile) {
   EXPECT_EQ(mode.ColumnText(0), "wal");
 }
 
+// A file of schema version 3, from before context ids were per user: its contexts keep their
+// owners, statistics and task ids.
+TEST_F(SqliteStoreTest, ContextsOfAVersion3FileKeepTheirOwnersAndTasks) {
+  {
+    sqlite::Connection db(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite::Migrate(db, 3);
+    ASSERT_EQ(db.Exec("INSERT INTO contexts VALUES ('c1', 'alice', 'Trip', 'conversation', 1000, "
+                      "2000, 1, 4, 1500); INSERT INTO context_tasks VALUES ('c1', 't1')"),
+              SQLITE_OK)
+        << db.Error("insert");
+  }
+  auto store = Open();
+  EXPECT_EQ(QueryInt(*Raw(), "PRAGMA user_version"), sqlite::SchemaVersion());
+  const auto found = store->FindContext(Key("c1", "alice"));
+  ASSERT_TRUE(found.ok()) << found.error.message;
+  ASSERT_TRUE(found.value->has_value());
+  EXPECT_EQ((*found.value)->name, "Trip");
+  EXPECT_EQ((*found.value)->last_message_at_ms, 1500);
+  EXPECT_TRUE(*store->TaskSeen(Key("c1", "alice"), "t1").value);
+  EXPECT_FALSE(store->FindContext(Key("c1", "bob")).value->has_value());
+  EXPECT_EQ(store->ReadContexts(UserId("alice"), std::nullopt).value->contexts.size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanTheBuild) {
   {
     sqlite::Connection db(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -183,7 +207,7 @@ TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
     auto store = Open();
     ASSERT_TRUE(store
                     ->Append(std::vector{Draft("alice", Protocol::kSystem, "c1")}, {},
-                             std::vector{ContextWrite{c1.id, c1, false, {"t1"}}}, kT0)
+                             std::vector{ContextWrite{c1.key(), c1, false, {"t1"}}}, kT0)
                     .ok());
   }
   auto store = Open();
@@ -192,7 +216,7 @@ TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
   ASSERT_EQ(view.value->contexts.size(), 1u);
   EXPECT_EQ(view.value->contexts[0], c1);
   EXPECT_EQ(view.value->range.last, 1u);
-  EXPECT_TRUE(*store->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_TRUE(*store->TaskSeen(Key("c1"), "t1").value);
 }
 
 TEST_F(SqliteStoreTest, FailedAppendWritesNoContext) {
@@ -206,10 +230,10 @@ TEST_F(SqliteStoreTest, FailedAppendWritesNoContext) {
   c1.id = ContextId("c1");
   c1.owner = UserId("alice");
   auto failed = store->Append(std::vector{Draft("alice", Protocol::kAgui, {}, "POISON")}, {},
-                              std::vector{ContextWrite{c1.id, c1, false, {"t1"}}}, kT0);
+                              std::vector{ContextWrite{c1.key(), c1, false, {"t1"}}}, kT0);
   ASSERT_FALSE(failed.ok());
-  EXPECT_FALSE(store->FindContext(ContextId("c1")).value->has_value());
-  EXPECT_FALSE(*store->TaskSeen(ContextId("c1"), "t1").value);
+  EXPECT_FALSE(store->FindContext(Key("c1")).value->has_value());
+  EXPECT_FALSE(*store->TaskSeen(Key("c1"), "t1").value);
 }
 
 TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {

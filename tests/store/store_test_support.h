@@ -97,12 +97,17 @@ inline ContextRecord Context(std::string id, std::string owner, std::int64_t upd
 
 inline ContextWrite Upsert(ContextRecord record, std::vector<std::string> new_tasks = {},
                            bool reset_tasks = false) {
-  const ContextId id = record.id;
-  return ContextWrite{id, std::move(record), reset_tasks, std::move(new_tasks)};
+  const ContextKey key = record.key();
+  return ContextWrite{key, std::move(record), reset_tasks, std::move(new_tasks)};
 }
 
-inline ContextWrite Delete(std::string id) {
-  return ContextWrite{ContextId(std::move(id)), std::nullopt, false, {}};
+// Context `id` of `user`.
+inline ContextKey Key(std::string id, std::string user = "alice") {
+  return ContextKey{UserId(std::move(user)), ContextId(std::move(id))};
+}
+
+inline ContextWrite Delete(std::string id, std::string user = "alice") {
+  return ContextWrite{Key(std::move(id), std::move(user)), std::nullopt, false, {}};
 }
 
 }  // namespace herald::store::testing
