@@ -99,6 +99,14 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "Events accepted but not yet stored before publishes get 503");
   Add(command, "drain-window", c.drain_window,
       "Seconds over which streams are told to reconnect on shutdown");
+  Add(command, "response-write-timeout", c.response_write_timeout,
+      "Seconds to write one non-stream response before its connection is closed");
+  Add(command, "response-bytes-budget", c.response_bytes_budget,
+      "Body bytes of non-stream responses being written at once, in all (past it: 503; 0: no "
+      "limit)");
+  Add(command, "response-bytes-per-user", c.response_bytes_per_user,
+      "Body bytes of non-stream responses being written at once to one user, or one client "
+      "address without a token (past it: 429; 0: no limit)");
   Add(command, "relay-poll-interval", c.relay_poll_interval,
       "Cluster: seconds between reads of the shared log when no notification arrives");
   Add(command, "relay-listen", c.relay_listen,
@@ -113,7 +121,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
                "Publish requests per user (a batch counts once)");
   AddRateLimit(command, "unauthenticated", c.rate_limit_unauthenticated,
                c.rate_limit_unauthenticated_burst,
-               "Stream and publish requests without a valid token per client address");
+               "Stream, publish and other API requests without a valid token per client address");
+  AddRateLimit(command, "reads", c.rate_limit_reads, c.rate_limit_reads_burst,
+               "Other API requests per user (the contexts API, admin routes)");
   Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
@@ -161,6 +171,13 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   if (c.max_body_bytes < 1024) throw std::invalid_argument("--max-body-bytes must be >= 1024");
   if (c.threads > 64) throw std::invalid_argument("--threads must be at most 64");
   if (c.drain_window < 0) throw std::invalid_argument("--drain-window must be >= 0");
+  if (!(c.response_write_timeout >= 0.001 && c.response_write_timeout <= 3600)) {
+    throw std::invalid_argument("--response-write-timeout must be between 0.001 and 3600 seconds");
+  }
+  if (c.response_bytes_budget > 0 && c.response_bytes_per_user > c.response_bytes_budget) {
+    throw std::invalid_argument(
+        "--response-bytes-per-user must not exceed --response-bytes-budget");
+  }
   const auto check_rate = [](const char* flag, double rate, double burst) {
     if (!(rate >= 0)) throw std::invalid_argument(std::string("--") + flag + " must be >= 0");
     if (rate > 0 && !(burst >= 1)) {
@@ -171,6 +188,7 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   check_rate("rate-limit-publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst);
   check_rate("rate-limit-unauthenticated", c.rate_limit_unauthenticated,
              c.rate_limit_unauthenticated_burst);
+  check_rate("rate-limit-reads", c.rate_limit_reads, c.rate_limit_reads_burst);
 }
 
 ListenAddress ParseListen(const std::string& text) {

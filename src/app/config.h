@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/rate_limits.h"
+#include "http/services.h"
 #include "hub/outbox.h"
 
 namespace herald::app {
@@ -39,6 +40,12 @@ struct ServeConfig {
   std::size_t outbox_max_frames = hub::OutboxLimits{}.max_frames;
   std::size_t max_pending_events = 65'536;
   double drain_window = 5;  // seconds
+  // Non-stream responses: seconds to write one, and body bytes being written at once by
+  // everyone and by one user (0: no limit); defaults from http::HttpOptions.
+  double response_write_timeout =
+      std::chrono::duration<double>(http::HttpOptions{}.response_write_timeout).count();
+  std::size_t response_bytes_budget = http::HttpOptions{}.response_bytes_budget;
+  std::size_t response_bytes_per_user = http::HttpOptions{}.response_bytes_per_user;
   // Cluster relay (--store postgresql://…): the polling fallback, and LISTEN/NOTIFY on or off.
   double relay_poll_interval = 1;  // seconds
   bool relay_listen = true;
@@ -55,6 +62,8 @@ struct ServeConfig {
   double rate_limit_publishes_burst = http::kDefaultRateLimits.publishes.burst;
   double rate_limit_unauthenticated = http::kDefaultRateLimits.unauthenticated.per_second;
   double rate_limit_unauthenticated_burst = http::kDefaultRateLimits.unauthenticated.burst;
+  double rate_limit_reads = http::kDefaultRateLimits.reads.per_second;
+  double rate_limit_reads_burst = http::kDefaultRateLimits.reads.burst;
   std::string log_level = "info";
   std::string config_file;
 };

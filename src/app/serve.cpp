@@ -143,10 +143,15 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
                                                            : http::HeartbeatStyle::kEvent;
   options.drain_window =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.drain_window * 1000));
+  options.response_write_timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(c.response_write_timeout * 1000));
+  options.response_bytes_budget = c.response_bytes_budget;
+  options.response_bytes_per_user = c.response_bytes_per_user;
   options.rate_limits = {
       .stream_opens = {c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst},
       .publishes = {c.rate_limit_publishes, c.rate_limit_publishes_burst},
       .unauthenticated = {c.rate_limit_unauthenticated, c.rate_limit_unauthenticated_burst},
+      .reads = {c.rate_limit_reads, c.rate_limit_reads_burst},
   };
   return options;
 }

@@ -87,13 +87,14 @@ std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& reques
                                                            std::string_view query,
                                                            Services& services,
                                                            hub::RateLimitKind kind,
-                                                           std::string_view peer) {
+                                                           Requester& requester) {
   auto caller = Authenticate(request, query, services.verifier, services.options.allow_query_token,
                              services.Now());
   const auto* claims = std::get_if<auth::Claims>(&caller);
-  auto limited = claims != nullptr
-                     ? services.rate_limits.Charge(kind, claims->user.str())
-                     : services.rate_limits.Charge(hub::RateLimitKind::kUnauthenticated, peer);
+  if (claims != nullptr) requester.user = claims->user;
+  auto limited = claims != nullptr ? services.rate_limits.Charge(kind, claims->user.str())
+                                   : services.rate_limits.Charge(
+                                         hub::RateLimitKind::kUnauthenticated, requester.peer);
   if (limited) return std::move(*limited);
   return caller;
 }

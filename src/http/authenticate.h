@@ -10,6 +10,7 @@
 
 #include "auth/verifier.h"
 #include "core/api_error.h"
+#include "http/requester.h"
 #include "http/responses.h"
 #include "http/services.h"
 #include "hub/rate_limiter.h"
@@ -26,13 +27,13 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
                                                   bool allow_query_token,
                                                   std::chrono::system_clock::time_point now);
 
-// Authenticate, then one request of `kind` charged to the caller (spec §6): to the token's user,
-// or — when the request carries no valid token — to `peer`'s address, whose spent budget turns
-// the 401 into a 429. The claims, or the error to answer.
+// Authenticate, then one request of `kind` charged to the caller (spec §6): to the token's user
+// (noted in `requester`), or — when the request carries no valid token — to the requester's
+// address, whose spent budget turns the 401 into a 429. The claims, or the error to answer.
 std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& request,
                                                            std::string_view query,
                                                            Services& services,
                                                            hub::RateLimitKind kind,
-                                                           std::string_view peer);
+                                                           Requester& requester);
 
 }  // namespace herald::http

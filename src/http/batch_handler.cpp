@@ -98,10 +98,10 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
 }
 
 asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
-                                      std::string_view peer, Services* services) {
+                                      Requester* requester, Services* services) {
   const auto now = services->Now();
-  auto caller =
-      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
+  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
+                                      *requester);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   const auto& claims = std::get<auth::Claims>(caller);
 

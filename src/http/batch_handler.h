@@ -20,6 +20,7 @@
 #include "core/api_error.h"
 #include "core/event_validation.h"
 #include "core/json_numbers.h"
+#include "http/requester.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
@@ -31,7 +32,7 @@ namespace herald::http {
 inline constexpr std::size_t kMaxBatchItems = 10'000;
 
 boost::asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
-                                             std::string_view peer, Services* services);
+                                             Requester* requester, Services* services);
 
 // The two pure steps of HandleBatch, declared here so the fuzzer (fuzz/event_validation_fuzz.cpp)
 // drives the same code. The items of the body (a JSON array, or NDJSON lines when Content-Type

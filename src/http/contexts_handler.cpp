@@ -126,10 +126,10 @@ ContextId NewContextId() {
 }  // namespace
 
 asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatch& match,
-                                         Services* services) {
+                                         Requester* requester, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
   if (auto* error = std::get_if<ApiError>(&acting)) co_return ErrorResponse(request, *error, now);
@@ -180,10 +180,10 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
 }
 
 asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch& match,
-                                        Services* services) {
+                                        Requester* requester, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
@@ -232,10 +232,10 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
 }
 
 asio::awaitable<Response> HandleContextEvents(const Request& request, const RouteMatch& match,
-                                              std::string_view peer, Services* services) {
+                                              Requester* requester, Services* services) {
   const auto now = services->Now();
-  auto caller =
-      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
+  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
+                                      *requester);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   const auth::Claims& claims = std::get<auth::Claims>(caller);

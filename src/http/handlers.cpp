@@ -55,10 +55,10 @@ Response HandleReadyz(const Request& request, Services* services) {
 
 // GET: the user's live connections on this node; DELETE: end them (admin scope).
 Response HandleAdminConnections(const Request& request, const RouteMatch& match,
-                                Services* services) {
+                                Requester& requester, Services* services) {
   const auto now = services->Now();
-  auto caller = Authenticate(request, match.query, services->verifier,
-                             services->options.allow_query_token, now);
+  auto caller =
+      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, requester);
   if (auto* error = std::get_if<ApiError>(&caller)) return ErrorResponse(request, *error, now);
   if (!std::get<auth::Claims>(caller).HasScope("admin")) {
     return ErrorResponse(request, {ErrorCode::kForbidden, "The admin scope is required.", {}, {}},
@@ -92,20 +92,20 @@ Response HandleAdminConnections(const Request& request, const RouteMatch& match,
 }  // namespace
 
 asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
-                                        std::string_view peer, Services* services) {
+                                        Requester* requester, Services* services) {
   switch (match.route) {
     case RouteId::kWebhookAgui:
     case RouteId::kWebhookA2a:
     case RouteId::kWebhookBroadcast:
-      co_return co_await HandleWebhook(request, match, peer, services);
+      co_return co_await HandleWebhook(request, match, requester, services);
     case RouteId::kEventsBatch:
-      co_return co_await HandleBatch(request, match, peer, services);
+      co_return co_await HandleBatch(request, match, requester, services);
     case RouteId::kContexts:
-      co_return co_await HandleContexts(request, match, services);
+      co_return co_await HandleContexts(request, match, requester, services);
     case RouteId::kContext:
-      co_return co_await HandleContext(request, match, services);
+      co_return co_await HandleContext(request, match, requester, services);
     case RouteId::kContextEvents:
-      co_return co_await HandleContextEvents(request, match, peer, services);
+      co_return co_await HandleContextEvents(request, match, requester, services);
     case RouteId::kHealth:
       co_return co_await HandleHealth(request, services);
     case RouteId::kReadyz:
@@ -124,7 +124,7 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
       co_return page;
     }
     case RouteId::kAdminUserConnections:
-      co_return HandleAdminConnections(request, match, services);
+      co_return HandleAdminConnections(request, match, *requester, services);
     default:
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
                               services->Now());

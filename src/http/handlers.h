@@ -5,14 +5,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <string_view>
 
+#include "http/requester.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
 
 namespace herald::http {
 
-// Answers one routed, non-stream request from `peer` (the client's address).
+// Answers one routed, non-stream request; a handler that verifies the caller's token notes its
+// user in `requester` (whom the session charges the response to).
 boost::asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
-                                               std::string_view peer, Services* services);
+                                               Requester* requester, Services* services);
 
 }  // namespace herald::http

@@ -94,10 +94,10 @@ std::variant<boost::json::value, ApiError> ParseJson(std::string_view text, Numb
 }
 
 asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
-                                        std::string_view peer, Services* services) {
+                                        Requester* requester, Services* services) {
   const auto now = services->Now();
-  auto caller =
-      AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish, peer);
+  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
+                                      *requester);
   if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
 
   NumberTexts numbers;

@@ -10,6 +10,7 @@
 #include "auth/claims.h"
 #include "core/api_error.h"
 #include "core/json_numbers.h"
+#include "http/requester.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "http/services.h"
@@ -18,7 +19,7 @@
 namespace herald::http {
 
 boost::asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
-                                               std::string_view peer, Services* services);
+                                               Requester* requester, Services* services);
 
 // The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
 // fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible

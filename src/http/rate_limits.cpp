@@ -4,11 +4,22 @@
 
 namespace herald::http {
 
+hub::RateLimiter& RateLimits::Limiter(hub::RateLimitKind kind) {
+  switch (kind) {
+    case hub::RateLimitKind::kStreamOpen:
+      return stream_opens_;
+    case hub::RateLimitKind::kPublish:
+      return publishes_;
+    case hub::RateLimitKind::kUnauthenticated:
+      return unauthenticated_;
+    case hub::RateLimitKind::kRead:
+      return reads_;
+  }
+  return unauthenticated_;
+}
+
 std::optional<ApiError> RateLimits::Charge(hub::RateLimitKind kind, std::string_view key) {
-  hub::RateLimiter& limiter = kind == hub::RateLimitKind::kStreamOpen ? stream_opens_
-                              : kind == hub::RateLimitKind::kPublish  ? publishes_
-                                                                      : unauthenticated_;
-  const auto wait = limiter.Take(key, hub::RateLimiter::Clock::now());
+  const auto wait = Limiter(kind).Take(key, hub::RateLimiter::Clock::now());
   if (wait == hub::RateLimiter::Clock::duration::zero()) return std::nullopt;
   metrics_.RateLimited(kind);
   return ApiError{ErrorCode::kRateLimited,

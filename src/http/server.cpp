@@ -47,9 +47,9 @@ ApiError TooManyConnections() {
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
 std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, const RouteMatch& match,
-                                                    std::string_view peer, Services& services) {
-  auto caller =
-      AuthenticateAndCharge(request, match.query, services, hub::RateLimitKind::kStreamOpen, peer);
+                                                    Requester& requester, Services& services) {
+  auto caller = AuthenticateAndCharge(request, match.query, services,
+                                      hub::RateLimitKind::kStreamOpen, requester);
   if (auto* error = std::get_if<ApiError>(&caller)) return std::move(*error);
   if (services.draining.load()) {
     return ApiError{
@@ -111,6 +111,21 @@ std::string PeerAddress(const tcp::socket& socket) {
     return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
   }
   return address.to_string();
+}
+
+// A response whose body would take the requester past its share of the bytes-in-flight budget
+// (429: its own doing), or the process past the whole budget (503: the hub's load).
+ApiError OverBudget(hub::ByteBudget::Refusal refusal) {
+  if (refusal == hub::ByteBudget::Refusal::kPerKey) {
+    return ApiError{ErrorCode::kRateLimited,
+                    "Too many response bytes in flight for this user; retry later.",
+                    {},
+                    std::chrono::seconds(1)};
+  }
+  return ApiError{ErrorCode::kServiceUnavailable,
+                  "The hub is writing too many responses; retry shortly.",
+                  {},
+                  std::chrono::seconds(1)};
 }
 
 Response Plain(const Request& request, beast_http::status status) {
@@ -176,12 +191,14 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       }
       Response response = ErrorResponse(head, error, services->Now());
       response.keep_alive(false);
+      stream.expires_after(options.response_write_timeout);
       co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       break;
     }
     stream.expires_never();
     Request request = parser.release();
     const bool keep_alive = request.keep_alive();
+    Requester requester{peer, {}};
 
     Response response;
     const auto cors_origin = AllowedOrigin(request, options.cors_origins);
@@ -204,7 +221,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     } else {
       const auto& match = std::get<RouteMatch>(routed);
       if (IsStreamRoute(match.route)) {
-        auto prepared = PrepareStream(request, match, peer, *services);
+        auto prepared = PrepareStream(request, match, requester, *services);
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
           prepared = co_await AdmitAcrossCluster(std::move(*ready), services);
           ready = std::get_if<StreamRequest>(&prepared);
@@ -219,14 +236,37 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         }
         response = ErrorResponse(request, std::get<ApiError>(prepared), services->Now());
       } else {
-        response = co_await HandleRequest(request, match, peer, services);
+        response = co_await HandleRequest(request, match, &requester, services);
       }
+    }
+    // The body counts against the bytes-in-flight budget from here until it is written or the
+    // write fails (the lease lives to the end of this iteration).
+    auto charge =
+        services->response_budget.TryAcquire(requester.BudgetKey(), response.body().size());
+    if (const auto* refusal = std::get_if<hub::ByteBudget::Refusal>(&charge)) {
+      services->hub.metrics().ResponseRefused(*refusal);
+      response = ErrorResponse(request, OverBudget(*refusal), services->Now());
     }
     if (cors_origin) AddCorsHeaders(response, *cors_origin);
     response.keep_alive(keep_alive && !services->draining.load());
+    // A peer that does not take the response within the timeout loses the connection. A zero
+    // linger during the write makes the close the timeout causes abortive (RST): the kernel drops
+    // its copy at once instead of keeping it for a peer that is not reading, and the client could
+    // not use the cut body anyway. Reset once written, so that later closes are orderly.
+    boost::system::error_code linger_ec;
+    stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
+    stream.expires_after(options.response_write_timeout);
     auto [write_ec, written] =
         co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
-    if (write_ec || !response.keep_alive()) break;
+    if (write_ec == beast::error::timeout) {
+      services->hub.metrics().ResponseWriteTimedOut();
+      spdlog::debug("response to {} not taken within {} ms: connection closed", peer,
+                    options.response_write_timeout.count());
+      co_return;  // the stream closed the socket
+    }
+    if (write_ec) break;
+    stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
+    if (!response.keep_alive()) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

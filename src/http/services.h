@@ -11,6 +11,7 @@
 #include "auth/verifier.h"
 #include "core/event_validation.h"
 #include "http/rate_limits.h"
+#include "hub/byte_budget.h"
 #include "hub/hub.h"
 
 namespace herald::http {
@@ -31,6 +32,12 @@ struct HttpOptions {
   std::chrono::milliseconds eviction_grace{5'000};
   std::chrono::seconds request_timeout{30};     // reading one request
   std::chrono::seconds publish_retry_after{1};  // Retry-After on back-pressure 503
+  // Writing one non-stream response: past it the connection is closed (abortively).
+  std::chrono::milliseconds response_write_timeout{30'000};
+  // Body bytes of non-stream responses being written at once, by everyone and by one user (or
+  // client address without a token); 0: no limit (hub/byte_budget.h, docs/DECISIONS.md "Limits").
+  std::size_t response_bytes_budget = 64 * 1024 * 1024;
+  std::size_t response_bytes_per_user = 8 * 1024 * 1024;
   std::size_t replay_page_events = 1'000;
   RateLimitOptions rate_limits;           // none unless set (`herald serve`: kDefaultRateLimits)
   std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)
@@ -48,6 +55,9 @@ struct Services {
   // The dashboard page served at "/".
   std::string dashboard_html;
   RateLimits rate_limits{options.rate_limits, hub.metrics()};
+  hub::ByteBudget response_budget{
+      {.total = options.response_bytes_budget, .per_key = options.response_bytes_per_user},
+      &hub.metrics().ResponseBytesInFlight()};
 
   std::chrono::system_clock::time_point Now() const { return hub.Now(); }
 };

@@ -73,6 +73,12 @@ void Metrics::PublishRejected() { publish_rejected_.fetch_add(1, std::memory_ord
 void Metrics::RateLimited(RateLimitKind kind) {
   rate_limited_[static_cast<int>(kind)].fetch_add(1, std::memory_order_relaxed);
 }
+void Metrics::ResponseRefused(ByteBudget::Refusal refusal) {
+  responses_refused_[static_cast<int>(refusal)].fetch_add(1, std::memory_order_relaxed);
+}
+void Metrics::ResponseWriteTimedOut() {
+  response_write_timeouts_.fetch_add(1, std::memory_order_relaxed);
+}
 void Metrics::StoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::ReplayServed(bool reset) {
@@ -148,11 +154,29 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "herald_publish_rejected_total {}\n", publish_rejected_.load(relaxed));
   Append(out, "# HELP herald_rate_limited_total Requests refused with 429 by a rate limit.\n");
   Append(out, "# TYPE herald_rate_limited_total counter\n");
-  for (RateLimitKind kind :
-       {RateLimitKind::kStreamOpen, RateLimitKind::kPublish, RateLimitKind::kUnauthenticated}) {
-    Append(out, "herald_rate_limited_total{{kind=\"{}\"}} {}\n", RateLimitKindName(kind),
-           rate_limited_[static_cast<int>(kind)].load(relaxed));
+  for (int k = 0; k < kRateLimitKindCount; ++k) {
+    Append(out, "herald_rate_limited_total{{kind=\"{}\"}} {}\n",
+           RateLimitKindName(static_cast<RateLimitKind>(k)), rate_limited_[k].load(relaxed));
   }
+  Append(out,
+         "# HELP herald_response_bytes_in_flight Body bytes of non-stream responses being "
+         "written.\n");
+  Append(out, "# TYPE herald_response_bytes_in_flight gauge\n");
+  Append(out, "herald_response_bytes_in_flight {}\n", response_bytes_in_flight_.load(relaxed));
+  Append(out,
+         "# HELP herald_responses_refused_total Non-stream responses replaced by an error because "
+         "their body would exceed the bytes-in-flight budget, by limit.\n");
+  Append(out, "# TYPE herald_responses_refused_total counter\n");
+  for (ByteBudget::Refusal refusal : {ByteBudget::Refusal::kPerKey, ByteBudget::Refusal::kTotal}) {
+    Append(out, "herald_responses_refused_total{{limit=\"{}\"}} {}\n",
+           refusal == ByteBudget::Refusal::kPerKey ? "per_user" : "total",
+           responses_refused_[static_cast<int>(refusal)].load(relaxed));
+  }
+  Append(out,
+         "# HELP herald_response_write_timeouts_total Connections closed because a non-stream "
+         "response was not written within the timeout.\n");
+  Append(out, "# TYPE herald_response_write_timeouts_total counter\n");
+  Append(out, "herald_response_write_timeouts_total {}\n", response_write_timeouts_.load(relaxed));
   Append(out, "# HELP herald_store_errors_total Failed store operations.\n");
   Append(out, "# TYPE herald_store_errors_total counter\n");
   Append(out, "herald_store_errors_total {}\n", store_errors_.load(relaxed));

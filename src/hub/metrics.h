@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/event.h"
+#include "hub/byte_budget.h"
 #include "hub/rate_limiter.h"
 
 namespace herald::hub {
@@ -44,6 +45,10 @@ class Metrics {
   void PublishLatency(std::chrono::steady_clock::duration latency);
   void PublishRejected();  // back-pressure 503
   void RateLimited(RateLimitKind kind);
+  // Non-stream responses (http/server.cpp): one refused by the bytes-in-flight budget, one whose
+  // write did not finish within the timeout (its connection closed).
+  void ResponseRefused(ByteBudget::Refusal refusal);
+  void ResponseWriteTimedOut();
   void StoreError();
   void ReplayServed(bool reset);
   // The cluster relay (hub/relay.h): whether its connection is up, how far it is behind the
@@ -61,6 +66,9 @@ class Metrics {
     return queued_bytes_[shard];
   }
 
+  // The body bytes of non-stream responses being written; kept by their ByteBudget.
+  std::atomic<std::int64_t>& ResponseBytesInFlight() { return response_bytes_in_flight_; }
+
   std::uint64_t DeliveredFrames() const { return delivered_.load(std::memory_order_relaxed); }
 
   std::string RenderPrometheus() const;
@@ -76,6 +84,9 @@ class Metrics {
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> publish_rejected_{0};
   std::array<std::atomic<std::uint64_t>, kRateLimitKindCount> rate_limited_{};
+  std::atomic<std::int64_t> response_bytes_in_flight_{0};
+  std::array<std::atomic<std::uint64_t>, 2> responses_refused_{};  // by ByteBudget::Refusal
+  std::atomic<std::uint64_t> response_write_timeouts_{0};
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> replay_hits_{0};
   std::atomic<std::uint64_t> replay_resets_{0};

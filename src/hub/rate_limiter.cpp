@@ -12,6 +12,8 @@ std::string_view RateLimitKindName(RateLimitKind kind) {
       return "publish";
     case RateLimitKind::kUnauthenticated:
       return "unauthenticated";
+    case RateLimitKind::kRead:
+      return "read";
   }
   return "unknown";
 }

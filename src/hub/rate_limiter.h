@@ -21,9 +21,10 @@
 
 namespace herald::hub {
 
-// What a budget is spent on; also the label of herald_rate_limited_total.
-enum class RateLimitKind : std::uint8_t { kStreamOpen, kPublish, kUnauthenticated };
-inline constexpr int kRateLimitKindCount = 3;
+// What a budget is spent on; also the label of herald_rate_limited_total. kRead: the other
+// authenticated API requests (the contexts API, admin), whatever their method.
+enum class RateLimitKind : std::uint8_t { kStreamOpen, kPublish, kUnauthenticated, kRead };
+inline constexpr int kRateLimitKindCount = 4;
 std::string_view RateLimitKindName(RateLimitKind kind);
 
 struct RateLimit {

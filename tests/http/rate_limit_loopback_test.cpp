@@ -1,6 +1,7 @@
-// Rate limits on the wire (spec §6): stream opens and publishes per authenticated user, and
-// requests without a valid token per client address. The rates here are so low (one token per
-// 1000 s) that no token comes back during a test: each budget is exactly its burst.
+// Rate limits on the wire (spec §6): stream opens, publishes and the other API requests (reads)
+// per authenticated user, and requests without a valid token per client address. The rates here are
+// so low (one token per 1000 s) that no token comes back during a test: each budget is exactly its
+// burst.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,9 +16,9 @@ constexpr hub::RateLimit kBurstOf(double burst) { return {.per_second = 0.001, .
 constexpr hub::RateLimit kNoLimit{};
 
 TestHubOptions WithRateLimits(hub::RateLimit stream_opens, hub::RateLimit publishes,
-                              hub::RateLimit unauthenticated) {
+                              hub::RateLimit unauthenticated, hub::RateLimit reads = kNoLimit) {
   TestHubOptions options;
-  options.http.rate_limits = {stream_opens, publishes, unauthenticated};
+  options.http.rate_limits = {stream_opens, publishes, unauthenticated, reads};
   return options;
 }
 
@@ -131,16 +132,65 @@ TEST(RateLimitLoopbackTest, RequestsWithoutAValidTokenAreLimitedPerAddressAnd429
   EXPECT_EQ(Metric(hub, R"(herald_rate_limited_total{kind="unauthenticated"})"), 2);
 }
 
-TEST(RateLimitLoopbackTest, OtherRoutesAreNotCharged) {
-  TestHub hub(WithRateLimits(kBurstOf(1), kBurstOf(1), kBurstOf(1)));
+TEST(RateLimitLoopbackTest,
+     ContextsAndAdminRequestsBeyondAUsersReadBurstGet429WhileStreamsPublishesAndOthersGoOn) {
+  TestHub hub(WithRateLimits(kNoLimit, kNoLimit, kNoLimit, kBurstOf(4)));
+  const Headers admin = AuthAs("alice", "admin");
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", admin).status, 200);
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts/c-1", admin).status, 404);
+  EXPECT_EQ(Request(hub.port(), "POST", "/api/v1/core/contexts", JsonAuthAs("alice", "admin"),
+                    R"({"context_id":"c-1"})")
+                .status,
+            201);
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/admin/users/alice/connections", admin).status, 200);
+
+  // Every method of the contexts API and the admin routes spends the same per-user budget.
+  ExpectRateLimited(Request(hub.port(), "GET", "/api/v1/core/contexts", admin), kUserMessage);
+  ExpectRateLimited(Request(hub.port(), "GET", "/api/v1/core/contexts/c-1", admin), kUserMessage);
+  ExpectRateLimited(Request(hub.port(), "PUT", "/api/v1/core/contexts/c-1",
+                            JsonAuthAs("alice", "admin"), R"({"name":"renamed"})"),
+                    kUserMessage);
+  ExpectRateLimited(Request(hub.port(), "DELETE", "/api/v1/core/contexts/c-1", admin),
+                    kUserMessage);
+  ExpectRateLimited(Request(hub.port(), "GET", "/api/v1/admin/users/alice/connections", admin),
+                    kUserMessage);
+  EXPECT_EQ(Metric(hub, R"(herald_rate_limited_total{kind="read"})"), 5);
+
+  // Refused requests changed nothing; another user, alice's streams and publishes go on.
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", AuthAs("bob")).status, 200);
+  const HttpReply owned = Request(hub.port(), "GET", "/api/v1/core/contexts/c-1?user_id=alice",
+                                  AuthAs("bob", "events:publish"));
+  EXPECT_EQ(owned.status, 200) << owned.body;
+  EXPECT_NE(owned.body.find(R"("name":")"), std::string::npos);
+  EXPECT_EQ(owned.body.find("renamed"), std::string::npos) << owned.body;
+  SseStream stream(hub.port(), kAguiStream, AuthAs("alice"));
+  EXPECT_EQ(stream.status(), 200);
+  EXPECT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m", "x")).status, 200);
+}
+
+TEST(RateLimitLoopbackTest, ContextsRequestsWithoutAValidTokenSpendTheAddressBudget) {
+  TestHub hub(WithRateLimits(kNoLimit, kNoLimit, kBurstOf(2), kBurstOf(100)));
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts").status, 401);
+  EXPECT_EQ(Request(hub.port(), "DELETE", "/api/v1/core/contexts/c-1").status, 401);
+  const HttpReply limited = Request(hub.port(), "GET", "/api/v1/core/contexts");
+  ExpectRateLimited(limited, kAddressMessage);
+  EXPECT_EQ(limited.Header("www-authenticate"), "") << "a 429, not a 401";
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", AuthAs("alice")).status, 200);
+  EXPECT_EQ(Metric(hub, R"(herald_rate_limited_total{kind="unauthenticated"})"), 1);
+}
+
+TEST(RateLimitLoopbackTest, OperationsRoutesAndTheDashboardAreNotCharged) {
+  TestHub hub(WithRateLimits(kBurstOf(1), kBurstOf(1), kBurstOf(1), kBurstOf(1)));
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Request(hub.port(), "GET", "/health").status, 200);
-    EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", AuthAs("alice")).status, 200);
-    EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts").status, 401);
+    EXPECT_EQ(Request(hub.port(), "GET", "/readyz").status, 200);
+    EXPECT_EQ(Request(hub.port(), "GET", "/metrics").status, 200);
+    EXPECT_EQ(Request(hub.port(), "GET", "/").status, 200);
   }
   SseStream stream(hub.port(), kAguiStream, AuthAs("alice"));
   EXPECT_EQ(stream.status(), 200) << "the stream budget was not spent by other routes";
   EXPECT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m", "x")).status, 200);
+  EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", AuthAs("alice")).status, 200);
   EXPECT_EQ(Request(hub.port(), "GET", kAguiStream).status, 401);
 }
 

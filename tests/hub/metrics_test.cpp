@@ -171,6 +171,37 @@ TEST(MetricsTest, EmptyHistogramRendersZeroes) {
   EXPECT_TRUE(HasLine(text, "herald_publish_latency_seconds_count 0")) << text;
 }
 
+TEST(MetricsTest, RendersRateLimitRefusalsForEveryKindIncludingReads) {
+  Metrics metrics;
+  metrics.RateLimited(RateLimitKind::kRead);
+  metrics.RateLimited(RateLimitKind::kRead);
+  metrics.RateLimited(RateLimitKind::kPublish);
+  const std::string text = metrics.RenderPrometheus();
+  EXPECT_TRUE(HasLine(text, R"(herald_rate_limited_total{kind="stream_open"} 0)")) << text;
+  EXPECT_TRUE(HasLine(text, R"(herald_rate_limited_total{kind="publish"} 1)")) << text;
+  EXPECT_TRUE(HasLine(text, R"(herald_rate_limited_total{kind="unauthenticated"} 0)")) << text;
+  EXPECT_TRUE(HasLine(text, R"(herald_rate_limited_total{kind="read"} 2)")) << text;
+}
+
+TEST(MetricsTest, RendersResponseBytesInFlightRefusalsByLimitAndWriteTimeouts) {
+  Metrics metrics;
+  ByteBudget budget({.total = 1000, .per_key = 100}, &metrics.ResponseBytesInFlight());
+  auto held = budget.TryAcquire("user:alice", 80);
+  metrics.ResponseRefused(ByteBudget::Refusal::kPerKey);
+  metrics.ResponseRefused(ByteBudget::Refusal::kTotal);
+  metrics.ResponseRefused(ByteBudget::Refusal::kTotal);
+  metrics.ResponseWriteTimedOut();
+  const std::string text = metrics.RenderPrometheus();
+  EXPECT_TRUE(HasLine(text, "# TYPE herald_response_bytes_in_flight gauge")) << text;
+  EXPECT_TRUE(HasLine(text, "herald_response_bytes_in_flight 80")) << text;
+  EXPECT_TRUE(HasLine(text, "# TYPE herald_responses_refused_total counter")) << text;
+  EXPECT_TRUE(HasLine(text, R"(herald_responses_refused_total{limit="per_user"} 1)")) << text;
+  EXPECT_TRUE(HasLine(text, R"(herald_responses_refused_total{limit="total"} 2)")) << text;
+  EXPECT_TRUE(HasLine(text, "herald_response_write_timeouts_total 1")) << text;
+  held = ByteBudget::Refusal::kTotal;  // the lease is released
+  EXPECT_TRUE(HasLine(metrics.RenderPrometheus(), "herald_response_bytes_in_flight 0"));
+}
+
 TEST(MetricsTest, EverySampleBelongsToADeclaredFamily) {
   Metrics metrics;
   metrics.EventStored(Protocol::kAgui, "CUSTOM");

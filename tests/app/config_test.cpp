@@ -1,0 +1,78 @@
+// `herald serve` options of the non-stream response limits and the read rate limit: their
+// defaults, parsing, and the one-line reasons that refuse bad values at start-up.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace herald::app {
+namespace {
+
+// `serve ARGS…` parsed and finished as main() does.
+ServeConfig Parse(std::vector<std::string> args) {
+  CLI::App command;
+  ServeConfig config;
+  AddServeOptions(command, config);
+  args.insert(args.begin(), "serve");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  command.parse(static_cast<int>(argv.size()), argv.data());
+  FinishServeConfig(command, config);
+  return config;
+}
+
+// The reason FinishServeConfig gives for refusing `args` ("" when it accepts them).
+std::string Refusal(std::vector<std::string> args) {
+  try {
+    Parse(std::move(args));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigTest, ResponseLimitsAndTheReadRateLimitDefaultToTheDocumentedValues) {
+  const ServeConfig config = Parse({});
+  EXPECT_EQ(config.response_write_timeout, 30.0);
+  EXPECT_EQ(config.response_bytes_budget, 64u * 1024 * 1024);
+  EXPECT_EQ(config.response_bytes_per_user, 8u * 1024 * 1024);
+  EXPECT_EQ(config.rate_limit_reads, 50.0);
+  EXPECT_EQ(config.rate_limit_reads_burst, 100.0);
+}
+
+TEST(ConfigTest, ResponseLimitAndReadRateFlagsAreParsed) {
+  const ServeConfig config = Parse({"--response-write-timeout", "2.5", "--response-bytes-budget",
+                                    "1000000", "--response-bytes-per-user", "1000",
+                                    "--rate-limit-reads", "5", "--rate-limit-reads-burst", "7"});
+  EXPECT_EQ(config.response_write_timeout, 2.5);
+  EXPECT_EQ(config.response_bytes_budget, 1'000'000u);
+  EXPECT_EQ(config.response_bytes_per_user, 1'000u);
+  EXPECT_EQ(config.rate_limit_reads, 5.0);
+  EXPECT_EQ(config.rate_limit_reads_burst, 7.0);
+}
+
+TEST(ConfigTest, ZeroTurnsTheBytesLimitsAndTheReadRateLimitOff) {
+  EXPECT_EQ(Refusal({"--response-bytes-budget", "0", "--response-bytes-per-user", "1000"}), "");
+  EXPECT_EQ(Refusal({"--response-bytes-per-user", "0"}), "");
+  EXPECT_EQ(Refusal({"--rate-limit-reads", "0", "--rate-limit-reads-burst", "0"}), "");
+}
+
+TEST(ConfigTest, BadResponseLimitsAndReadRatesAreRefusedWithAOneLineReason) {
+  EXPECT_EQ(Refusal({"--response-write-timeout", "0"}),
+            "--response-write-timeout must be between 0.001 and 3600 seconds");
+  EXPECT_EQ(Refusal({"--response-write-timeout", "-1"}),
+            "--response-write-timeout must be between 0.001 and 3600 seconds");
+  EXPECT_EQ(Refusal({"--response-write-timeout", "3601"}),
+            "--response-write-timeout must be between 0.001 and 3600 seconds");
+  EXPECT_EQ(Refusal({"--response-bytes-budget", "1000", "--response-bytes-per-user", "1001"}),
+            "--response-bytes-per-user must not exceed --response-bytes-budget");
+  EXPECT_EQ(Refusal({"--rate-limit-reads", "-1"}), "--rate-limit-reads must be >= 0");
+  EXPECT_EQ(Refusal({"--rate-limit-reads", "5", "--rate-limit-reads-burst", "0.5"}),
+            "--rate-limit-reads-burst must be >= 1");
+}
+
+}  // namespace
+}  // namespace herald::app
