@@ -78,6 +78,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "contexts-auto-create", c.contexts_auto_create,
       "Create a context when an event names one that does not exist (false: another system owns "
       "contexts; such events are delivered with their context id and create nothing)");
+  Add(command, "max-contexts-per-user", c.max_contexts_per_user,
+      "Contexts one user may have (past it: creating one through the API is 409; an event naming "
+      "a new one is delivered without creating it; 0: no limit)");
+  Add(command, "snapshot-max-contexts", c.snapshot_max_contexts,
+      "Newest contexts a CONTEXTS_SNAPSHOT lists; it says how many there are in all (0: all)");
   Add(command, "validation", c.validation,
       "compatible: also accept what the original system's back-end publishes (any JSON "
       "TOOL_CALL_RESULT content, lower-case A2A states, null optional fields); strict: AG-UI "
@@ -124,6 +129,10 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
                "Stream, publish and other API requests without a valid token per client address");
   AddRateLimit(command, "reads", c.rate_limit_reads, c.rate_limit_reads_burst,
                "Other API requests per user (the contexts API, admin routes)");
+  AddRateLimit(command, "context-creates", c.rate_limit_context_creates,
+               c.rate_limit_context_creates_burst,
+               "Contexts created per user, through the API or by events (past it: the API's "
+               "create is 429; an event is delivered without creating one)");
   Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
@@ -189,6 +198,8 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   check_rate("rate-limit-unauthenticated", c.rate_limit_unauthenticated,
              c.rate_limit_unauthenticated_burst);
   check_rate("rate-limit-reads", c.rate_limit_reads, c.rate_limit_reads_burst);
+  check_rate("rate-limit-context-creates", c.rate_limit_context_creates,
+             c.rate_limit_context_creates_burst);
 }
 
 ListenAddress ParseListen(const std::string& text) {

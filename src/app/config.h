@@ -49,7 +49,10 @@ struct ServeConfig {
   // Cluster relay (--store postgresql://…): the polling fallback, and LISTEN/NOTIFY on or off.
   double relay_poll_interval = 1;  // seconds
   bool relay_listen = true;
-  bool contexts_auto_create = true;       // false: contexts are owned by another system
+  bool contexts_auto_create = true;  // false: contexts are owned by another system
+  // Contexts per user (0: no cap), and the newest a CONTEXTS_SNAPSHOT lists (0: all).
+  std::uint64_t max_contexts_per_user = 10'000;
+  std::size_t snapshot_max_contexts = http::HttpOptions{}.snapshot_max_contexts;
   std::string validation = "compatible";  // or "strict"
   bool compat_frames = true;
   // Cluster: seconds a node that stops renewing its lease (killed, cut off) still counts its
@@ -64,6 +67,9 @@ struct ServeConfig {
   double rate_limit_unauthenticated_burst = http::kDefaultRateLimits.unauthenticated.burst;
   double rate_limit_reads = http::kDefaultRateLimits.reads.per_second;
   double rate_limit_reads_burst = http::kDefaultRateLimits.reads.burst;
+  // Contexts created per user, by the API or by events naming new ones.
+  double rate_limit_context_creates = 10;
+  double rate_limit_context_creates_burst = 100;
   std::string log_level = "info";
   std::string config_file;
 };

@@ -86,11 +86,14 @@ std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& 
   v.algorithm = auth::Algorithm::kHs256;
   if (!c.jwt_secret.empty()) {
     v.hs256_secret = c.jwt_secret;
+    // Refused outside --dev (issue 14): a shorter secret can be guessed from one token.
     if (c.jwt_secret.size() < kMinHs256SecretBytes) {
-      spdlog::warn(
-          "--jwt-secret is {} bytes: HS256 wants at least {} (256 bits, RFC 7518 section 3.2); "
-          "a shorter secret can be guessed from one token",
+      const std::string why = fmt::format(
+          "--jwt-secret is {} bytes: HS256 wants at least {} (256 bits, RFC 7518 section 3.2), "
+          "or it can be guessed from one token; make one with: openssl rand -hex 32",
           c.jwt_secret.size(), kMinHs256SecretBytes);
+      if (!c.dev) throw std::invalid_argument(why);
+      spdlog::warn("{} (accepted in --dev only)", why);
     }
   } else if (c.dev) {
     dev_secret = auth::LoadOrCreateDevSecret(c.data_dir);
@@ -122,6 +125,9 @@ hub::HubOptions MakeHubOptions(const ServeConfig& c) {
   options.publisher.retention.max_events_per_user = c.retention_events;
   options.publisher.retention.max_age = std::chrono::seconds(c.retention_age);
   options.publisher.contexts_auto_create = c.contexts_auto_create;
+  options.publisher.max_contexts_per_user = c.max_contexts_per_user;
+  options.publisher.context_creates = {c.rate_limit_context_creates,
+                                       c.rate_limit_context_creates_burst};
   options.relay.poll_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.relay_poll_interval * 1000));
   options.relay.listen = c.relay_listen;
@@ -147,6 +153,7 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
       std::chrono::milliseconds(static_cast<std::int64_t>(c.response_write_timeout * 1000));
   options.response_bytes_budget = c.response_bytes_budget;
   options.response_bytes_per_user = c.response_bytes_per_user;
+  options.snapshot_max_contexts = c.snapshot_max_contexts;
   options.rate_limits = {
       .stream_opens = {c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst},
       .publishes = {c.rate_limit_publishes, c.rate_limit_publishes_burst},

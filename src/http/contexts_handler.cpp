@@ -6,7 +6,9 @@
 #include <boost/uuid/uuid.hpp>
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <charconv>
 
+#include "auth/base64url.h"
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "http/authenticate.h"
@@ -58,10 +60,10 @@ boost::json::object ContextJson(const store::ContextRecord& context, bool stats)
   return json;
 }
 
-// The success envelope of spec §1.3.
+// The success envelope of spec §1.3; `meta` may bring fields of its own (the list's paging).
 Response EnvelopeResponse(const Request& request, beast_http::status status,
-                          boost::json::value data, std::chrono::system_clock::time_point now) {
-  boost::json::object meta;
+                          boost::json::value data, std::chrono::system_clock::time_point now,
+                          boost::json::object meta = {}) {
   meta["timestamp"] = FormatRfc3339(now);
   meta["version"] = "1.0.0";
   boost::json::object body;
@@ -118,6 +120,48 @@ std::variant<UserId, ApiError> ActingUser(const auth::Claims& claims, std::strin
   return UserId(std::string(*param));
 }
 
+// The list's pages (docs/DECISIONS.md "Contexts"): `limit` entries (default 100, at most 1000)
+// after the position an opaque `cursor` names: base64url of "<updated_at_ms>:<context_id>".
+constexpr std::size_t kDefaultPageSize = 100;
+constexpr std::size_t kMaxPageSize = 1'000;
+
+std::string EncodeCursor(const store::ContextRecord& last) {
+  return auth::EncodeBase64Url(std::to_string(last.updated_at_ms) + ":" + last.id.str());
+}
+
+std::optional<store::ContextPosition> DecodeCursor(std::string_view cursor) {
+  const auto text = auth::DecodeBase64Url(cursor);
+  if (!text) return std::nullopt;
+  const auto colon = text->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::int64_t updated_at_ms = 0;
+  const char* end = text->data() + colon;
+  const auto [stop, error] = std::from_chars(text->data(), end, updated_at_ms);
+  const std::string_view id = std::string_view(*text).substr(colon + 1);
+  if (error != std::errc() || stop != end || !IsValidContextId(id)) return std::nullopt;
+  return store::ContextPosition{updated_at_ms, ContextId(std::string(id))};
+}
+
+// The page a list request asks for, or 400.
+std::variant<store::ContextQuery, ApiError> ListPage(std::string_view query) {
+  store::ContextQuery page;
+  page.limit = kDefaultPageSize;
+  if (const auto limit = QueryParam(query, "limit")) {
+    std::size_t value = 0;
+    const auto [stop, error] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (error != std::errc() || stop != limit->data() + limit->size() || value < 1 ||
+        value > kMaxPageSize) {
+      return BadRequest("limit must be an integer from 1 to 1000.");
+    }
+    page.limit = value;
+  }
+  if (const auto cursor = QueryParam(query, "cursor")) {
+    page.after = DecodeCursor(*cursor);
+    if (!page.after) return BadRequest("Malformed cursor.");
+  }
+  return page;
+}
+
 ContextId NewContextId() {
   thread_local boost::uuids::random_generator generate;
   return ContextId(boost::uuids::to_string(generate()));
@@ -136,16 +180,30 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   const UserId user = std::get<UserId>(std::move(acting));
 
   if (request.method() == beast_http::verb::get) {
+    auto page = ListPage(match.query);
+    if (auto* error = std::get_if<ApiError>(&page)) co_return ErrorResponse(request, *error, now);
+    store::ContextQuery query = std::get<store::ContextQuery>(std::move(page));
+    const std::size_t limit = query.limit;
+    ++query.limit;  // one more than the page: whether another page follows
     hub::Hub* hub = &services->hub;
     auto view = co_await Offload(hub->store_pool(),
-                                 [hub, &user] { return hub->ReadView(user, std::nullopt, true); });
+                                 [hub, &user, &query] { return hub->ReadView(user, query); });
     if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
+    std::vector<store::ContextRecord>& contexts = view.value->contexts;
+    boost::json::object meta;
+    meta["total"] = view.value->total;
+    meta["next_cursor"] = nullptr;
+    if (contexts.size() > limit) {
+      contexts.resize(limit);
+      meta["next_cursor"] = EncodeCursor(contexts.back());
+    }
     boost::json::array list;
-    list.reserve(view.value->contexts.size());
-    for (const store::ContextRecord& context : view.value->contexts) {
+    list.reserve(contexts.size());
+    for (const store::ContextRecord& context : contexts) {
       list.emplace_back(ContextJson(context, true));
     }
-    co_return EnvelopeResponse(request, beast_http::status::ok, std::move(list), services->Now());
+    co_return EnvelopeResponse(request, beast_http::status::ok, std::move(list), services->Now(),
+                               std::move(meta));
   }
 
   // Without an Authorization header (a cookie or query token) the body must be JSON, even an
@@ -193,8 +251,11 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
 
   if (request.method() == beast_http::verb::get) {
     hub::Hub* hub = &services->hub;
-    auto view = co_await Offload(hub->store_pool(),
-                                 [hub, &user, &id] { return hub->ReadView(user, id, true); });
+    auto view = co_await Offload(hub->store_pool(), [hub, &user, &id] {
+      store::ContextQuery only;
+      only.only = id;
+      return hub->ReadView(user, only);
+    });
     if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
     if (view.value->contexts.empty()) {
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Context not found.", {}, {}},

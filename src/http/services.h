@@ -39,6 +39,8 @@ struct HttpOptions {
   std::size_t response_bytes_budget = 64 * 1024 * 1024;
   std::size_t response_bytes_per_user = 8 * 1024 * 1024;
   std::size_t replay_page_events = 1'000;
+  // The newest contexts a CONTEXTS_SNAPSHOT lists (it says how many there are in all); 0: all.
+  std::size_t snapshot_max_contexts = 1'000;
   RateLimitOptions rate_limits;           // none unless set (`herald serve`: kDefaultRateLimits)
   std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)
   ValidationMode validation = ValidationMode::kCompatible;  // core/event_validation.h

@@ -84,12 +84,13 @@ std::string Rfc3339(std::int64_t unix_ms) {
   return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
 }
 
-// CONTEXTS_SNAPSHOT with the snake_case entries of spec §3.1, newest first.
-std::string SnapshotJson(const std::vector<store::ContextRecord>& contexts,
+// CONTEXTS_SNAPSHOT with the snake_case entries of spec §3.1, newest first: at most the newest
+// --snapshot-max-contexts, with how many there are in all and whether some were left out.
+std::string SnapshotJson(const store::ContextsView& view,
                          std::chrono::system_clock::time_point now) {
   boost::json::array entries;
-  entries.reserve(contexts.size());
-  for (const store::ContextRecord& context : contexts) {
+  entries.reserve(view.contexts.size());
+  for (const store::ContextRecord& context : view.contexts) {
     boost::json::object entry;
     entry["context_id"] = context.id.str();
     entry["name"] = context.name;
@@ -102,6 +103,8 @@ std::string SnapshotJson(const std::vector<store::ContextRecord>& contexts,
   boost::json::object event;
   event["type"] = "CONTEXTS_SNAPSHOT";
   event["contexts"] = std::move(entries);
+  event["total"] = view.total;
+  event["truncated"] = view.total > view.contexts.size();
   event["timestamp"] = FormatRfc3339(now);
   return sse::WrapEvent(Protocol::kSystem, boost::json::serialize(event));
 }
@@ -218,9 +221,14 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
   const std::uint32_t history = hub.History();
   const bool contexts_stream = request.stream == Stream::kContexts;
   const auto read = [&](bool with_contexts) {
-    return Offload(hub.store_pool(), [&hub, &user, with_contexts, &only = request.context] {
-      return hub.ReadView(user, only, with_contexts);
-    });
+    std::optional<store::ContextQuery> contexts;
+    if (with_contexts) {
+      contexts.emplace();
+      contexts->only = request.context;
+      contexts->limit = options.snapshot_max_contexts;
+    }
+    return Offload(hub.store_pool(),
+                   [&hub, &user, contexts] { return hub.ReadView(user, contexts); });
   };
   // A contexts stream that resumes needs no snapshot: read its contexts only if it cannot.
   auto view = co_await read(contexts_stream && !request.cursor);
@@ -262,7 +270,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
       floor = plan.after_sequence;
     } else if (contexts_stream) {
       floor = range.last;
-      opening += sse::DataFrame(position, SnapshotJson(view.value->contexts, hub.Now()));
+      opening += sse::DataFrame(position, SnapshotJson(*view.value, hub.Now()));
     } else {
       floor = range.last;
       if (plan.kind == hub::ResumeKind::kReset) {

@@ -41,8 +41,47 @@ std::string DefaultContextName(std::chrono::system_clock::time_point now) {
 }
 
 GroupContexts::GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now,
-                             bool auto_create)
-    : store_(group), now_(now), now_ms_(ToUnixMillis(now)), auto_create_(auto_create) {}
+                             bool auto_create, ContextLimits limits)
+    : store_(group),
+      now_(now),
+      now_ms_(ToUnixMillis(now)),
+      auto_create_(auto_create),
+      limits_(limits) {}
+
+GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
+  if (limits_.max_per_user > 0) {
+    auto stored = stored_counts_.find(user);
+    if (stored == stored_counts_.end()) {
+      auto count = store_.CountContexts(user);
+      if (!count.ok()) return {.store_error = true, .refused = std::nullopt};
+      stored = stored_counts_.emplace(user, *count.value).first;
+    }
+    const auto have = static_cast<std::int64_t>(stored->second) + created_[user];
+    if (have >= static_cast<std::int64_t>(limits_.max_per_user)) {
+      if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(false);
+      return {.store_error = false,
+              .refused = ApiError{ErrorCode::kConflict,
+                                  "This user has reached the limit of " +
+                                      std::to_string(limits_.max_per_user) +
+                                      " contexts; delete some first.",
+                                  {},
+                                  {}}};
+    }
+  }
+  if (limits_.creates != nullptr) {
+    const auto wait = limits_.creates->Take(user.str(), RateLimiter::Clock::now());
+    if (wait != RateLimiter::Clock::duration::zero()) {
+      if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(true);
+      return {.store_error = false,
+              .refused = ApiError{ErrorCode::kRateLimited,
+                                  "Contexts are being created too fast for this user; retry later.",
+                                  {},
+                                  std::chrono::ceil<std::chrono::seconds>(wait)}};
+    }
+  }
+  ++created_[user];
+  return {};
+}
 
 GroupContexts::Working* GroupContexts::Load(const store::ContextKey& key) {
   if (auto found = touched_.find(key); found != touched_.end()) return &found->second;
@@ -72,11 +111,16 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   if (working == nullptr) return Verdict::kStoreError;
   std::optional<store::ContextRecord>& record = working->record;
   if (draft.context_effect != EventDraft::ContextEffect::kNone) {
-    Apply(draft, *working);  // explicit, so whatever --contexts-auto-create says
-    return Verdict::kAccepted;
+    // Explicit, so whatever --contexts-auto-create says.
+    return Apply(draft, *working) ? Verdict::kAccepted : Verdict::kStoreError;
   }
   if (!record && draft.context_must_exist) return Verdict::kNotFound;
   if (!record && !auto_create_) return Verdict::kAccepted;  // another system owns contexts
+  if (!record) {
+    const Creation creation = MayCreate(draft.user);
+    if (creation.store_error) return Verdict::kStoreError;
+    if (creation.refused) return Verdict::kAccepted;  // delivered; no context, no statistics
+  }
   std::optional<bool> new_task;
   if (draft.task) {
     const auto seen = TaskSeen(key, *working, *draft.task);
@@ -114,16 +158,24 @@ void GroupContexts::Working::Drop() {
   group_tasks.clear();
 }
 
-void GroupContexts::Apply(const EventDraft& draft, Working& working) {
+bool GroupContexts::Apply(const EventDraft& draft, Working& working) {
   std::optional<store::ContextRecord>& record = working.record;
-  working.dirty = true;
   if (draft.context_effect == EventDraft::ContextEffect::kDelete) {
+    if (record) Deleted(draft.user);
+    working.dirty = true;
     working.Drop();
-    return;
+    return true;
   }
-  if (!record) record = NewRecord(*draft.context, draft.user, DefaultContextName(now_));
+  if (!record) {
+    const Creation creation = MayCreate(draft.user);
+    if (creation.store_error) return false;
+    if (creation.refused) return true;  // delivered as published; the table stays as it was
+    record = NewRecord(*draft.context, draft.user, DefaultContextName(now_));
+  }
+  working.dirty = true;
   if (draft.context_name) record->name = *draft.context_name;
   record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
+  return true;
 }
 
 std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply(
@@ -133,15 +185,19 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
   if (working == nullptr) return std::nullopt;
   std::optional<store::ContextRecord>& record = working->record;
   switch (command.kind) {
-    case ContextCommand::Kind::kCreate:
+    case ContextCommand::Kind::kCreate: {
       if (record) {  // the caller's id (or, never expected, a drawn one) is taken
         return Answer(ApiError{
             ErrorCode::kConflict, "This user already has a context with this id.", {}, {}});
       }
+      Creation creation = MayCreate(command.user);
+      if (creation.store_error) return std::nullopt;
+      if (creation.refused) return Answer(std::move(*creation.refused));
       record = NewRecord(command.id, command.user, command.name);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_CREATED", &record->name, now_));
       return Answer(*record);
+    }
     case ContextCommand::Kind::kRename:
       if (!record) return Answer(ContextNotFound());
       record->name = command.name;
@@ -151,6 +207,7 @@ std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply
       return Answer(*record);
     case ContextCommand::Kind::kDelete: {
       if (!record) return Answer(ContextNotFound());
+      Deleted(command.user);
       store::ContextRecord gone = std::move(*record);
       working->dirty = true;
       working->Drop();

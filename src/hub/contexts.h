@@ -15,6 +15,8 @@
 
 #include "core/api_error.h"
 #include "core/event.h"
+#include "hub/metrics.h"
+#include "hub/rate_limiter.h"
 #include "store/event_store.h"
 
 namespace herald::hub {
@@ -31,6 +33,15 @@ struct ContextCommand {
   std::string name;  // kCreate, kRename: already trimmed and checked
 };
 
+// How many contexts one user may have, and how fast they may come to be (issue 14; defaults in
+// docs/DECISIONS.md "Contexts"). Past either, the contexts API's create is refused (409, 429) and
+// an event that would create one is still stored and delivered, without creating it.
+struct ContextLimits {
+  std::uint64_t max_per_user = 0;  // 0: no cap
+  RateLimiter* creates = nullptr;  // per user; nullptr: no rate limit
+  Metrics* metrics = nullptr;      // counts refused creations, when given
+};
+
 // "Conversation <unix-ms>": the name of a context created without one (spec §1.3).
 std::string DefaultContextName(std::chrono::system_clock::time_point now);
 
@@ -43,13 +54,14 @@ class GroupContexts {
   // are owned by another system, `--contexts-auto-create=false`): it is stored and delivered
   // with its context id, and no statistics are kept for it.
   GroupContexts(store::WriteGroup& group, std::chrono::system_clock::time_point now,
-                bool auto_create = true);
+                bool auto_create = true, ContextLimits limits = {});
 
   enum class Verdict { kAccepted, kNotFound, kStoreError };
 
   // Attributes `draft` (spec §3.4) to its context among its user's contexts, creating the context
-  // when it does not exist yet (unless the draft requires an existing one: kNotFound), and
-  // updates the statistics. A CONTEXT_CREATED event for a new context is appended to `out` first;
+  // when it does not exist yet (unless the draft requires an existing one: kNotFound; or the
+  // user's ContextLimits forbid it: then it is accepted without a context), and updates the
+  // statistics. A CONTEXT_CREATED event for a new context is appended to `out` first;
   // the caller appends the draft itself when accepted. Refusals change nothing.
   Verdict Attribute(const EventDraft& draft, std::vector<EventDraft>& out);
 
@@ -73,10 +85,20 @@ class GroupContexts {
     // Deleted in this group: no record, and the stored task ids no longer count.
     void Drop();
   };
+  // Whether `user` may create one more context now (ContextLimits), counting it if so: nullopt,
+  // or the refusal (409 past the cap, 429 past the rate); a store error sets `store_error`.
+  struct Creation {
+    bool store_error = false;
+    std::optional<ApiError> refused;
+  };
+  Creation MayCreate(const UserId& user);
+  // A context of `user` ceased to be in this group.
+  void Deleted(const UserId& user) { --created_[user]; }
+
   // A context created now, with no statistics yet.
   store::ContextRecord NewRecord(const ContextId& id, const UserId& owner, std::string name) const;
-  // A system CONTEXT_* event's effect on its context.
-  void Apply(const EventDraft& draft, Working& working);
+  // A system CONTEXT_* event's effect on its context; false on a store error.
+  bool Apply(const EventDraft& draft, Working& working);
 
   Working* Load(const store::ContextKey& key);  // nullptr on a store error
   // Whether `task` was counted for the context before; nullopt on a store error.
@@ -87,6 +109,11 @@ class GroupContexts {
   const std::chrono::system_clock::time_point now_;
   const std::int64_t now_ms_;
   const bool auto_create_;
+  const ContextLimits limits_;
+  // Contexts per user: as committed before the group (read on first need), and how many the
+  // group has created less those it deleted.
+  std::unordered_map<UserId, std::uint64_t> stored_counts_;
+  std::unordered_map<UserId, std::int64_t> created_;
   std::unordered_map<store::ContextKey, Working> touched_;
   std::vector<store::ContextKey> order_;  // touched_ in first-touch order: writes are deterministic
 };

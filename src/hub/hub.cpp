@@ -46,13 +46,14 @@ void Hub::Start() {
   publisher_.Start();
 }
 
-store::Result<store::ContextsView> Hub::ReadView(const UserId& user,
-                                                 const std::optional<ContextId>& only,
-                                                 bool with_contexts) {
-  if (with_contexts) return store_.ReadContexts(user, only);
+store::Result<store::ContextsView> Hub::ReadView(
+    const UserId& user, const std::optional<store::ContextQuery>& contexts) {
+  if (contexts) return store_.ReadContexts(user, *contexts);
   auto range = store_.Range(user);
   if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
-  return store::Result<store::ContextsView>::Ok({{}, *range.value});
+  store::ContextsView view;
+  view.range = *range.value;
+  return store::Result<store::ContextsView>::Ok(std::move(view));
 }
 
 store::Result<store::ReplayPage> Hub::ReadAfter(const UserId& user, std::uint64_t after_sequence,

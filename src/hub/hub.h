@@ -54,11 +54,10 @@ class Hub {
   // Blocking store reads for the HTTP layer, which runs them on store_pool(), never on a shard.
   // Thread-safe.
   std::uint32_t History() const { return store_.History(); }
-  // The user's event range and, with `with_contexts`, their contexts (only `only`, when given),
-  // from one snapshot of the store.
+  // The user's event range and, with `contexts`, the contexts it selects, from one snapshot of
+  // the store.
   store::Result<store::ContextsView> ReadView(const UserId& user,
-                                              const std::optional<ContextId>& only,
-                                              bool with_contexts);
+                                              const std::optional<store::ContextQuery>& contexts);
   store::Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                              const store::ReplayFilter& filter, std::size_t limit);
   // Whether the store answers a read (the health probe).

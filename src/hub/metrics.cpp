@@ -79,6 +79,9 @@ void Metrics::ResponseRefused(ByteBudget::Refusal refusal) {
 void Metrics::ResponseWriteTimedOut() {
   response_write_timeouts_.fetch_add(1, std::memory_order_relaxed);
 }
+void Metrics::ContextCreationRefused(bool rate) {
+  context_creations_refused_[rate ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+}
 void Metrics::StoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::ReplayServed(bool reset) {
@@ -177,6 +180,14 @@ std::string Metrics::RenderPrometheus() const {
          "response was not written within the timeout.\n");
   Append(out, "# TYPE herald_response_write_timeouts_total counter\n");
   Append(out, "herald_response_write_timeouts_total {}\n", response_write_timeouts_.load(relaxed));
+  Append(out,
+         "# HELP herald_context_creations_refused_total Contexts not created because their user "
+         "had as many as --max-contexts-per-user, or was past --rate-limit-context-creates.\n");
+  Append(out, "# TYPE herald_context_creations_refused_total counter\n");
+  Append(out, "herald_context_creations_refused_total{{reason=\"cap\"}} {}\n",
+         context_creations_refused_[0].load(relaxed));
+  Append(out, "herald_context_creations_refused_total{{reason=\"rate\"}} {}\n",
+         context_creations_refused_[1].load(relaxed));
   Append(out, "# HELP herald_store_errors_total Failed store operations.\n");
   Append(out, "# TYPE herald_store_errors_total counter\n");
   Append(out, "herald_store_errors_total {}\n", store_errors_.load(relaxed));

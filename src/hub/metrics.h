@@ -49,6 +49,8 @@ class Metrics {
   // write did not finish within the timeout (its connection closed).
   void ResponseRefused(ByteBudget::Refusal refusal);
   void ResponseWriteTimedOut();
+  // A context not created because its user is past the cap (`rate` false) or the creation rate.
+  void ContextCreationRefused(bool rate);
   void StoreError();
   void ReplayServed(bool reset);
   // The cluster relay (hub/relay.h): whether its connection is up, how far it is behind the
@@ -87,6 +89,7 @@ class Metrics {
   std::atomic<std::int64_t> response_bytes_in_flight_{0};
   std::array<std::atomic<std::uint64_t>, 2> responses_refused_{};  // by ByteBudget::Refusal
   std::atomic<std::uint64_t> response_write_timeouts_{0};
+  std::array<std::atomic<std::uint64_t>, 2> context_creations_refused_{};  // cap, rate
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> replay_hits_{0};
   std::atomic<std::uint64_t> replay_resets_{0};

@@ -173,7 +173,13 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   bool planned = opened.ok();
   std::unique_ptr<store::WriteGroup> transaction = planned ? std::move(*opened.value) : nullptr;
   std::optional<GroupContexts> contexts;
-  if (planned) contexts.emplace(*transaction, now, options_.contexts_auto_create);
+  if (planned) {
+    contexts.emplace(
+        *transaction, now, options_.contexts_auto_create,
+        ContextLimits{.max_per_user = options_.max_contexts_per_user,
+                      .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
+                      .metrics = &metrics_});
+  }
   for (std::size_t i = 0; i < group.size() && planned; ++i) {
     Request& r = group[i];
     Plan& plan = plans[i];

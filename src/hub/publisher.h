@@ -67,6 +67,10 @@ struct PublisherOptions {
   // Whether an event attributed to an unknown context creates it (spec §3.4; off when contexts
   // are owned by another system).
   bool contexts_auto_create = true;
+  // Contexts per user (0: no cap) and their creation rate per user (none unless set; `herald
+  // serve`: docs/DECISIONS.md "Contexts").
+  std::uint64_t max_contexts_per_user = 0;
+  RateLimit context_creates;
 };
 
 class Publisher {
@@ -126,6 +130,7 @@ class Publisher {
   Metrics& metrics_;
   const PublisherOptions options_;
   Clock clock_;
+  RateLimiter context_creates_{options_.context_creates};  // writer thread
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -121,10 +121,30 @@ inline void SortNewestFirst(std::vector<ContextRecord>& contexts) {
   });
 }
 
+// A context's place in the list order (SortNewestFirst): what a page of the list continues after.
+struct ContextPosition {
+  std::int64_t updated_at_ms = 0;
+  ContextId id;
+};
+
+// Whether `context` comes after `position` in the list order.
+inline bool ComesAfter(const ContextRecord& context, const ContextPosition& position) {
+  return context.updated_at_ms < position.updated_at_ms ||
+         (context.updated_at_ms == position.updated_at_ms && position.id < context.id);
+}
+
+// Which of a user's contexts a read returns, in the list order.
+struct ContextQuery {
+  std::optional<ContextId> only;         // that one alone (when the user has it)
+  std::optional<ContextPosition> after;  // only those after it in the list order
+  std::size_t limit = 0;                 // at most this many; 0: no limit
+};
+
 // A user's contexts and the range of their events, read from one snapshot of the store, so that
 // the contexts reflect exactly the events up to range.last (spec §4, snapshot consistency).
 struct ContextsView {
   std::vector<ContextRecord> contexts;  // newest updated_at first, then by id
+  std::uint64_t total = 0;              // how many the query selects without `after` and `limit`
   UserRange range;
 };
 
@@ -139,6 +159,8 @@ class WriteGroup {
 
   virtual Result<std::optional<ContextRecord>> FindContext(const ContextKey& key) = 0;
   virtual Result<bool> TaskSeen(const ContextKey& context, const std::string& task) = 0;
+  // How many contexts `user` has (as committed before this group).
+  virtual Result<std::uint64_t> CountContexts(const UserId& user) = 0;
   // The record of an unexpired key, or nullopt.
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) = 0;
@@ -241,10 +263,9 @@ class EventStore {
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now);
 
-  // Thread-safe. The user's contexts (only `only`, when given and owned by the user) and their
-  // event range, from one consistent snapshot.
-  virtual Result<ContextsView> ReadContexts(const UserId& user,
-                                            const std::optional<ContextId>& only) = 0;
+  // Thread-safe. The user's contexts that `query` selects, how many it would select without a
+  // page (`after`, `limit`), and the user's event range, from one consistent snapshot.
+  virtual Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) = 0;
 
   // Thread-safe. The user's events with sequence > after_sequence that `filter` selects, in
   // order, at most `limit` of them.

@@ -30,6 +30,9 @@ class MemoryStore::Group final : public WriteGroup {
   Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
     return store_.Task(context, task);
   }
+  Result<std::uint64_t> CountContexts(const UserId& user) override {
+    return store_.ContextCount(user);
+  }
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) override {
     return store_.Key(key, now);
@@ -113,20 +116,25 @@ Result<bool> MemoryStore::Task(const ContextKey& context, const std::string& tas
   return Result<bool>::Ok(found != contexts_.end() && found->second.tasks.contains(task));
 }
 
-Result<ContextsView> MemoryStore::ReadContexts(const UserId& user,
-                                               const std::optional<ContextId>& only) {
+Result<std::uint64_t> MemoryStore::ContextCount(const UserId& user) const {
+  std::shared_lock lock(mutex_);
+  std::uint64_t count = 0;
+  for (const auto& [key, entry] : contexts_) count += key.user == user ? 1 : 0;
+  return Result<std::uint64_t>::Ok(count);
+}
+
+Result<ContextsView> MemoryStore::ReadContexts(const UserId& user, const ContextQuery& query) {
   ContextsView view;
   std::shared_lock lock(mutex_);
-  if (only) {
-    const auto found = contexts_.find(ContextKey{user, *only});
-    if (found != contexts_.end()) view.contexts.push_back(found->second.record);
-  } else {
-    // A scan of every context: fine for tests and `memory:`; SQLite has an index by owner.
-    for (const auto& [key, entry] : contexts_) {
-      if (key.user == user) view.contexts.push_back(entry.record);
-    }
-    SortNewestFirst(view.contexts);
+  // A scan of every context: fine for tests and `memory:`; SQLite has an index by owner.
+  for (const auto& [key, entry] : contexts_) {
+    if (key.user != user || (query.only && key.id != *query.only)) continue;
+    ++view.total;
+    if (query.after && !ComesAfter(entry.record, *query.after)) continue;
+    view.contexts.push_back(entry.record);
   }
+  SortNewestFirst(view.contexts);
+  if (query.limit > 0 && view.contexts.size() > query.limit) view.contexts.resize(query.limit);
   if (const auto found = users_.find(user); found != users_.end())
     view.range = RangeOf(found->second);
   return Result<ContextsView>::Ok(std::move(view));

@@ -22,8 +22,7 @@ class MemoryStore final : public EventStore {
   std::uint32_t History() const override { return history_; }
   // A group reads the committed state and applies its writes at Commit, under the lock.
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
-  Result<ContextsView> ReadContexts(const UserId& user,
-                                    const std::optional<ContextId>& only) override;
+  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;
@@ -42,6 +41,7 @@ class MemoryStore final : public EventStore {
                                           std::chrono::system_clock::time_point now);
   Result<std::optional<ContextRecord>> Context(const ContextKey& key) const;
   Result<bool> Task(const ContextKey& context, const std::string& task) const;
+  Result<std::uint64_t> ContextCount(const UserId& user) const;
   Result<std::optional<IdempotencyRecord>> Key(const std::string& key,
                                                std::chrono::system_clock::time_point now) const;
 

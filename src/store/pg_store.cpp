@@ -26,6 +26,8 @@ std::string Text(std::uint64_t value) {
   return std::to_string(std::min(value, kMax));
 }
 
+constexpr const char* kCountContextsSql = "SELECT count(*) FROM herald_contexts WHERE user_id = $1";
+
 std::optional<std::string> TextOrNull(const std::optional<std::int64_t>& value) {
   if (!value) return std::nullopt;
   return Text(*value);
@@ -63,6 +65,13 @@ class PgStore::Group final : public WriteGroup {
         {context.user.str(), context.id.str(), task});
     if (!rows.ok()) return Result<bool>::Fail("contexts: task: " + rows.error());
     return Result<bool>::Ok(rows.size() > 0);
+  }
+
+  Result<std::uint64_t> CountContexts(const UserId& user) override {
+    using Out = Result<std::uint64_t>;
+    Rows rows = db_.Exec(kCountContextsSql, {user.str()});
+    if (!rows.ok()) return Out::Fail("contexts: count: " + rows.error());
+    return Out::Ok(std::stoull(std::string(rows.Text(0, 0))));
   }
 
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
@@ -398,29 +407,43 @@ Result<UserRange> PgStore::Range(const UserId& user) {
   return RangeFromRows((*db).Exec(kRangeSql, {user.str()}));
 }
 
-Result<ContextsView> PgStore::ReadContexts(const UserId& user,
-                                           const std::optional<ContextId>& only) {
+Result<ContextsView> PgStore::ReadContexts(const UserId& user, const ContextQuery& query) {
   using Out = Result<ContextsView>;
   Lease db(*this);
   if (!db.ok()) return Out::Fail("contexts: connect: " + db.error());
   // One snapshot for both reads: the contexts reflect exactly the events up to range.last.
   Rows begin = (*db).Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (!begin.ok()) return Out::Fail("contexts: begin: " + begin.error());
+  // In the list order of spec §1.3 (SortNewestFirst; "C": byte order, as SQLite and std::string).
   static const std::string sql = fmt::format(
       "SELECT {} FROM herald_contexts WHERE user_id = $1 AND ($2::text IS NULL OR context_id = "
-      "$2) ORDER BY updated_at_ms DESC, context_id COLLATE \"C\"",
+      "$2) AND ($3::bigint IS NULL OR updated_at_ms < $3::bigint OR (updated_at_ms = $3::bigint "
+      "AND context_id COLLATE \"C\" > $4::text)) ORDER BY updated_at_ms DESC, context_id "
+      "COLLATE \"C\" LIMIT $5::bigint",
       kContextColumns);
+  using Param = std::optional<std::string>;
   Rows contexts =
-      (*db).Exec(sql.c_str(), {user.str(), only ? std::optional(only->str()) : std::nullopt});
-  Rows range_rows = contexts.ok() ? (*db).Exec(kRangeSql, {user.str()}) : Rows();
+      (*db).Exec(sql.c_str(), {user.str(), query.only ? Param(query.only->str()) : std::nullopt,
+                               query.after ? Param(Text(query.after->updated_at_ms)) : std::nullopt,
+                               query.after ? Param(query.after->id.str()) : std::nullopt,
+                               query.limit > 0 ? Param(Text(query.limit)) : std::nullopt});
+  Rows count = contexts.ok()
+                   ? (*db).Exec(
+                         "SELECT count(*) FROM herald_contexts WHERE user_id = "
+                         "$1 AND ($2::text IS NULL OR context_id = $2)",
+                         {user.str(), query.only ? Param(query.only->str()) : std::nullopt})
+                   : Rows();
+  Rows range_rows = count.ok() ? (*db).Exec(kRangeSql, {user.str()}) : Rows();
   (*db).Exec("COMMIT");
   if (!contexts.ok()) return Out::Fail("contexts: read: " + contexts.error());
+  if (!count.ok()) return Out::Fail("contexts: count: " + count.error());
   auto range = RangeFromRows(range_rows);
   if (!range.ok()) return Out::Fail(std::move(range.error.message));
   ContextsView view;
   for (int row = 0; row < contexts.size(); ++row) {
     view.contexts.push_back(pg::ContextFromRow(contexts, row));
   }
+  view.total = std::stoull(std::string(count.Text(0, 0)));
   view.range = *range.value;
   return Out::Ok(std::move(view));
 }

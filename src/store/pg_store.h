@@ -40,8 +40,7 @@ class PgStore final : public EventStore {
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
   std::unique_ptr<LogListener> OpenLogListener() override;
   std::unique_ptr<NodeRegistry> JoinCluster() override;
-  Result<ContextsView> ReadContexts(const UserId& user,
-                                    const std::optional<ContextId>& only) override;
+  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;

@@ -29,13 +29,18 @@ constexpr const char* kRangeSql =
     "SELECT last_seq, (SELECT MIN(seq) FROM events WHERE user_id = ?1) FROM users "
     "WHERE user_id = ?1";
 
-// ?2 NULL: all the user's contexts, in the list order of spec §1.3 (SortNewestFirst).
+// The user's contexts in the list order of spec §1.3 (SortNewestFirst): ?2 NULL or that one
+// alone; ?3 NULL or those after the position (?3 updated_at_ms, ?4 id); at most ?5 (-1: all).
 std::string ContextsSql() {
   return fmt::format(
       "SELECT {} FROM contexts WHERE user_id = ?1 AND (?2 IS NULL OR context_id = ?2) "
-      "ORDER BY updated_at_ms DESC, context_id",
+      "AND (?3 IS NULL OR updated_at_ms < ?3 OR (updated_at_ms = ?3 AND context_id > ?4)) "
+      "ORDER BY updated_at_ms DESC, context_id LIMIT ?5",
       kContextColumns);
 }
+
+constexpr const char* kCountContextsSql =
+    "SELECT count(*) FROM contexts WHERE user_id = ?1 AND (?2 IS NULL OR context_id = ?2)";
 
 }  // namespace
 
@@ -44,6 +49,7 @@ struct Readers::Reader {
   Statement read_after;
   Statement range;
   Statement contexts;
+  Statement count_contexts;
   Statement begin;
   Statement commit;
 
@@ -53,6 +59,7 @@ struct Readers::Reader {
     read_after = db.Prepare(kReadAfterSql);
     range = db.Prepare(kRangeSql);
     contexts = db.Prepare(ContextsSql().c_str());
+    count_contexts = db.Prepare(kCountContextsSql);
     begin = db.Prepare("BEGIN");
     commit = db.Prepare("COMMIT");
   }
@@ -175,8 +182,7 @@ Result<UserRange> Readers::Range(const UserId& user) {
   }
 }
 
-Result<ContextsView> Readers::ReadContexts(const UserId& user,
-                                           const std::optional<ContextId>& only) {
+Result<ContextsView> Readers::ReadContexts(const UserId& user, const ContextQuery& selection) {
   using Out = Result<ContextsView>;
   try {
     Lease lease(*this);
@@ -196,14 +202,34 @@ Result<ContextsView> Readers::ReadContexts(const UserId& user,
       Statement& query = reader.contexts;
       Statement::ResetOnExit reset(query);
       query.BindText(1, user.str());
-      if (only) {
-        query.BindText(2, only->str());
+      if (selection.only) {
+        query.BindText(2, selection.only->str());
       } else {
         query.BindNull(2);
       }
+      if (selection.after) {
+        query.BindInt64(3, selection.after->updated_at_ms);
+        query.BindText(4, selection.after->id.str());
+      } else {
+        query.BindNull(3);
+        query.BindNull(4);
+      }
+      query.BindInt64(5, selection.limit == 0 ? -1 : static_cast<std::int64_t>(selection.limit));
       int rc = SQLITE_OK;
       while ((rc = query.Step()) == SQLITE_ROW) view.contexts.push_back(ContextFromRow(query));
       if (rc != SQLITE_DONE) return fail("contexts: read");
+    }
+    {
+      Statement& count = reader.count_contexts;
+      Statement::ResetOnExit reset(count);
+      count.BindText(1, user.str());
+      if (selection.only) {
+        count.BindText(2, selection.only->str());
+      } else {
+        count.BindNull(2);
+      }
+      if (count.Step() != SQLITE_ROW) return fail("contexts: count");
+      view.total = static_cast<std::uint64_t>(count.ColumnInt64(0));
     }
     auto range = ReadRange(reader, user);
     if (!range.ok()) {

@@ -28,7 +28,7 @@ class Readers {
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit);
   Result<UserRange> Range(const UserId& user);
-  Result<ContextsView> ReadContexts(const UserId& user, const std::optional<ContextId>& only);
+  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query);
 
  private:
   struct Reader;

@@ -48,6 +48,9 @@ class SqliteStore::Group final : public WriteGroup {
   Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
     return writer_.TaskSeen(context, task);
   }
+  Result<std::uint64_t> CountContexts(const UserId& user) override {
+    return writer_.CountContexts(user);
+  }
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now) override {
     return writer_.FindIdempotencyKey(key, now);
@@ -77,9 +80,8 @@ Result<std::unique_ptr<WriteGroup>> SqliteStore::BeginGroup() {
   return Out::Ok(std::move(group));
 }
 
-Result<ContextsView> SqliteStore::ReadContexts(const UserId& user,
-                                               const std::optional<ContextId>& only) {
-  return readers_->ReadContexts(user, only);
+Result<ContextsView> SqliteStore::ReadContexts(const UserId& user, const ContextQuery& query) {
+  return readers_->ReadContexts(user, query);
 }
 
 Result<ReplayPage> SqliteStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,

@@ -48,8 +48,7 @@ class SqliteStore final : public EventStore {
 
   std::uint32_t History() const override { return history_; }
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
-  Result<ContextsView> ReadContexts(const UserId& user,
-                                    const std::optional<ContextId>& only) override;
+  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
   Result<UserRange> Range(const UserId& user) override;

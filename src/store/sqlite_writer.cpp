@@ -62,6 +62,7 @@ Writer::Writer(const std::string& path, Durability durability,
       "INSERT OR IGNORE INTO context_tasks (user_id, context_id, task_id) VALUES (?1, ?2, ?3)");
   select_task_ = db_.Prepare(
       "SELECT 1 FROM context_tasks WHERE user_id = ?1 AND context_id = ?2 AND task_id = ?3");
+  count_contexts_ = db_.Prepare("SELECT count(*) FROM contexts WHERE user_id = ?1");
   delete_aged_ = db_.Prepare(
       "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
       "AND stored_at_ms < ?1");
@@ -181,6 +182,14 @@ Result<bool> Writer::TaskSeen(const ContextKey& context, const std::string& task
   const int rc = select_task_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Result<bool>::Fail(db_.Error("contexts: task"));
   return Result<bool>::Ok(rc == SQLITE_ROW);
+}
+
+Result<std::uint64_t> Writer::CountContexts(const UserId& user) {
+  using Out = Result<std::uint64_t>;
+  Statement::ResetOnExit reset(count_contexts_);
+  count_contexts_.BindText(1, user.str());
+  if (count_contexts_.Step() != SQLITE_ROW) return Out::Fail(db_.Error("contexts: count"));
+  return Out::Ok(static_cast<std::uint64_t>(count_contexts_.ColumnInt64(0)));
 }
 
 Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(

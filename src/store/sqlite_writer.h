@@ -35,6 +35,7 @@ class Writer {
   void Rollback();
   Result<std::optional<ContextRecord>> FindContext(const ContextKey& key);
   Result<bool> TaskSeen(const ContextKey& context, const std::string& task);
+  Result<std::uint64_t> CountContexts(const UserId& user);
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
       const std::string& key, std::chrono::system_clock::time_point now);
   Result<std::size_t> Prune(const RetentionPolicy& policy,
@@ -84,6 +85,7 @@ class Writer {
   Statement delete_tasks_;
   Statement insert_task_;
   Statement select_task_;
+  Statement count_contexts_;
 
   UserMap users_;
   // Scratch of Append, kept to reuse their memory.

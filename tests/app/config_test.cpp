@@ -1,5 +1,5 @@
-// `herald serve` options of the non-stream response limits and the read rate limit: their
-// defaults, parsing, and the one-line reasons that refuse bad values at start-up.
+// `herald serve` options of the per-user limits of issue 14 (non-stream responses, reads,
+// contexts): their defaults, parsing, and the one-line reasons that refuse bad values at start-up.
 #include "app/config.h"
 
 #include <gtest/gtest.h>
@@ -72,6 +72,24 @@ TEST(ConfigTest, BadResponseLimitsAndReadRatesAreRefusedWithAOneLineReason) {
   EXPECT_EQ(Refusal({"--rate-limit-reads", "-1"}), "--rate-limit-reads must be >= 0");
   EXPECT_EQ(Refusal({"--rate-limit-reads", "5", "--rate-limit-reads-burst", "0.5"}),
             "--rate-limit-reads-burst must be >= 1");
+}
+
+TEST(ConfigTest, ContextLimitsDefaultToTheDocumentedValuesAndTheirFlagsAreParsed) {
+  const ServeConfig defaults = Parse({});
+  EXPECT_EQ(defaults.max_contexts_per_user, 10'000u);
+  EXPECT_EQ(defaults.snapshot_max_contexts, 1'000u);
+  EXPECT_EQ(defaults.rate_limit_context_creates, 10.0);
+  EXPECT_EQ(defaults.rate_limit_context_creates_burst, 100.0);
+  const ServeConfig config =
+      Parse({"--max-contexts-per-user", "0", "--snapshot-max-contexts", "50",
+             "--rate-limit-context-creates", "2", "--rate-limit-context-creates-burst", "3"});
+  EXPECT_EQ(config.max_contexts_per_user, 0u);
+  EXPECT_EQ(config.snapshot_max_contexts, 50u);
+  EXPECT_EQ(config.rate_limit_context_creates, 2.0);
+  EXPECT_EQ(config.rate_limit_context_creates_burst, 3.0);
+  EXPECT_EQ(
+      Refusal({"--rate-limit-context-creates", "1", "--rate-limit-context-creates-burst", "0"}),
+      "--rate-limit-context-creates-burst must be >= 1");
 }
 
 }  // namespace

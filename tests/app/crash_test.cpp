@@ -26,7 +26,7 @@
 namespace herald::testing {
 namespace {
 
-constexpr char kSecret[] = "crash-test-secret";
+constexpr char kSecret[] = "crash-test-secret-crash-test-secret";
 
 class ScratchDir {
  public:

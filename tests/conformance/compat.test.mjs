@@ -551,9 +551,18 @@ describe('compat: rate limits set by the command line', () => {
 });
 
 describe('compat: configuration errors', () => {
-  it('herald serve warns (and still starts) when the HS256 secret is shorter than 32 bytes, and says nothing for 32', async () => {
-    for (const [secret, warned] of [['short-secret', true], ['x'.repeat(32), false]]) {
-      const hub = await startHub({ secret });
+  it('herald serve refuses an HS256 secret shorter than 32 bytes with a one-line reason (in --dev it warns and starts), and says nothing for 32', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herald-conf-secret-'));
+    try {
+      const run = spawnSync(HERALD_BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--jwt-secret', 'x'.repeat(31)], { encoding: 'utf8', timeout: 10_000 });
+      assert.notEqual(run.status, 0, 'non-zero exit');
+      assert.equal(run.stderr, 'herald: --jwt-secret is 31 bytes: HS256 wants at least 32 (256 bits, RFC 7518 section 3.2), or it can be guessed from one token; make one with: openssl rand -hex 32\n');
+      assert.ok(!run.stdout.includes('listening on'), 'never listened');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const [secret, args, warned] of [['short-secret', ['--dev'], true], ['x'.repeat(32), [], false]]) {
+      const hub = await startHub({ secret, extraArgs: args });
       try {
         assert.equal(/--jwt-secret is \d+ bytes: HS256 wants at least 32/.test(hub.output), warned, `${secret.length} bytes: ${hub.output}`);
       } finally {

@@ -122,7 +122,8 @@ TEST(ContextsLoopbackTest, ACookieAuthenticatedCreateNeedsAJsonBodySoAnotherSite
   EXPECT_TRUE(IsError(Request(hub.port(), "POST", kContexts, text, R"({"name":"x"})"), 415,
                       "unsupported_media_type"));
   json::value data;
-  ASSERT_TRUE(IsEnvelope(Request(hub.port(), "GET", kContexts, cookie), 200, data));
+  json::object meta;
+  ASSERT_TRUE(IsEnvelope(Request(hub.port(), "GET", kContexts, cookie), 200, data, &meta));
   EXPECT_TRUE(data.as_array().empty()) << "nothing was created";
   Headers json_cookie = cookie;
   json_cookie.emplace_back("Content-Type", "application/json");

@@ -121,8 +121,9 @@ inline ::testing::AssertionResult IsError(const HttpReply& reply, int status,
 }
 
 // The success envelope of spec §1.3; its "data" is stored in `data`.
-inline ::testing::AssertionResult IsEnvelope(const HttpReply& reply, int status,
-                                             json::value& data) {
+// With `list_meta`, the list's envelope: its meta also has `total` and `next_cursor`, copied out.
+inline ::testing::AssertionResult IsEnvelope(const HttpReply& reply, int status, json::value& data,
+                                             json::object* list_meta = nullptr) {
   auto parsed = JsonObjectReply(reply, status);
   if (auto* why = std::get_if<::testing::AssertionResult>(&parsed)) return *why;
   const json::object& body = std::get<json::object>(parsed);
@@ -130,12 +131,15 @@ inline ::testing::AssertionResult IsEnvelope(const HttpReply& reply, int status,
     return ReplyFailure(reply) << "envelope keys";
   }
   const json::value& meta = body.at("meta");
-  if (!meta.is_object() ||
-      KeysOf(meta.get_object()) != std::set<std::string>{"timestamp", "version"} ||
-      !IsRfc3339(meta.at("timestamp")) || Str(meta.at("version")) != "1.0.0") {
+  const std::set<std::string> keys =
+      list_meta == nullptr ? std::set<std::string>{"timestamp", "version"}
+                           : std::set<std::string>{"timestamp", "version", "total", "next_cursor"};
+  if (!meta.is_object() || KeysOf(meta.get_object()) != keys || !IsRfc3339(meta.at("timestamp")) ||
+      Str(meta.at("version")) != "1.0.0") {
     return ReplyFailure(reply) << "meta";
   }
   data = body.at("data");
+  if (list_meta != nullptr) *list_meta = meta.get_object();
   return ::testing::AssertionSuccess();
 }
 
@@ -210,11 +214,16 @@ inline json::value GetContext(unsigned short port, const std::string& user, cons
   return data;
 }
 
-// GET /contexts as `user`: the list ("null" after a recorded failure).
+// GET /contexts as `user`: the list ("null" after a recorded failure), in one page.
 inline json::value ListContexts(unsigned short port, const std::string& user) {
   json::value data;
-  EXPECT_TRUE(IsEnvelope(Request(port, "GET", kContexts, AuthAs(user)), 200, data));
+  json::object meta;
+  EXPECT_TRUE(IsEnvelope(Request(port, "GET", kContexts, AuthAs(user)), 200, data, &meta));
   EXPECT_TRUE(data.is_array()) << json::serialize(data);
+  if (data.is_array()) {
+    EXPECT_EQ(meta.at("total"), json::value(data.as_array().size())) << json::serialize(meta);
+    EXPECT_TRUE(meta.at("next_cursor").is_null()) << json::serialize(meta);
+  }
   return data;
 }
 
@@ -302,6 +311,10 @@ inline json::array OpenContexts(Frames& frames) {
     ADD_FAILURE() << "no CONTEXTS_SNAPSHOT: " << json::serialize(snapshot);
     return {};
   }
+  // Under the snapshot's bound: whole, and saying so.
+  EXPECT_EQ(snapshot.at("total"), json::value(snapshot.at("contexts").as_array().size()))
+      << json::serialize(snapshot);
+  EXPECT_EQ(snapshot.at("truncated"), json::value(false)) << json::serialize(snapshot);
   return snapshot.at("contexts").as_array();
 }
 

@@ -230,11 +230,13 @@ class ResumeEdgeLoopbackTest : public ::testing::Test {
   }
 
   void ExpectSnapshot(const std::string& frame, const std::string& id) {
-    EXPECT_EQ(frame.rfind("id: " + id +
-                              "\ndata: {\"protocol\":\"system\",\"event\":{\"type\":"
-                              "\"CONTEXTS_SNAPSHOT\",\"contexts\":[],\"timestamp\":\"",
-                          0),
-              0u)
+    EXPECT_EQ(
+        frame.rfind("id: " + id +
+                        "\ndata: {\"protocol\":\"system\",\"event\":{\"type\":"
+                        "\"CONTEXTS_SNAPSHOT\",\"contexts\":[],\"total\":0,\"truncated\":false,"
+                        "\"timestamp\":\"",
+                    0),
+        0u)
         << frame;
   }
 

@@ -24,9 +24,11 @@ constexpr char kSseHead[] =
     "Transfer-Encoding: chunked\r\n"
     "\r\n";
 
-// data: {"protocol":"system","event":{"type":"CONTEXTS_SNAPSHOT","contexts":[],"timestamp":…}}
+// data: {"protocol":"system","event":{"type":"CONTEXTS_SNAPSHOT","contexts":[],"total":0,
+// "truncated":false,"timestamp":…}}
 const std::regex kEmptySnapshot(
     R"re(data: \{"protocol":"system","event":\{"type":"CONTEXTS_SNAPSHOT","contexts":\[\],)re"
+    R"re("total":0,"truncated":false,)re"
     R"re("timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}\}\n\n)re");
 
 TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {

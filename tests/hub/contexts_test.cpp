@@ -43,7 +43,7 @@ class GroupContextsTest : public ::testing::Test {
   std::vector<GroupContexts::Verdict> Group(std::vector<EventDraft> drafts,
                                             std::chrono::system_clock::time_point now = kT0) {
     auto transaction = Begin();
-    GroupContexts group(*transaction, now);
+    GroupContexts group(*transaction, now, true, limits_);
     std::vector<GroupContexts::Verdict> verdicts;
     std::vector<EventDraft> out;
     for (EventDraft& d : drafts) {
@@ -62,9 +62,113 @@ class GroupContextsTest : public ::testing::Test {
     return *store_.FindContext({UserId(user), ContextId(id)}).value;
   }
 
+  // Applies `command` in a group of its own, committed like the publisher commits it.
+  std::optional<std::variant<store::ContextRecord, ApiError>> Command(ContextCommand command) {
+    auto transaction = Begin();
+    GroupContexts group(*transaction, kT0, true, limits_);
+    std::vector<EventDraft> out;
+    auto answer = group.Apply(command, out);
+    if (!out.empty()) {
+      EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
+    }
+    return answer;
+  }
+
+  std::size_t Count(const std::string& user) {
+    return store_.ReadContexts(UserId(user), {}).value->contexts.size();
+  }
+
   store::MemoryStore store_;
   std::vector<EventDraft> last_out_;
+  ContextLimits limits_;
 };
+
+ContextCommand Create(const std::string& user, const std::string& id) {
+  return {ContextCommand::Kind::kCreate, UserId(user), ContextId(id), "n"};
+}
+
+ContextCommand Delete(const std::string& user, const std::string& id) {
+  return {ContextCommand::Kind::kDelete, UserId(user), ContextId(id), {}};
+}
+
+// The refusal in a command's answer, if any.
+std::optional<ApiError> Refusal(
+    const std::optional<std::variant<store::ContextRecord, ApiError>>& answer) {
+  if (!answer || !std::holds_alternative<ApiError>(*answer)) return std::nullopt;
+  return std::get<ApiError>(*answer);
+}
+
+// ---- Limits (issue 14) -------------------------------------------------------------------------
+
+TEST_F(GroupContextsTest, PastTheCapACreateIsConflictAndAnEventIsKeptWithoutCreatingOne) {
+  Metrics metrics;
+  limits_ = {.max_per_user = 2, .creates = nullptr, .metrics = &metrics};
+  ASSERT_FALSE(Refusal(Command(Create("alice", "c1"))));
+  // In one group: the second fits, the third does not; bob has a cap of his own.
+  EXPECT_THAT(Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c2", "t1"),
+                     Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c3", "t2"),
+                     Event("bob", Protocol::kA2a, "TASK_SUBMITTED", "c3", "t3")}),
+              ElementsAre(GroupContexts::Verdict::kAccepted, GroupContexts::Verdict::kAccepted,
+                          GroupContexts::Verdict::kAccepted));
+  EXPECT_THAT(Types(last_out_), ElementsAre("CONTEXT_CREATED", "TASK_SUBMITTED", "TASK_SUBMITTED",
+                                            "CONTEXT_CREATED", "TASK_SUBMITTED"))
+      << "c3 of alice's is delivered, without a CONTEXT_CREATED";
+  EXPECT_EQ(Count("alice"), 2u);
+  EXPECT_FALSE(Find("c3"));
+  EXPECT_TRUE(Find("c3", "bob"));
+
+  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c4")));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, ErrorCode::kConflict);
+  EXPECT_EQ(refused->message, "This user has reached the limit of 2 contexts; delete some first.");
+  EXPECT_FALSE(Find("c4"));
+  EXPECT_NE(
+      metrics.RenderPrometheus().find("herald_context_creations_refused_total{reason=\"cap\"} 2\n"),
+      std::string::npos);
+}
+
+TEST_F(GroupContextsTest, ADeletionMakesRoomUnderTheCapAtOnceEvenWithinTheGroup) {
+  limits_ = {.max_per_user = 1, .creates = nullptr, .metrics = nullptr};
+  ASSERT_FALSE(Refusal(Command(Create("alice", "c1"))));
+  ASSERT_TRUE(Refusal(Command(Create("alice", "c2"))));
+  ASSERT_FALSE(Refusal(Command(Delete("alice", "c1"))));
+  EXPECT_FALSE(Refusal(Command(Create("alice", "c2"))));
+
+  // A system CONTEXT_DELETED and a new context in one group.
+  EventDraft deleted = Event("alice", Protocol::kSystem, "CONTEXT_DELETED", "c2");
+  deleted.context_effect = EventDraft::ContextEffect::kDelete;
+  EXPECT_THAT(Group({deleted, Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c3", "t1")}),
+              ElementsAre(GroupContexts::Verdict::kAccepted, GroupContexts::Verdict::kAccepted));
+  EXPECT_FALSE(Find("c2"));
+  EXPECT_TRUE(Find("c3"));
+  EXPECT_EQ(Count("alice"), 1u);
+}
+
+TEST_F(GroupContextsTest, PastTheCreationRateACreateIs429WithRetryAfterAndEventsCreateNone) {
+  RateLimiter creates({.per_second = 0.001, .burst = 2});  // no token comes back during the test
+  Metrics metrics;
+  limits_ = {.max_per_user = 0, .creates = &creates, .metrics = &metrics};
+  EXPECT_THAT(Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1"),
+                     Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c2", "t2"),
+                     Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c3", "t3"),
+                     Event("alice", Protocol::kA2a, "AGENT_MESSAGE", "c1", "t1")}),
+              ElementsAre(GroupContexts::Verdict::kAccepted, GroupContexts::Verdict::kAccepted,
+                          GroupContexts::Verdict::kAccepted, GroupContexts::Verdict::kAccepted));
+  EXPECT_TRUE(Find("c1"));
+  EXPECT_TRUE(Find("c2"));
+  EXPECT_FALSE(Find("c3"));
+  EXPECT_EQ(Find("c1")->message_count, 1u) << "an existing context still counts";
+
+  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c4")));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, ErrorCode::kRateLimited);
+  EXPECT_EQ(refused->message, "Contexts are being created too fast for this user; retry later.");
+  EXPECT_GE(refused->retry_after, 1s);
+  EXPECT_FALSE(Refusal(Command(Create("bob", "c4")))) << "bob's budget is his own";
+  EXPECT_NE(metrics.RenderPrometheus().find(
+                "herald_context_creations_refused_total{reason=\"rate\"} 2\n"),
+            std::string::npos);
+}
 
 TEST_F(GroupContextsTest, UnknownContextIsCreatedForThePublisherWithItsCreatedEventFirst) {
   EXPECT_THAT(Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1")}),
@@ -115,7 +219,7 @@ TEST_F(GroupContextsTest, EventsWithoutContextAreAcceptedUntouched) {
   EXPECT_THAT(Group({Event("alice", Protocol::kAgui, "TEXT_MESSAGE_END", std::nullopt)}),
               ElementsAre(GroupContexts::Verdict::kAccepted));
   EXPECT_THAT(Types(last_out_), ElementsAre("TEXT_MESSAGE_END"));
-  EXPECT_THAT(store_.ReadContexts(UserId("alice"), std::nullopt).value->contexts, IsEmpty());
+  EXPECT_THAT(store_.ReadContexts(UserId("alice"), {}).value->contexts, IsEmpty());
 }
 
 TEST_F(GroupContextsTest, StatisticsCountMessagesAndDistinctTasksAcrossGroups) {

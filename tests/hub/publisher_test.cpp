@@ -56,6 +56,10 @@ class FakeStore final : public store::EventStore {
     store::Result<bool> TaskSeen(const store::ContextKey&, const std::string&) override {
       return store::Result<bool>::Ok(false);
     }
+    // Only asked for under a cap on contexts, which these publishers do not have.
+    store::Result<std::uint64_t> CountContexts(const UserId&) override {
+      return store::Result<std::uint64_t>::Fail("not used by these tests");
+    }
     store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
         const std::string& key, std::chrono::system_clock::time_point now) override {
       return store_.FindKeyIn(key, now);
@@ -128,7 +132,7 @@ class FakeStore final : public store::EventStore {
     return store::Result<std::optional<store::ContextRecord>>::Ok(std::move(record));
   }
   store::Result<store::ContextsView> ReadContexts(const UserId&,
-                                                  const std::optional<ContextId>&) override {
+                                                  const store::ContextQuery&) override {
     return store::Result<store::ContextsView>::Fail("not used by the publisher");
   }
   store::Result<std::size_t> Prune(const store::RetentionPolicy&,

@@ -267,6 +267,19 @@ std::vector<std::string> Ids(const std::vector<ContextRecord>& contexts) {
   return ids;
 }
 
+ContextQuery Only(ContextId id) {
+  ContextQuery query;
+  query.only = std::move(id);
+  return query;
+}
+
+ContextQuery Page(std::size_t limit, std::optional<ContextPosition> after = std::nullopt) {
+  ContextQuery query;
+  query.limit = limit;
+  query.after = std::move(after);
+  return query;
+}
+
 TEST_P(EventStoreTest, ContextWritesCommitWithTheirEventsAndReadBackWhole) {
   const ContextRecord c1 = Context("c1", "alice", 5'000, 2, 3);
   const std::vector<ContextWrite> writes = {Upsert(c1, {"t1", "t2"})};
@@ -294,18 +307,66 @@ TEST_P(EventStoreTest, ReadContextsListsOnlyTheOwnersNewestUpdateFirstWithTheirR
       store_->Append(std::vector{Draft("alice"), Draft("alice"), Draft("bob")}, {}, writes, kT0);
   ASSERT_TRUE(stored.ok()) << stored.error.message;
 
-  auto alice = store_->ReadContexts(UserId("alice"), std::nullopt);
+  auto alice = store_->ReadContexts(UserId("alice"), {});
   ASSERT_TRUE(alice.ok()) << alice.error.message;
   EXPECT_THAT(Ids(alice.value->contexts), ElementsAre("new", "a-tie", "b-tie", "old"));
   EXPECT_EQ(alice.value->range.last, 2u);
   EXPECT_EQ(alice.value->range.first, 1u);
 
   // One context: the owner's; another user's reads as absent.
-  EXPECT_THAT(Ids(store_->ReadContexts(UserId("alice"), ContextId("old")).value->contexts),
+  EXPECT_THAT(Ids(store_->ReadContexts(UserId("alice"), Only(ContextId("old"))).value->contexts),
               ElementsAre("old"));
-  EXPECT_THAT(store_->ReadContexts(UserId("alice"), ContextId("bobs")).value->contexts, IsEmpty());
-  EXPECT_THAT(store_->ReadContexts(UserId("carol"), std::nullopt).value->contexts, IsEmpty());
-  EXPECT_EQ(store_->ReadContexts(UserId("carol"), std::nullopt).value->range.last, 0u);
+  EXPECT_THAT(store_->ReadContexts(UserId("alice"), Only(ContextId("bobs"))).value->contexts,
+              IsEmpty());
+  EXPECT_THAT(store_->ReadContexts(UserId("carol"), {}).value->contexts, IsEmpty());
+  EXPECT_EQ(store_->ReadContexts(UserId("carol"), {}).value->range.last, 0u);
+}
+
+TEST_P(EventStoreTest, ContextPagesFollowTheListOrderFromAPositionAndCountTheWhole) {
+  const std::vector<ContextWrite> writes = {
+      Upsert(Context("old", "alice", 1'000)), Upsert(Context("new", "alice", 9'000)),
+      Upsert(Context("b-tie", "alice", 5'000)), Upsert(Context("a-tie", "alice", 5'000)),
+      Upsert(Context("bobs", "bob", 10'000))};
+  ASSERT_TRUE(store_->Append(std::vector{Draft("alice"), Draft("bob")}, {}, writes, kT0).ok());
+
+  auto first = store_->ReadContexts(UserId("alice"), Page(2));
+  ASSERT_TRUE(first.ok()) << first.error.message;
+  EXPECT_THAT(Ids(first.value->contexts), ElementsAre("new", "a-tie"));
+  EXPECT_EQ(first.value->total, 4u);
+  EXPECT_EQ(first.value->range.last, 1u);
+  // After "a-tie" (5 000): its tie "b-tie" (a larger id), then the older one.
+  auto second =
+      store_->ReadContexts(UserId("alice"), Page(2, ContextPosition{5'000, ContextId("a-tie")}));
+  ASSERT_TRUE(second.ok()) << second.error.message;
+  EXPECT_THAT(Ids(second.value->contexts), ElementsAre("b-tie", "old"));
+  EXPECT_EQ(second.value->total, 4u);
+  EXPECT_THAT(
+      Ids(store_->ReadContexts(UserId("alice"), Page(0, ContextPosition{1'000, ContextId("old")}))
+              .value->contexts),
+      IsEmpty());
+  // A position need not be a context that still exists.
+  EXPECT_THAT(
+      Ids(store_->ReadContexts(UserId("alice"), Page(0, ContextPosition{7'000, ContextId("gone")}))
+              .value->contexts),
+      ElementsAre("a-tie", "b-tie", "old"));
+  // `only` counts only itself; another user's id counts nothing.
+  EXPECT_EQ(store_->ReadContexts(UserId("alice"), Only(ContextId("old"))).value->total, 1u);
+  EXPECT_EQ(store_->ReadContexts(UserId("alice"), Only(ContextId("bobs"))).value->total, 0u);
+}
+
+TEST_P(EventStoreTest, AGroupCountsAUsersCommittedContexts) {
+  ASSERT_TRUE(store_
+                  ->Append(std::vector{Draft("alice")}, {},
+                           std::vector{Upsert(Context("c1", "alice", 1'000)),
+                                       Upsert(Context("c2", "alice", 1'000)),
+                                       Upsert(Context("c1", "bob", 1'000))},
+                           kT0)
+                  .ok());
+  auto group = store_->BeginGroup();
+  ASSERT_TRUE(group.ok()) << group.error.message;
+  EXPECT_EQ(*(*group.value)->CountContexts(UserId("alice")).value, 2u);
+  EXPECT_EQ(*(*group.value)->CountContexts(UserId("bob")).value, 1u);
+  EXPECT_EQ(*(*group.value)->CountContexts(UserId("carol")).value, 0u);
 }
 
 TEST_P(EventStoreTest, DeletingAContextDropsItsRowAndItsTaskIds) {
@@ -316,7 +377,7 @@ TEST_P(EventStoreTest, DeletingAContextDropsItsRowAndItsTaskIds) {
   ASSERT_TRUE(store_->Append(std::vector{Draft("alice")}, {}, std::vector{Delete("c1")}, kT0).ok());
   EXPECT_FALSE(store_->FindContext(Key("c1")).value->has_value());
   EXPECT_FALSE(*store_->TaskSeen(Key("c1"), "t1").value);
-  EXPECT_THAT(store_->ReadContexts(UserId("alice"), std::nullopt).value->contexts, IsEmpty());
+  EXPECT_THAT(store_->ReadContexts(UserId("alice"), {}).value->contexts, IsEmpty());
 }
 
 TEST_P(EventStoreTest, ResetTasksForgetsTheOldTaskIdsOfARecreatedContext) {
@@ -354,9 +415,10 @@ TEST_P(EventStoreTest, TwoUsersWithTheSameContextIdHaveTwoContexts) {
   EXPECT_EQ(store_->FindContext(Key("thread-42", "alice")).value->value(),
             Context("thread-42", "alice", 1'000, 1));
   EXPECT_TRUE(*store_->TaskSeen(Key("thread-42", "alice"), "t1").value);
-  EXPECT_THAT(Ids(store_->ReadContexts(UserId("alice"), ContextId("thread-42")).value->contexts),
-              ElementsAre("thread-42"));
-  EXPECT_THAT(store_->ReadContexts(UserId("bob"), std::nullopt).value->contexts, IsEmpty());
+  EXPECT_THAT(
+      Ids(store_->ReadContexts(UserId("alice"), Only(ContextId("thread-42"))).value->contexts),
+      ElementsAre("thread-42"));
+  EXPECT_THAT(store_->ReadContexts(UserId("bob"), {}).value->contexts, IsEmpty());
 }
 
 TEST_P(EventStoreTest, IdempotencyClaimRecordsRefusedEventsAsSequenceZero) {

@@ -145,7 +145,7 @@ TEST_F(SqliteStoreTest, ContextsOfAVersion3FileKeepTheirOwnersAndTasks) {
   EXPECT_EQ((*found.value)->last_message_at_ms, 1500);
   EXPECT_TRUE(*store->TaskSeen(Key("c1", "alice"), "t1").value);
   EXPECT_FALSE(store->FindContext(Key("c1", "bob")).value->has_value());
-  EXPECT_EQ(store->ReadContexts(UserId("alice"), std::nullopt).value->contexts.size(), 1u);
+  EXPECT_EQ(store->ReadContexts(UserId("alice"), {}).value->contexts.size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanTheBuild) {
@@ -211,7 +211,7 @@ TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
                     .ok());
   }
   auto store = Open();
-  auto view = store->ReadContexts(UserId("alice"), std::nullopt);
+  auto view = store->ReadContexts(UserId("alice"), {});
   ASSERT_TRUE(view.ok()) << view.error.message;
   ASSERT_EQ(view.value->contexts.size(), 1u);
   EXPECT_EQ(view.value->contexts[0], c1);
