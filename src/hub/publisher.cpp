@@ -1,5 +1,9 @@
 #include "hub/publisher.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>
@@ -106,12 +110,25 @@ void Publisher::Run() {
         queue_.pop_front();
       }
     }
-    if (!group.empty()) {
+    const bool idle = group.empty();
+    if (!idle) {
       CommitGroup(group);
       group.clear();
     }
     MaybePrune();
+    MaybeReturnMemory(idle);
   }
+}
+
+void Publisher::MaybeReturnMemory(bool idle) {
+#ifdef __GLIBC__
+  const auto now = std::chrono::steady_clock::now();
+  if (!idle || now - last_trim_ < kTrimInterval) return;
+  last_trim_ = now;
+  malloc_trim(0);
+#else
+  (void)idle;
+#endif
 }
 
 namespace {

@@ -123,6 +123,12 @@ class Publisher {
   static void Complete(Completion& done, PublishOutcome outcome);
   std::size_t ConnectionCount(const UserId& user, Protocol protocol) const;
   void MaybePrune();
+  // When the writer is idle (woken by its timer with nothing queued), at most every
+  // kTrimInterval: gives the C library's free memory back to the system (malloc_trim, a few
+  // milliseconds). Large batches and responses are freed in several threads' arenas, which glibc
+  // otherwise keeps; docs/DECISIONS.md "Limits", bench/attack_replay.py.
+  void MaybeReturnMemory(bool idle);
+  static constexpr std::chrono::seconds kTrimInterval{5};
 
   store::EventStore& store_;
   DeliverySink& sink_;
@@ -141,6 +147,7 @@ class Publisher {
   std::thread thread_;
   std::chrono::steady_clock::time_point last_prune_{};
   bool prune_backlog_ = false;  // writer thread only: the last pass hit its row cap
+  std::chrono::steady_clock::time_point last_trim_{};  // writer thread only
 };
 
 }  // namespace herald::hub
