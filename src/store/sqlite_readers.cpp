@@ -39,6 +39,17 @@ std::string ContextsSql() {
       kContextColumns);
 }
 
+// ?1 the user, ?2 the one context a contexts query is limited to (NULL: all of them).
+void BindUserAndOnly(Statement& statement, const UserId& user,
+                     const std::optional<ContextId>& only) {
+  statement.BindText(1, user.str());
+  if (only) {
+    statement.BindText(2, only->str());
+  } else {
+    statement.BindNull(2);
+  }
+}
+
 constexpr const char* kCountContextsSql =
     "SELECT count(*) FROM contexts WHERE user_id = ?1 AND (?2 IS NULL OR context_id = ?2)";
 
@@ -201,12 +212,7 @@ Result<ContextsView> Readers::ReadContexts(const UserId& user, const ContextQuer
     {
       Statement& query = reader.contexts;
       Statement::ResetOnExit reset(query);
-      query.BindText(1, user.str());
-      if (selection.only) {
-        query.BindText(2, selection.only->str());
-      } else {
-        query.BindNull(2);
-      }
+      BindUserAndOnly(query, user, selection.only);
       if (selection.after) {
         query.BindInt64(3, selection.after->updated_at_ms);
         query.BindText(4, selection.after->id.str());
@@ -222,12 +228,7 @@ Result<ContextsView> Readers::ReadContexts(const UserId& user, const ContextQuer
     {
       Statement& count = reader.count_contexts;
       Statement::ResetOnExit reset(count);
-      count.BindText(1, user.str());
-      if (selection.only) {
-        count.BindText(2, selection.only->str());
-      } else {
-        count.BindNull(2);
-      }
+      BindUserAndOnly(count, user, selection.only);
       if (count.Step() != SQLITE_ROW) return fail("contexts: count");
       view.total = static_cast<std::uint64_t>(count.ColumnInt64(0));
     }
