@@ -37,7 +37,8 @@ ServeRun Serve(const fs::path& data_dir) {
   if (pipe == nullptr) return run;
   std::array<char, 4096> buffer{};
   std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    run.output.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
@@ -53,9 +54,8 @@ std::string Contents(const fs::path& path) {
 class StartFaultsTest : public ::testing::Test {
  protected:
   StartFaultsTest() {
-    dir_ = fs::temp_directory_path() /
-           ("herald-start-faults-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::random_device{}()));
+    dir_ = fs::temp_directory_path() / ("herald-start-faults-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::random_device{}()));
     fs::create_directories(dir_);
   }
   ~StartFaultsTest() override {
@@ -85,9 +85,10 @@ TEST_F(StartFaultsTest, ADatabaseAnotherProcessHoldsLockedIsAOneLineErrorWithExi
   // Another writer holds the file past the hub's busy timeout.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(Database().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1)",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1)",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   const ServeRun run = Serve(dir_);
   EXPECT_EQ(run.exit_code, 2) << run.output;
   const std::string prefix = "herald: cannot open SQLite store '" + Database().string() + "': ";

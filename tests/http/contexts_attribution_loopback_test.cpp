@@ -268,10 +268,14 @@ TEST(ContextsLoopbackTest, BatchItemsUsingAnotherUsersContextIdAreStoredInTheirU
   EXPECT_EQ(alice_contexts.NextId(), ids[2]);
   ExpectContextEvent(alice_contexts, "CONTEXT_CREATED", "fresh", kDefaultName);
   EXPECT_EQ(alice_contexts.NextId(), ids[4]);
-  EXPECT_EQ(alice_contexts.NextId(), AguiFence(hub.port(), "alice"));
+  // Each fence is published before its frame is awaited: in one EXPECT_EQ the order of the two
+  // calls would be unspecified (clang waits first, and the frame never comes).
+  const std::string alice_fence = AguiFence(hub.port(), "alice");
+  EXPECT_EQ(alice_contexts.NextId(), alice_fence);
   // Bob: item 3 only, and his context counts only his own event.
   EXPECT_EQ(bob_contexts.NextId(), ids[3]);
-  EXPECT_EQ(bob_contexts.NextId(), AguiFence(hub.port(), "bob"));
+  const std::string bob_fence = AguiFence(hub.port(), "bob");
+  EXPECT_EQ(bob_contexts.NextId(), bob_fence);
   const json::value stored = GetContext(hub.port(), "bob", bobs);
   ASSERT_TRUE(IsContext(stored, "bob", true));
   EXPECT_EQ(Count(stored, "task_count"), 0) << "alice's task is not counted in bob's context";

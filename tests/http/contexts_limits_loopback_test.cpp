@@ -82,18 +82,18 @@ TEST(ContextsLimitsLoopbackTest, ListPagesHold100ByDefaultAndBadLimitsOrCursorsA
   EXPECT_EQ(ListPage(hub.port(), "alice", "?limit=1000").first.size(), 101u);
 
   for (const std::string limit : {"0", "1001", "-1", "abc", "", "1.5", "99999999999999999999"}) {
-    EXPECT_TRUE(IsRefusal(Request(hub.port(), "GET", std::string(kContexts) + "?limit=" + limit,
-                                AuthAs("alice")),
-                        400, "bad_request", "limit must be an integer from 1 to 1000."))
+    EXPECT_TRUE(IsRefusal(
+        Request(hub.port(), "GET", std::string(kContexts) + "?limit=" + limit, AuthAs("alice")),
+        400, "bad_request", "limit must be an integer from 1 to 1000."))
         << limit;
   }
   for (const std::string& cursor :
        {std::string("!!!"), std::string(""), auth::EncodeBase64Url("no colon"),
         auth::EncodeBase64Url("12:"), auth::EncodeBase64Url("x:c1"),
         auth::EncodeBase64Url("1:undefined"), auth::EncodeBase64Url(":c1")}) {
-    EXPECT_TRUE(IsRefusal(Request(hub.port(), "GET", std::string(kContexts) + "?cursor=" + cursor,
-                                AuthAs("alice")),
-                        400, "bad_request", "Malformed cursor."))
+    EXPECT_TRUE(IsRefusal(
+        Request(hub.port(), "GET", std::string(kContexts) + "?cursor=" + cursor, AuthAs("alice")),
+        400, "bad_request", "Malformed cursor."))
         << cursor;
   }
 }
@@ -132,9 +132,10 @@ TEST(ContextsLimitsLoopbackTest, PastTheCapCreateIs409AndEventsAreDeliveredWitho
   // with no context of their own.
   std::string batch = "[";
   for (int i = 0; i < 5; ++i) {
-    batch += std::string(i == 0 ? "" : ",") +
-             R"({"user_id":"alice","protocol":"agui","event":{"type":"RUN_STARTED","threadId":"t-)" +
-             std::to_string(i) + R"(","runId":"r"}})";
+    batch +=
+        std::string(i == 0 ? "" : ",") +
+        R"({"user_id":"alice","protocol":"agui","event":{"type":"RUN_STARTED","threadId":"t-)" +
+        std::to_string(i) + R"(","runId":"r"}})";
   }
   const HttpReply reply = Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), batch + "]");
   ASSERT_EQ(reply.status, 200) << reply.body;
@@ -153,8 +154,8 @@ TEST(ContextsLimitsLoopbackTest, PastTheCapCreateIs409AndEventsAreDeliveredWitho
   const json::value list = ListContexts(hub.port(), "alice");
   ASSERT_EQ(list.as_array().size(), 3u) << json::serialize(list);
   EXPECT_TRUE(IsRefusal(Request(hub.port(), "POST", kContexts, JsonAuthAs("alice"), "{}"), 409,
-                      "conflict",
-                      "This user has reached the limit of 3 contexts; delete some first."));
+                        "conflict",
+                        "This user has reached the limit of 3 contexts; delete some first."));
   EXPECT_FALSE(Create(hub.port(), "bob", "bob's own").empty()) << "the cap is per user";
   EXPECT_EQ(ScrapeMetric(hub.port(), R"(herald_context_creations_refused_total{reason="cap"})"),
             5.0);
@@ -174,11 +175,12 @@ TEST(ContextsLimitsLoopbackTest, PastTheCreationRateCreateIs429WithRetryAfterAnd
   CreateMany(hub.port(), "alice", 2);
   const HttpReply refused = Request(hub.port(), "POST", kContexts, JsonAuthAs("alice"), "{}");
   EXPECT_TRUE(IsRefusal(refused, 429, "rate_limited",
-                      "Contexts are being created too fast for this user; retry later."));
+                        "Contexts are being created too fast for this user; retry later."));
   EXPECT_GE(std::stoi(refused.Header("retry-after")), 1) << refused.Header("retry-after");
   // An event naming a new context is delivered all the same, without creating it.
-  const HttpReply event = PublishAgui(
-      hub.port(), "alice", R"({"user_id":"alice","type":"RUN_STARTED","threadId":"t","runId":"r"})");
+  const HttpReply event =
+      PublishAgui(hub.port(), "alice",
+                  R"({"user_id":"alice","type":"RUN_STARTED","threadId":"t","runId":"r"})");
   EXPECT_EQ(event.status, 200) << event.body;
   EXPECT_EQ(ListContexts(hub.port(), "alice").as_array().size(), 2u);
   EXPECT_FALSE(Create(hub.port(), "bob", "bob's own").empty()) << "the budget is per user";

@@ -41,7 +41,8 @@ void Fill(const std::filesystem::path& path, std::size_t bytes) {
   for (std::size_t written = 0; written < bytes && out; written += block.size()) out << block;
 }
 
-TEST(DiskFullLoopbackTest, PublishesGet503WithRetryAfterNothingAcknowledgedIsLostAndSpaceBringsThemBack) {
+TEST(DiskFullLoopbackTest,
+     PublishesGet503WithRetryAfterNothingAcknowledgedIsLostAndSpaceBringsThemBack) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
   SmallDisk disk(4 * 1024 * 1024);
   if (!disk.mounted()) GTEST_SKIP() << "mount(tmpfs) failed";
@@ -84,7 +85,8 @@ TEST(DiskFullLoopbackTest, PublishesGet503WithRetryAfterNothingAcknowledgedIsLos
   ASSERT_TRUE(WaitUntil([&] {
     again = PublishAgui(hub.port(), "alice", AguiText("alice", "after", "y"));
     return again.status == 200;
-  })) << again.status << " " << again.body;
+  })) << again.status
+      << " " << again.body;
   acknowledged.push_back(EventIdOf(again));
   EXPECT_EQ(stored(), acknowledged);
 }
