@@ -1,13 +1,18 @@
 #include "app/config.h"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 namespace herald::app {
 
 namespace {
+
+// 100 years: the store keeps times as milliseconds and the clock as nanoseconds since 1970.
+constexpr std::int64_t kMaxRetentionAge = 3'153'600'000;
 
 // HERALD_<FLAG_IN_CAPS>, the environment variable of a flag (spec §9).
 std::string EnvName(const std::string& flag) {
@@ -36,12 +41,22 @@ void AddRateLimit(CLI::App& command, const std::string& name, double& rate, doub
   Add(command, "rate-limit-" + name + "-burst", burst, what + ", at once");
 }
 
+// A TOML value as the flag's text. By the node's own type: toml++'s value<bool>() also reads an
+// integer, and std::to_string(double) rounds 1e-7 to "0.000000" (both found by the config
+// fuzzer); "{}" writes the shortest text that reads back as the same double.
 std::string TomlValueText(const toml::node& node) {
-  if (auto s = node.value<std::string>()) return *s;
-  if (auto b = node.value<bool>()) return *b ? "true" : "false";
-  if (auto i = node.value<std::int64_t>()) return std::to_string(*i);
-  if (auto d = node.value<double>()) return std::to_string(*d);
-  throw std::invalid_argument("unsupported value type in the configuration file");
+  switch (node.type()) {
+    case toml::node_type::string:
+      return *node.value<std::string>();
+    case toml::node_type::boolean:
+      return *node.value<bool>() ? "true" : "false";
+    case toml::node_type::integer:
+      return std::to_string(*node.value<std::int64_t>());
+    case toml::node_type::floating_point:
+      return fmt::format("{}", *node.value<double>());
+    default:
+      throw std::invalid_argument("unsupported value type in the configuration file");
+  }
 }
 
 }  // namespace
@@ -165,21 +180,30 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
     }
   }
   ParseListen(c.listen);
-  if (c.heartbeat_interval <= 0) throw std::invalid_argument("--heartbeat-interval must be > 0");
+  // Written so that NaN fails too; upper bounds keep every duration inside the clocks' range.
+  if (!(c.heartbeat_interval > 0)) throw std::invalid_argument("--heartbeat-interval must be > 0");
+  if (!(c.heartbeat_interval <= 3600)) {
+    throw std::invalid_argument("--heartbeat-interval must be at most 3600 seconds");
+  }
   if (c.max_connections_per_user == 0) {
     throw std::invalid_argument("--max-connections-per-user must be > 0");
   }
   if (c.cluster_lease < 1 || c.cluster_lease > 3600) {
     throw std::invalid_argument("--cluster-lease must be between 1 and 3600 seconds");
   }
-  if (c.relay_poll_interval < 0.01 || c.relay_poll_interval > 60) {
+  if (!(c.relay_poll_interval >= 0.01 && c.relay_poll_interval <= 60)) {
     throw std::invalid_argument("--relay-poll-interval must be between 0.01 and 60 seconds");
   }
   if (c.retention_events == 0) throw std::invalid_argument("--retention-events must be > 0");
   if (c.retention_age <= 0) throw std::invalid_argument("--retention-age must be > 0");
+  if (c.retention_age > kMaxRetentionAge) {
+    throw std::invalid_argument("--retention-age must be at most 3153600000 seconds (100 years)");
+  }
   if (c.max_body_bytes < 1024) throw std::invalid_argument("--max-body-bytes must be >= 1024");
   if (c.threads > 64) throw std::invalid_argument("--threads must be at most 64");
-  if (c.drain_window < 0) throw std::invalid_argument("--drain-window must be >= 0");
+  if (!(c.drain_window >= 0 && c.drain_window <= 3600)) {
+    throw std::invalid_argument("--drain-window must be between 0 and 3600 seconds");
+  }
   if (!(c.response_write_timeout >= 0.001 && c.response_write_timeout <= 3600)) {
     throw std::invalid_argument("--response-write-timeout must be between 0.001 and 3600 seconds");
   }
@@ -188,8 +212,10 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
         "--response-bytes-per-user must not exceed --response-bytes-budget");
   }
   const auto check_rate = [](const char* flag, double rate, double burst) {
-    if (!(rate >= 0)) throw std::invalid_argument(std::string("--") + flag + " must be >= 0");
-    if (rate > 0 && !(burst >= 1)) {
+    if (!(rate >= 0 && std::isfinite(rate))) {
+      throw std::invalid_argument(std::string("--") + flag + " must be >= 0");
+    }
+    if (rate > 0 && !(burst >= 1 && std::isfinite(burst))) {
       throw std::invalid_argument(std::string("--") + flag + "-burst must be >= 1");
     }
   };

@@ -17,6 +17,10 @@ struct TokenParts {
   std::string_view signature;      // base64url text; may be empty
   boost::json::object header;
   boost::json::object payload;
+  // Whether libjwt's parser (jansson) reads both segments as Boost.JSON does: no integer literal
+  // beyond int64, no number that overflows a double, no NUL in a string or key — anywhere in the
+  // text, duplicate keys included. libjwt reports such claims as a bad signature.
+  bool portable = true;
 };
 
 // nullopt unless `token` is at most kMaxTokenBytes, has exactly two dots, and its segments are

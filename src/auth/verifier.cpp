@@ -70,27 +70,6 @@ bool HeaderAcceptable(const json::object& header) {
   return true;
 }
 
-bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
-
-// Whether jansson reads `value` as Boost.JSON does: no integer beyond int64 (jansson's json_int_t
-// overflows), no infinite number, no NUL in a string or key (refused without JSON_ALLOW_NUL).
-// Recursion is bounded by SplitToken's parse depth.
-bool Portable(const json::value& value) {
-  if (value.is_uint64()) return value.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
-  if (value.is_double()) return std::isfinite(value.get_double());
-  if (const auto* text = value.if_string()) return !HasNul(*text);
-  if (const auto* array = value.if_array()) {
-    return std::all_of(array->begin(), array->end(),
-                       [](const json::value& v) { return Portable(v); });
-  }
-  if (const auto* object = value.if_object()) {
-    return std::all_of(object->begin(), object->end(), [](const json::key_value_pair& member) {
-      return !HasNul(member.key()) && Portable(member.value());
-    });
-  }
-  return true;
-}
-
 }  // namespace
 
 Verifier::Verifier(VerifierConfig config) : config_(std::move(config)) {
@@ -139,9 +118,7 @@ VerifyResult Verifier::Verify(std::string_view token,
   if (parts->signature.empty()) return VerifyError::kBadSignature;
   // libjwt parses header and claims before it checks the signature, and reports a claim it
   // cannot read as a bad signature: name the real problem instead.
-  if (!Portable(parts->header) || !Portable(parts->payload)) {
-    return VerifyError::kUnverifiableClaims;
-  }
+  if (!parts->portable) return VerifyError::kUnverifiableClaims;
 
   const std::string* key = &config_.hs256_secret;
   if (config_.algorithm != Algorithm::kHs256) {

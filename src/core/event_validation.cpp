@@ -538,7 +538,7 @@ constexpr std::string_view kBadId =
 Error CheckObject(const Shape& shape, const json::object& object, const Path& path, bool lenient);
 
 Error CheckTime(const json::value& value, const Path& path) {
-  if (value.is_string() && ParseRfc3339(View(value.get_string()))) return std::nullopt;
+  if (value.is_string() && IsRfc3339(View(value.get_string()))) return std::nullopt;
   if (const auto millis = SafeInteger(value); millis && *millis >= 0) return std::nullopt;
   return Fail(path,
               "must be epoch milliseconds (an integer from 0 to 2^53-1) or an RFC 3339 "

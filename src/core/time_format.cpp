@@ -19,16 +19,13 @@ bool ParseDigits(std::string_view text, std::size_t pos, std::size_t count, int&
   return true;
 }
 
-}  // namespace
+// An RFC 3339 date-time in whole seconds (64-bit: every year 0000-9999 fits) and its fraction.
+struct DateTime {
+  std::chrono::sys_seconds seconds;
+  std::chrono::nanoseconds fraction{0};
+};
 
-std::string FormatRfc3339(std::chrono::system_clock::time_point time) {
-  const auto millis = std::chrono::floor<std::chrono::milliseconds>(time);
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(millis);
-  const auto fraction = (millis - seconds).count();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, fraction);
-}
-
-std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text) {
+std::optional<DateTime> ParseDateTime(std::string_view text) {
   using namespace std::chrono;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ParseDigits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
@@ -73,8 +70,32 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  const auto local = sys_days{date} + hours{hour} + minutes{minute} + seconds{second};
-  return time_point_cast<system_clock::duration>(local - offset + fraction);
+  const sys_seconds local = sys_days{date} + hours{hour} + minutes{minute} + seconds{second};
+  return DateTime{local - offset, fraction};
+}
+
+}  // namespace
+
+std::string FormatRfc3339(std::chrono::system_clock::time_point time) {
+  const auto millis = std::chrono::floor<std::chrono::milliseconds>(time);
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(millis);
+  const auto fraction = (millis - seconds).count();
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, fraction);
+}
+
+bool IsRfc3339(std::string_view text) { return ParseDateTime(text).has_value(); }
+
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text) {
+  using namespace std::chrono;
+  const auto parsed = ParseDateTime(text);
+  if (!parsed) return std::nullopt;
+  // The clock's range in whole seconds, one second in from each end for the fraction.
+  constexpr auto kMax = duration_cast<seconds>(system_clock::duration::max()) - seconds{1};
+  constexpr auto kMin = duration_cast<seconds>(system_clock::duration::min()) + seconds{1};
+  const seconds since_epoch = parsed->seconds.time_since_epoch();
+  if (since_epoch > kMax || since_epoch < kMin) return std::nullopt;
+  return system_clock::time_point(duration_cast<system_clock::duration>(since_epoch) +
+                                  duration_cast<system_clock::duration>(parsed->fraction));
 }
 
 std::int64_t ToUnixMillis(std::chrono::system_clock::time_point time) {

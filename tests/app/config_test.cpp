@@ -3,7 +3,10 @@
 #include "app/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,6 +93,48 @@ TEST(ConfigTest, ContextLimitsDefaultToTheDocumentedValuesAndTheirFlagsAreParsed
   EXPECT_EQ(
       Refusal({"--rate-limit-context-creates", "1", "--rate-limit-context-creates-burst", "0"}),
       "--rate-limit-context-creates-burst must be >= 1");
+}
+
+// The reason for refusing a configuration file holding `toml` ("" when accepted); `out` gets the
+// configuration when accepted.
+std::string TomlRefusal(const std::string& toml, ServeConfig* out = nullptr) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("herald-config-test-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << toml << "\n";
+  std::string reason;
+  try {
+    const ServeConfig config = Parse({"--config", path.string()});
+    if (out != nullptr) *out = config;
+  } catch (const std::invalid_argument& e) {
+    reason = e.what();
+  }
+  std::filesystem::remove(path);
+  return reason;
+}
+
+// Found by the config fuzzer (fuzz/regressions/config/).
+TEST(ConfigTest, TomlValuesAreReadByTheirOwnTypeWithoutRounding) {
+  ServeConfig config;
+  ASSERT_EQ(TomlRefusal("threads = 4\nretention-age = 3600", &config), "");
+  EXPECT_EQ(config.threads, 4u) << "an integer is not read as the boolean true";
+  EXPECT_EQ(config.retention_age, 3600);
+  ASSERT_EQ(TomlRefusal("rate-limit-reads = 0.0000001\nheartbeat-interval = 2.5", &config), "");
+  EXPECT_EQ(config.rate_limit_reads, 1e-7) << "not rounded to 0.000000";
+  EXPECT_EQ(config.heartbeat_interval, 2.5);
+}
+
+TEST(ConfigTest, NonFiniteAndOutOfRangeDurationsAndRatesAreRefused) {
+  EXPECT_EQ(TomlRefusal("heartbeat-interval = nan"), "--heartbeat-interval must be > 0");
+  EXPECT_EQ(TomlRefusal("heartbeat-interval = 1e300"),
+            "--heartbeat-interval must be at most 3600 seconds");
+  EXPECT_EQ(TomlRefusal("drain-window = inf"), "--drain-window must be between 0 and 3600 seconds");
+  EXPECT_EQ(TomlRefusal("relay-poll-interval = nan"),
+            "--relay-poll-interval must be between 0.01 and 60 seconds");
+  EXPECT_EQ(TomlRefusal("retention-age = 10000000000"),
+            "--retention-age must be at most 3153600000 seconds (100 years)");
+  EXPECT_EQ(TomlRefusal("rate-limit-publishes = inf"), "--rate-limit-publishes must be >= 0");
+  EXPECT_EQ(TomlRefusal("rate-limit-publishes-burst = inf"),
+            "--rate-limit-publishes-burst must be >= 1");
 }
 
 }  // namespace

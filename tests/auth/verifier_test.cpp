@@ -162,15 +162,21 @@ TEST(VerifierTest, RejectsAlgNoneInEverySpellingWithOrWithoutSignature) {
 // why, instead of calling a correctly signed token's signature invalid.
 TEST(VerifierTest, ClaimsLibjwtCannotReadAreNamedNotCalledABadSignature) {
   const Verifier verifier(Hs256Config());
-  for (const char* extra : {R"("iat":18446744073709551615)", R"("n":1e400)", R"("note":"a\u0000b")",
-                            R"("a\u0000":1)", R"("deep":[{"x":-1e999}])"}) {
+  // The last three were found by the jwt fuzzer: integer literals beyond uint64 or below int64
+  // (Boost.JSON reads them as doubles), and a duplicate key whose first value overflows (Boost
+  // keeps the last value, jansson fails on the first).
+  for (const char* extra :
+       {R"("iat":18446744073709551615)", R"("n":1e400)", R"("note":"a\u0000b")", R"("a\u0000":1)",
+        R"("deep":[{"x":-1e999}])", R"("n":99999999999999999999)", R"("n":-9223372036854775809)",
+        R"("n":1e400,"n":1)"}) {
     const std::string claims = ClaimsJson("," + std::string(extra));
     EXPECT_EQ(ErrorOf(verifier.Verify(CraftHs256(R"({"alg":"HS256"})", claims), kNow)),
               VerifyError::kUnverifiableClaims)
         << extra;
   }
   // Values jansson reads are fine: the largest int64, a large but finite number.
-  const std::string fine = ClaimsJson(R"(,"i":9223372036854775807,"d":1e300)");
+  const std::string fine =
+      ClaimsJson(R"(,"i":9223372036854775807,"j":-9223372036854775808,"d":1e300,"e":2E3)");
   EXPECT_EQ(ErrorOf(verifier.Verify(CraftHs256(R"({"alg":"HS256"})", fine), kNow)), std::nullopt);
 }
 

@@ -25,8 +25,22 @@ TEST(TimeFormatTest, RoundTripsItsOwnFormat) {
   EXPECT_EQ(ParseRfc3339(FormatRfc3339(now)), now);
 }
 
+TEST(TimeFormatTest, YearsBeyondTheClocksRangeAreRfc3339ButNameNoTimeInsteadOfOverflowing) {
+  // Found by the event_validation fuzzer: year 9999 overflowed the nanosecond clock.
+  for (const char* text : {"9999-12-31T23:59:59.999999999Z", "0000-01-01T00:00:00Z",
+                           "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"}) {
+    EXPECT_TRUE(IsRfc3339(text)) << text;
+    EXPECT_EQ(ParseRfc3339(text), std::nullopt) << text;
+  }
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2262-04-10T00:00:00Z")), 9'223'200'000'000);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("1677-09-22T00:00:00Z")), -9'223'286'400'000);
+}
+
 class BadRfc3339Test : public testing::TestWithParam<const char*> {};
-TEST_P(BadRfc3339Test, IsRejected) { EXPECT_EQ(ParseRfc3339(GetParam()), std::nullopt); }
+TEST_P(BadRfc3339Test, IsRejected) {
+  EXPECT_EQ(ParseRfc3339(GetParam()), std::nullopt);
+  EXPECT_FALSE(IsRfc3339(GetParam()));
+}
 INSTANTIATE_TEST_SUITE_P(Bad, BadRfc3339Test,
                          testing::Values("", "2026-11-24", "2026-11-24T09:00:00",
                                          "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
