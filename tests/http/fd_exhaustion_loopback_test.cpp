@@ -70,9 +70,10 @@ TEST(FdExhaustionLoopbackTest, OpenStreamsAndKeepAliveConnectionsAreServedAndAcc
   SseStream stream(hub.port(), kAguiStream, AuthAs("alice"));
   ASSERT_EQ(stream.status(), 200);
   HttpClient publisher(hub.port());  // keep-alive, opened while descriptors were plenty
-  ASSERT_EQ(publisher.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m0", "x"))
-                .status,
-            200);
+  ASSERT_EQ(
+      publisher.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m0", "x"))
+          .status,
+      200);
 
   std::vector<int> fillers;
   {
