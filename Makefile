@@ -1,12 +1,14 @@
 # Herald: the two commands of the README, and the pieces they are made of.
 #   make run   installs what is missing, builds, starts the hub in development mode
 #   make test  installs what is missing, builds, runs every test suite
+#   make fuzz  installs what is missing, runs each libFuzzer target FUZZ_SECONDS (default 60)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 HERALD_LISTEN ?= 127.0.0.1:8080
 HERALD_DATA_DIR ?= .data
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test test-release test-sanitize format format-check bench clean
+.PHONY: all deps build run test test-release test-sanitize format format-check bench fuzz clean
 
 all: build
 
@@ -33,5 +35,8 @@ bench: deps
 	@bash scripts/install-deps.sh --bench
 	@bash bench/run_compare.sh
 
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/run-fuzz.sh
+
 clean:
-	rm -rf build build-debug build-tsan
+	rm -rf build build-debug build-tsan build-fuzz

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 namespace herald::app {
 
@@ -22,11 +23,22 @@ std::string EnvName(const std::string& flag) {
 }
 
 // Adds one option with its environment variable.
+// An unsigned count refuses a negative number, which CLI11 would otherwise wrap to a huge one
+// (found by the config fuzzer: max-connections-per-user = -1).
 template <class T>
 CLI::Option* Add(CLI::App& command, const std::string& flag, T& value, const std::string& help) {
-  return command.add_option("--" + flag, value, help)
-      ->envname(EnvName(flag))
-      ->capture_default_str();
+  CLI::Option* option =
+      command.add_option("--" + flag, value, help)->envname(EnvName(flag))->capture_default_str();
+  if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+    option->check(CLI::Validator(
+        [](std::string& text) {
+          const auto first = text.find_first_not_of(" \t");
+          return first != std::string::npos && text[first] == '-' ? std::string("must be >= 0")
+                                                                  : std::string();
+        },
+        "COUNT"));
+  }
+  return option;
 }
 
 CLI::Option* AddFlag(CLI::App& command, const std::string& flag, bool& value,

@@ -137,5 +137,13 @@ TEST(ConfigTest, NonFiniteAndOutOfRangeDurationsAndRatesAreRefused) {
             "--rate-limit-publishes-burst must be >= 1");
 }
 
+TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
+  for (const char* flag : {"--max-connections-per-user", "--threads", "--max-contexts-per-user",
+                           "--snapshot-max-contexts", "--response-bytes-budget"}) {
+    EXPECT_THROW(Parse({flag, "-1"}), CLI::ValidationError) << flag;
+  }
+  EXPECT_THROW(TomlRefusal("max-connections-per-user = -1"), CLI::ValidationError);
+}
+
 }  // namespace
 }  // namespace herald::app
