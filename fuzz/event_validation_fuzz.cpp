@@ -7,10 +7,13 @@
 //
 // Invariants on every draft a route accepts: its JSON parses back (within the depth limit) to an
 // object that validates again in the same mode, equal to the one before the numbers were put
-// back, whose "type" is the draft's and which carries a
+// back (doubles up to their last bits), whose "type" is the draft's and which carries a
 // timestamp; its user, context and task ids are valid ids; a webhook's routing fields are gone;
 // and what strict mode accepts, compatible mode accepts as the same JSON.
+#include <algorithm>
 #include <boost/json/value.hpp>
+#include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <variant>
@@ -65,6 +68,38 @@ void CheckDraft(const EventDraft& draft, ValidationMode mode) {
   Require(!draft.task || herald::IsValidClientId(*draft.task), "a draft's task is a valid id");
 }
 
+// Whether `a` and `b` hold the same members and items, numbers equal up to the last bits of a
+// double: Boost.JSON 1.81 parses doubles imprecisely, so the text it writes for one need not parse
+// back to the same bits ("1.234567E29" written for 123456700000000000001549994682 parses one ulp
+// lower than the digits do), and two texts of one number may parse apart.
+bool SameValue(const json::value& a, const json::value& b) {
+  if (a.is_double() && b.is_double()) {
+    const double x = a.get_double();
+    const double y = b.get_double();
+    return x == y || std::abs(x - y) <= 4 * std::numeric_limits<double>::epsilon() *
+                                            std::max(std::abs(x), std::abs(y));
+  }
+  if (a.kind() != b.kind()) return false;
+  if (const auto* array = a.if_array()) {
+    const json::array& other = b.get_array();
+    if (array->size() != other.size()) return false;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      if (!SameValue((*array)[i], other[i])) return false;
+    }
+    return true;
+  }
+  if (const auto* object = a.if_object()) {
+    const json::object& other = b.get_object();
+    if (object->size() != other.size()) return false;
+    for (const json::key_value_pair& member : *object) {
+      const json::value* match = other.if_contains(member.key());
+      if (match == nullptr || !SameValue(member.value(), *match)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 // The draft of `result` with the body's numbers put back, after checking it; nullopt when the
 // route refused the body.
 std::optional<EventDraft> Accepted(hub::DraftResult result, const NumberTexts& numbers,
@@ -74,7 +109,7 @@ std::optional<EventDraft> Accepted(hub::DraftResult result, const NumberTexts& n
   const std::string written = draft->json;
   numbers.Restore(draft->json);
   CheckDraft(*draft, mode);
-  Require(ParsedAgain(written) == ParsedAgain(draft->json),
+  Require(SameValue(ParsedAgain(written), ParsedAgain(draft->json)),
           "putting the numbers back keeps every value");
   return std::move(*draft);
 }

@@ -7,8 +7,9 @@
 # full log to build-fuzz/<name>.log. FUZZ_FLAGS adds libFuzzer flags (e.g. -max_len=4096).
 # A run stops at its first find; FUZZ_KEEP_GOING=1 runs the whole time instead (libFuzzer's
 # -fork=1, still one process at a time), saving every distinct find: for a known, unfixed bug.
-# To keep what a run found, minimised, in the committed corpus:
-#   build-fuzz/fuzz/<name>_fuzz -merge=1 fuzz/corpus/<name> build-fuzz/corpus/<name>
+# To keep what a run found, minimised, in the committed corpus (-use_counters=0: the inputs that
+# reach new edges, not every new hit count, which keeps a corpus at a few hundred small files):
+#   build-fuzz/fuzz/<name>_fuzz -merge=1 -use_counters=0 fuzz/corpus/<name> build-fuzz/corpus/<name>
 # Prints one line per target and exits 1 if any target found a problem.
 set -uo pipefail
 cd "$(dirname "$0")/.."
