@@ -14,21 +14,12 @@ Loopback only; every socket has a timeout; every loop is bounded in time.
 
   bench/attack_replay.py [--herald build/herald] [--hub-args "..."]
 """
-import argparse, base64, hashlib, hmac, json, os, re, shlex, socket, subprocess, sys, tempfile
+import argparse, json, os, re, shlex, socket, subprocess, sys, tempfile
 import threading, time
 from collections import Counter
 
-
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token(secret, sub, ttl=3600):
-    now = int(time.time())
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"sub": sub, "iat": now, "exp": now + ttl}).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64(sig)}"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from replay import token  # noqa: E402  (bench/replay.py: an HS256 token for a user)
 
 
 def rss_mb(pid):

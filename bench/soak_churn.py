@@ -5,7 +5,7 @@ opened with 200 and how many did not. Loopback only; every socket has a 10 s tim
 import argparse, socket, sys, time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from attack_replay import token  # noqa: E402
+from replay import token  # noqa: E402
 
 
 def main():

@@ -113,6 +113,9 @@ std::string PeerAddress(const tcp::socket& socket) {
   return address.to_string();
 }
 
+// Non-stream bodies larger than this are written with a zero linger (RunHttpSession).
+constexpr std::size_t kLingerBytes = 64 * 1024;
+
 // A response whose body would take the requester past its share of the bytes-in-flight budget
 // (429: its own doing), or the process past the whole budget (503: the hub's load).
 ApiError OverBudget(hub::ByteBudget::Refusal refusal) {
@@ -249,12 +252,15 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     }
     if (cors_origin) AddCorsHeaders(response, *cors_origin);
     response.keep_alive(keep_alive && !services->draining.load());
-    // A peer that does not take the response within the timeout loses the connection. A zero
-    // linger during the write makes the close the timeout causes abortive (RST): the kernel drops
-    // its copy at once instead of keeping it for a peer that is not reading, and the client could
-    // not use the cut body anyway. Reset once written, so that later closes are orderly.
+    // A peer that does not take the response within the timeout loses the connection. For a large
+    // body, a zero linger during the write makes the close the timeout causes abortive (RST): the
+    // kernel drops its copy at once instead of keeping it for a peer that is not reading, and the
+    // client could not use the cut body anyway; reset once written, so that later closes are
+    // orderly. A small body (every publish answer) is not worth the two system calls: at most
+    // kLingerBytes of it can stay with the kernel.
+    const bool linger = response.body().size() > kLingerBytes;
     boost::system::error_code linger_ec;
-    stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
+    if (linger) stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
     stream.expires_after(options.response_write_timeout);
     auto [write_ec, written] =
         co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
@@ -265,7 +271,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       co_return;  // the stream closed the socket
     }
     if (write_ec) break;
-    stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
+    if (linger) stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
     if (!response.keep_alive()) break;
   }
   boost::system::error_code ignored;
