@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The one-user memory attack of issue 14, replayed against `herald serve` with its defaults.
 
-One user with an ordinary token (no scopes), as fast as it can:
+First another user calls each route below once (a warm-up: the code those routes run is paged
+in), and after --settle-seconds the hub's RSS is read: the baseline (--no-warm-up: the RSS right
+after start-up). Then one user with an ordinary token (no scopes), as fast as it can:
   1. creates contexts for --create-seconds on --create-connections keep-alive connections
      (POST /api/v1/core/contexts), and posts batches naming --batch-threads new AG-UI threadIds;
   2. asks for the contexts list (GET /api/v1/core/contexts?limit=1000) and the contexts stream
@@ -96,6 +98,32 @@ def batch_threads(addr, tok, user, first, count, answers, lock):
                 answers["batch events accepted"] += json.loads(reply)["accepted"]
 
 
+def warm_up(addr, tok, user):
+    """Every route of the attack once, for another user: the code and libraries those routes
+    touch are paged in before the baseline is read (they are not memory the attacker holds)."""
+    with socket.create_connection(addr, timeout=10) as sock:
+        buffer = b""
+        sock.sendall(request(addr, "POST", "/api/v1/core/contexts", tok, b"{}", "application/json"))
+        status, _, buffer = read_response(sock, buffer)
+        assert status == 201, status
+        body = json.dumps([{"user_id": user, "protocol": "agui",
+                            "event": {"type": "RUN_STARTED", "threadId": "warm", "runId": "r"}}])
+        sock.sendall(request(addr, "POST", "/api/v1/events", tok, body.encode(), "application/json"))
+        status, _, buffer = read_response(sock, buffer)
+        assert status == 200, status
+        sock.sendall(request(addr, "GET", "/api/v1/core/contexts?limit=1000", tok))
+        status, _, buffer = read_response(sock, buffer)
+        assert status == 200, status
+    with socket.create_connection(addr, timeout=10) as sock:
+        sock.sendall(request(addr, "GET", "/api/v1/stream/contexts", tok))
+        received = b""
+        while b"CONTEXTS_SNAPSHOT" not in received and len(received) < 1 << 20:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,6 +136,8 @@ def main():
     parser.add_argument("--slow-connections", type=int, default=30)
     parser.add_argument("--hold-seconds", type=float, default=40)
     parser.add_argument("--settle-seconds", type=float, default=10)
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="read the baseline right after start-up instead")
     args = parser.parse_args()
 
     secret = os.urandom(24).hex()
@@ -129,12 +159,17 @@ def main():
                 sys.exit("the hub did not start")
             threading.Thread(target=lambda: [None for _ in hub.stdout], daemon=True).start()
             addr = ("127.0.0.1", port)
-            time.sleep(1)  # start-up settles before the baseline
+            time.sleep(1)  # start-up settles
+            cold = rss_mb(hub.pid)
+            if not args.no_warm_up:
+                warm_up(addr, token(secret, "warm-up"), "warm-up")
+                time.sleep(args.settle_seconds)  # as long as after the attack
             baseline = rss_mb(hub.pid)
             sampler = Sampler(hub.pid)
             sampler.start()
             answers, lock = Counter(), threading.Lock()
-            print(f"baseline RSS {baseline:.1f} MB", flush=True)
+            print(f"RSS at start {cold:.1f} MB, baseline (after the warm-up) {baseline:.1f} MB",
+                  flush=True)
 
             # 1. Contexts, as fast as the hub answers.
             workers = [threading.Thread(target=create_contexts,
@@ -176,7 +211,8 @@ def main():
                 sock.sendall(request(addr, "GET", "/api/v1/core/contexts?limit=1", tok))
                 status, reply, _ = read_response(sock, b"")
                 total = json.loads(reply)["meta"]["total"] if status == 200 else None
-            result = {"baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(sampler.peak, 1),
+            result = {"start_rss_mb": round(cold, 1), "baseline_rss_mb": round(baseline, 1),
+                      "peak_rss_mb": round(sampler.peak, 1),
                       "after_rss_mb": round(after, 1),
                       "after_vs_baseline": round(after / baseline, 3),
                       "contexts": total, "answers": dict(answers)}

@@ -3,8 +3,10 @@
 # 1 900 × 10 = 19 000) for SOAK_MINUTES (default 60) while the loadgen's latency scenario
 # publishes SOAK_RATE events/s (default 100, each delivered to the user's 10 streams) and
 # bench/soak_churn.py opens and closes SOAK_CHURN other streams per second (default 5). Every
-# minute the hub's RSS and open descriptors are printed; at the end, the loadgen's JSON record
-# (latency p50/p99 over the whole run, missing and duplicated deliveries) and the churn's count.
+# minute the hub's RSS and open descriptors are printed, and the loadgen's line for that minute
+# (deliveries, latency p50/p99/max, failed publishes, streams the hub closed); at the end, the
+# loadgen's JSON record (whole-run latency, missing and duplicated deliveries) and the churn's
+# count.
 #
 #   bench/soak.sh                      # the hour
 #   SOAK_MINUTES=5 bench/soak.sh       # the short version
@@ -41,6 +43,7 @@ trap 'kill $sampler $churner 2>/dev/null || true; bench_cleanup' EXIT
 timeout --kill-after=10 $((minutes * 60 + 600)) "$LOADGEN" --target herald --scenario latency \
   --port "$SERVER_PORT" --server-pids "$SERVER_PID" --jwt-secret "$HERALD_JWT_SECRET_BENCH" \
   --users "$users" --per-user 10 --rate "$rate" --duration $((minutes * 60)) --event-size 200 \
-  --publishers 4 --threads 1 --connect-concurrency 200 --connect-timeout 120 --tag soak=1
+  --publishers 4 --threads 1 --connect-concurrency 200 --connect-timeout 120 --interval 60 \
+  --tag soak=1
 sample end
 wait "$churner" || true

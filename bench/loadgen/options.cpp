@@ -76,6 +76,11 @@ ParseResult ParseOptions(int argc, char** argv) {
   app.add_option("--duration", o.duration, "latency: seconds of steady publishing")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--interval", o.interval,
+                 "latency: print the deliveries and latency of each interval of this many seconds "
+                 "while publishing (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--threads", o.threads, "load generator threads (one io_context each)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

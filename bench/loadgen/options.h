@@ -28,6 +28,7 @@ struct Options {
   int batch = 1;         // events per publish request (> 1: POST /api/v1/events, herald only)
   double rate = 2000;    // latency: events per second
   double duration = 10;  // latency: seconds of publishing
+  double interval = 0;   // latency: seconds between progress lines while publishing (0: none)
   int threads = 1;
   int connect_concurrency = 256;
   double connect_timeout = 120;    // seconds for every subscriber to get its first bytes

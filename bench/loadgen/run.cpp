@@ -120,6 +120,48 @@ void ReportConnections(const Options& o, Report& report, SubscriberList& subs,
   (void)o;
 }
 
+// --interval: while publishing, one line per interval with the deliveries measured in it and
+// their latency, so a long run (bench/soak.sh) shows drift the whole-run figures would hide.
+class IntervalLines {
+ public:
+  IntervalLines(const Options& o, WorkerList& workers, std::int64_t start_ns)
+      : workers_(workers),
+        interval_ns_(static_cast<std::int64_t>(o.interval * 1e9)),
+        next_ns_(start_ns + interval_ns_),
+        taken_(workers.size(), 0) {}
+
+  void PrintDue() {
+    if (interval_ns_ <= 0 || NowNs() < next_ns_) return;
+    next_ns_ += interval_ns_;
+    ++index_;
+    std::vector<std::int64_t> latencies;
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+      Worker& worker = *workers_[w];
+      const std::vector<std::int64_t> recent = OnWorker(worker, [&worker, from = taken_[w]] {
+        return std::vector<std::int64_t>(
+            worker.latencies_ns.begin() + static_cast<std::ptrdiff_t>(from),
+            worker.latencies_ns.end());
+      });
+      taken_[w] += recent.size();
+      latencies.insert(latencies.end(), recent.begin(), recent.end());
+    }
+    const Percentiles p = ComputePercentiles(latencies, 1e-6);
+    fmt::print(
+        "interval {}: deliveries={} latency_p50_ms={:.3f} latency_p99_ms={:.3f} "
+        "latency_max_ms={:.3f} publish_failed={} streams_closed={}\n",
+        index_, p.count, p.p50, p.p99, p.max, Total(workers_, &Counters::publish_failed),
+        Total(workers_, &Counters::closed));
+    std::fflush(stdout);
+  }
+
+ private:
+  WorkerList& workers_;
+  const std::int64_t interval_ns_;
+  std::int64_t next_ns_;
+  std::vector<std::size_t> taken_;  // latencies already printed, per worker
+  int index_ = 0;
+};
+
 }  // namespace
 
 int RunBenchmark(const Options& o) {
@@ -259,8 +301,13 @@ int RunBenchmark(const Options& o) {
                      asio::detached);
     }
     const double publish_bound = (plan.paced ? o.duration : 0) + std::max(60.0, o.connect_timeout);
-    published_all =
-        WaitUntil([&] { return shared.publishers_done.load() >= o.publishers; }, publish_bound);
+    IntervalLines intervals(o, workers, run.start_ns);
+    published_all = WaitUntil(
+        [&] {
+          intervals.PrintDue();
+          return shared.publishers_done.load() >= o.publishers;
+        },
+        publish_bound);
     const auto expected = [&] {
       std::uint64_t sum = 0;
       for (std::size_t u = 0; u < live_per_user.size(); ++u) {

@@ -1,6 +1,9 @@
 #include "app/serve.h"
 
 #include <fmt/format.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -163,6 +166,10 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   return options;
 }
 
+#ifdef __GLIBC__
+constexpr int kMmapThreshold = 128 * 1024;
+#endif
+
 std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -174,6 +181,13 @@ int Serve(const ServeConfig& config) {
   // Everything the hub creates (the data directory, the database and its WAL) holds users'
   // events: readable by the hub's own user only (0700 directories, 0600 files).
   ::umask(0077);
+#ifdef __GLIBC__
+  // Blocks of 128 KiB and more (request and response bodies, batch parse trees) are mapped on
+  // their own and unmapped when freed. glibc otherwise raises this threshold after each such
+  // block is freed and serves later ones from the thread arenas, where a burst leaves memory
+  // it cannot give back: docs/DECISIONS.md "Limits", bench/attack_replay.py.
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+#endif
 
   ListenAddress listen = ParseListen(config.listen);
   if (config.dev) {

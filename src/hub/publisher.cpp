@@ -121,13 +121,12 @@ void Publisher::Run() {
 }
 
 void Publisher::MaybeReturnMemory(bool idle) {
-#ifdef __GLIBC__
   const auto now = std::chrono::steady_clock::now();
   if (!idle || now - last_trim_ < kTrimInterval) return;
   last_trim_ = now;
+  store_.ReleaseMemory();
+#ifdef __GLIBC__
   malloc_trim(0);
-#else
-  (void)idle;
 #endif
 }
 

@@ -124,9 +124,10 @@ class Publisher {
   std::size_t ConnectionCount(const UserId& user, Protocol protocol) const;
   void MaybePrune();
   // When the writer is idle (woken by its timer with nothing queued), at most every
-  // kTrimInterval: gives the C library's free memory back to the system (malloc_trim, a few
-  // milliseconds). Large batches and responses are freed in several threads' arenas, which glibc
-  // otherwise keeps; docs/DECISIONS.md "Limits", bench/attack_replay.py.
+  // kTrimInterval: empties the store's caches (EventStore::ReleaseMemory) and gives the C
+  // library's free memory back to the system (malloc_trim, a few milliseconds). Large batches
+  // and responses are freed in several threads' arenas, which glibc otherwise keeps;
+  // docs/DECISIONS.md "Limits", bench/attack_replay.py.
   void MaybeReturnMemory(bool idle);
   static constexpr std::chrono::seconds kTrimInterval{5};
 

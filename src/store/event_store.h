@@ -281,6 +281,10 @@ class EventStore {
   virtual Result<std::size_t> Prune(const RetentionPolicy& policy,
                                     std::chrono::system_clock::time_point now,
                                     std::size_t max_rows) = 0;
+
+  // Writer thread only. Frees what the store keeps cached between calls and can read again
+  // (SQLite's page caches); the publisher calls it while idle. Nothing to free by default.
+  virtual void ReleaseMemory() {}
 };
 
 }  // namespace herald::store

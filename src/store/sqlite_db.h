@@ -75,6 +75,8 @@ class Connection {
   // The last error, as "<what>: <sqlite message>".
   std::string Error(std::string_view what) const;
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // Frees the page cache's unused pages (sqlite3_db_release_memory).
+  void ReleaseMemory() { sqlite3_db_release_memory(db_); }
 
  private:
   sqlite3* db_ = nullptr;

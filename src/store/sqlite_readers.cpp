@@ -120,6 +120,19 @@ void Readers::Return(std::unique_ptr<Reader> reader) {
   if (idle_.size() < max_idle_) idle_.push_back(std::move(reader));
 }
 
+void Readers::ReleaseMemory() {
+  std::vector<std::unique_ptr<Reader>> closing;
+  {
+    std::lock_guard lock(mutex_);
+    while (idle_.size() > 1) {
+      closing.push_back(std::move(idle_.back()));
+      idle_.pop_back();
+    }
+    for (const std::unique_ptr<Reader>& reader : idle_) reader->db.ReleaseMemory();
+  }
+  // `closing` closes here, outside the lock.
+}
+
 Result<ReplayPage> Readers::ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                       const ReplayFilter& filter, std::size_t limit) {
   using Out = Result<ReplayPage>;

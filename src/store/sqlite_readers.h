@@ -29,6 +29,9 @@ class Readers {
                                const ReplayFilter& filter, std::size_t limit);
   Result<UserRange> Range(const UserId& user);
   Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query);
+  // Closes the connections not in use but one and frees that one's page cache; the pool grows
+  // again as reads overlap.
+  void ReleaseMemory();
 
  private:
   struct Reader;

@@ -80,6 +80,14 @@ Result<std::unique_ptr<WriteGroup>> SqliteStore::BeginGroup() {
   return Out::Ok(std::move(group));
 }
 
+void SqliteStore::ReleaseMemory() {
+  {
+    WriterCall call(in_writer_call_);
+    writer_->ReleaseMemory();
+  }
+  readers_->ReleaseMemory();
+}
+
 Result<ContextsView> SqliteStore::ReadContexts(const UserId& user, const ContextQuery& query) {
   return readers_->ReadContexts(user, query);
 }

@@ -57,6 +57,8 @@ class SqliteStore final : public EventStore {
   Result<std::size_t> Prune(const RetentionPolicy& policy,
                             std::chrono::system_clock::time_point now,
                             std::size_t max_rows) override;
+  // The writer connection's page cache; the idle readers but one, and that one's page cache.
+  void ReleaseMemory() override;
 
  private:
   class WriterCall;

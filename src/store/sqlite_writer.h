@@ -40,6 +40,8 @@ class Writer {
       const std::string& key, std::chrono::system_clock::time_point now);
   Result<std::size_t> Prune(const RetentionPolicy& policy,
                             std::chrono::system_clock::time_point now, std::size_t max_rows);
+  // Frees the connection's page cache (outside a group).
+  void ReleaseMemory() { db_.ReleaseMemory(); }
 
  private:
   struct UserState {

@@ -307,5 +307,43 @@ TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
   EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, kTotal));
 }
 
+TEST_F(SqliteStoreTest, ReleaseMemoryFreesThePageCachesLargeReadsFilled) {
+  auto store = Open();
+  AppendMany(*store, "u", 1);
+  ASSERT_TRUE(store->ReadAfter(UserId("u"), 0, {}, 10).ok());
+  store->ReleaseMemory();
+  const std::int64_t warm = sqlite3_memory_used();
+
+  // About 8 MB of events, read whole by four threads at once: each connection's page cache
+  // fills to its 2 MB default, and the reader pool grows while reads overlap.
+  const std::string padding(1000, 'x');
+  for (int group = 0; group < 8; ++group) {
+    std::vector<EventDraft> drafts;
+    for (int i = 0; i < 1000; ++i) {
+      drafts.push_back(Draft("big"));
+      drafts.back().json = fmt::format(R"({{"type":"CUSTOM","n":{},"pad":"{}"}})", i, padding);
+    }
+    ASSERT_TRUE(store->Append(drafts, kT0).ok());
+  }
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&store] {
+      auto page = store->ReadAfter(UserId("big"), 0, {}, 10'000);
+      EXPECT_TRUE(page.ok() && page.value->events.size() == 8000);
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  const std::int64_t filled = sqlite3_memory_used();
+  EXPECT_GT(filled, warm + 4'000'000);
+
+  store->ReleaseMemory();
+  EXPECT_LT(sqlite3_memory_used(), warm + 256 * 1024) << "warm " << warm << ", filled " << filled;
+  // The store reads and writes as before.
+  EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(2));
+  auto page = store->ReadAfter(UserId("big"), 7999, {}, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Sequences(page.value->events), ElementsAre(8000));
+}
+
 }  // namespace
 }  // namespace herald::store
