@@ -2,13 +2,14 @@
 #   make run   installs what is missing, builds, starts the hub in development mode
 #   make test  installs what is missing, builds, runs every test suite
 #   make fuzz  installs what is missing, runs each libFuzzer target FUZZ_SECONDS (default 60)
+#   make bench-micro  builds and runs the publish path's microbenchmarks (bench/micro)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 HERALD_LISTEN ?= 127.0.0.1:8080
 HERALD_DATA_DIR ?= .data
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test test-release test-sanitize format format-check bench fuzz clean
+.PHONY: all deps build run test test-release test-sanitize format format-check bench bench-micro fuzz clean
 
 all: build
 
@@ -34,6 +35,11 @@ format-check:
 bench: deps
 	@bash scripts/install-deps.sh --bench
 	@bash bench/run_compare.sh
+
+bench-micro: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build --target micro_bench -j $(JOBS)
+	build/bench/micro/micro_bench $(MICRO_ARGS)
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/run-fuzz.sh

@@ -72,7 +72,9 @@ bool HeaderAcceptable(const json::object& header) {
 
 }  // namespace
 
-Verifier::Verifier(VerifierConfig config) : config_(std::move(config)) {
+Verifier::Verifier(VerifierConfig config)
+    : config_(std::move(config)),
+      cache_(std::make_unique<TokenCache>(config_.cache_entries, config_.leeway)) {
   if (config_.leeway < std::chrono::seconds{0} || config_.leeway > kMaxLeeway) {
     throw std::invalid_argument("JWT leeway must be between 0 and " +
                                 std::to_string(kMaxLeeway.count()) + " seconds");
@@ -106,6 +108,7 @@ Verifier::Verifier(VerifierConfig config) : config_(std::move(config)) {
 
 VerifyResult Verifier::Verify(std::string_view token,
                               std::chrono::system_clock::time_point now) const {
+  if (std::optional<Claims> cached = cache_->Find(token, now)) return *std::move(cached);
   std::optional<TokenParts> parts = SplitToken(token);
   if (!parts) return VerifyError::kMalformed;
 
@@ -148,7 +151,9 @@ VerifyResult Verifier::Verify(std::string_view token,
   if (jwt_get_alg(jwt.get()) != LibjwtAlgorithm(config_.algorithm)) {
     return VerifyError::kWrongAlgorithm;
   }
-  return CheckClaims(parts->payload, config_, now);
+  VerifyResult result = CheckClaims(parts->payload, config_, now);
+  if (const auto* claims = std::get_if<Claims>(&result)) cache_->Insert(token, *claims, now);
+  return result;
 }
 
 }  // namespace herald::auth

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string_view>
 #include <variant>
 
 #include "auth/claims.h"
+#include "auth/token_cache.h"
 #include "auth/verifier_config.h"
 #include "auth/verify_error.h"
 
@@ -32,14 +34,17 @@ class Verifier {
   // [0, kMaxLeeway].
   explicit Verifier(VerifierConfig config);
 
-  // Thread-safe: const, no shared mutable state (libjwt decodes into per-call state).
-  // `now` is injected so tests control time.
+  // Thread-safe (libjwt decodes into per-call state; the token cache has its own lock). A token
+  // that verified before and has not expired at `now` is answered from the cache, with the
+  // answer a fresh verification would give. `now` is injected so tests control time.
   VerifyResult Verify(std::string_view token, std::chrono::system_clock::time_point now) const;
 
   Algorithm algorithm() const { return config_.algorithm; }
+  std::size_t cached_tokens() const { return cache_->size(); }
 
  private:
   VerifierConfig config_;  // public keys normalised to SubjectPublicKeyInfo PEM
+  std::unique_ptr<TokenCache> cache_;
 };
 
 }  // namespace herald::auth

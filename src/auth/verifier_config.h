@@ -28,6 +28,9 @@ struct VerifierConfig {
   std::string issuer;
   // Applies to "exp" and "nbf". Between 0 and 24 hours.
   std::chrono::seconds leeway{30};
+  // Verified tokens remembered until they expire, so a token sent again is not verified again
+  // (auth/token_cache.h); 0 verifies every time.
+  std::size_t cache_entries = 4096;
 };
 
 }  // namespace herald::auth
