@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
@@ -29,6 +30,7 @@ template <class T>
 CLI::Option* Add(CLI::App& command, const std::string& flag, T& value, const std::string& help) {
   CLI::Option* option =
       command.add_option("--" + flag, value, help)->envname(EnvName(flag))->capture_default_str();
+  if constexpr (std::is_same_v<T, bool>) option->default_str(value ? "true" : "false");
   if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
     option->check(CLI::Validator(
         [](std::string& text) {
@@ -184,6 +186,7 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
       }
       if (option->count() > 0 || name == "config") continue;  // a flag or HERALD_* won
       if (const auto* array = node.as_array()) {
+        if (array->empty()) continue;  // none given: the default (what check-config prints)
         for (const auto& element : *array) option->add_result(TomlValueText(element));
       } else {
         option->add_result(TomlValueText(node));
@@ -238,6 +241,30 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   check_rate("rate-limit-reads", c.rate_limit_reads, c.rate_limit_reads_burst);
   check_rate("rate-limit-context-creates", c.rate_limit_context_creates,
              c.rate_limit_context_creates_burst);
+}
+
+std::string EffectiveServeConfig(const CLI::App& command) {
+  std::istringstream lines(command.config_to_str(/*default_also=*/true));
+  std::string out;
+  for (std::string line; std::getline(lines, line);) {
+    const auto equals = line.find('=');
+    const std::string key = equals == std::string::npos ? "" : line.substr(0, equals);
+    if (line.substr(equals + 1) == "\"[]\"") {
+      line = key + "=[]";  // a repeatable option given no value: an empty array
+    } else if (key == "jwt-secret" && line.substr(equals + 1) != "\"\"") {
+      line = key + "=\"<redacted>\"";
+    } else if (key == "store") {
+      // postgresql://user:password@host/db: the password goes.
+      const auto scheme = line.find("://");
+      const auto at = line.rfind('@');
+      const auto colon = scheme == std::string::npos ? scheme : line.find(':', scheme + 3);
+      if (at != std::string::npos && colon != std::string::npos && colon < at) {
+        line = line.substr(0, colon + 1) + "<redacted>" + line.substr(at);
+      }
+    }
+    out += line + "\n";
+  }
+  return out;
 }
 
 ListenAddress ParseListen(const std::string& text) {

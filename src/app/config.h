@@ -82,6 +82,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& config);
 // file named by --config, then validates. Throws std::invalid_argument with a one-line reason.
 void FinishServeConfig(CLI::App& command, ServeConfig& config);
 
+// `herald check-config`: the configuration `serve` would run with, as TOML (from flags,
+// HERALD_* variables, the --config file and the defaults), with --jwt-secret and the password of
+// a --store URL redacted. Call after FinishServeConfig.
+std::string EffectiveServeConfig(const CLI::App& command);
+
 struct ListenAddress {
   std::string host;
   unsigned short port = 0;

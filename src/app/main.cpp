@@ -1,5 +1,5 @@
-// herald: serve | token | tail | publish. Configuration errors exit non-zero with one line on
-// stderr.
+// herald: serve | check-config | token | tail | publish. Configuration errors exit non-zero with
+// one line on stderr.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -15,6 +15,13 @@ int main(int argc, char** argv) {
   herald::app::ServeConfig serve_config;
   CLI::App* serve = app.add_subcommand("serve", "Run the hub");
   herald::app::AddServeOptions(*serve, serve_config);
+
+  herald::app::ServeConfig check_config;
+  CLI::App* check = app.add_subcommand(
+      "check-config",
+      "Check serve's configuration (flags, HERALD_*, --config file) without starting; print it "
+      "with secrets redacted (exit 2 on an error)");
+  herald::app::AddServeOptions(*check, check_config);
 
   herald::app::TokenConfig token_config;
   CLI::App* token = app.add_subcommand("token", "Mint an HS256 token and print it");
@@ -37,6 +44,12 @@ int main(int argc, char** argv) {
     if (serve->parsed()) {
       herald::app::FinishServeConfig(*serve, serve_config);
       return herald::app::Serve(serve_config);
+    }
+    if (check->parsed()) {
+      herald::app::FinishServeConfig(*check, check_config);
+      herald::app::CheckServeConfig(check_config);
+      std::cout << herald::app::EffectiveServeConfig(*check);
+      return 0;
     }
     if (tail->parsed()) return herald::app::Tail(tail_config);
     if (publish->parsed()) return herald::app::Publish(publish_config);

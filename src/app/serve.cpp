@@ -52,8 +52,10 @@ std::optional<auth::Algorithm> ParseAlgorithm(const std::string& name) {
   return std::nullopt;
 }
 
-// The verifier from --jwt-* flags, or the development secret with --dev.
-std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& dev_secret) {
+// The verifier from --jwt-* flags, or the development secret with --dev (read or created in
+// the data directory; with `check_only`, a stand-in that touches no file).
+std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& dev_secret,
+                                             bool check_only = false) {
   auth::VerifierConfig v;
   v.audience = c.jwt_audience;
   v.issuer = c.jwt_issuer;
@@ -99,7 +101,8 @@ std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& 
       spdlog::warn("{} (accepted in --dev only)", why);
     }
   } else if (c.dev) {
-    dev_secret = auth::LoadOrCreateDevSecret(c.data_dir);
+    dev_secret = check_only ? std::string(kMinHs256SecretBytes, 'x')
+                            : auth::LoadOrCreateDevSecret(c.data_dir);
     v.hs256_secret = dev_secret;
   } else {
     throw std::invalid_argument(
@@ -175,6 +178,12 @@ std::string UrlHost(const std::string& host) {
 }
 
 }  // namespace
+
+void CheckServeConfig(const ServeConfig& config) {
+  ParseListen(config.listen);
+  std::string dev_secret;
+  MakeVerifier(config, dev_secret, /*check_only=*/true);
+}
 
 int Serve(const ServeConfig& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));

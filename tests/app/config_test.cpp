@@ -1,5 +1,6 @@
 // `herald serve` options of the per-user limits of issue 14 (non-stream responses, reads,
-// contexts): their defaults, parsing, and the one-line reasons that refuse bad values at start-up.
+// contexts): their defaults, parsing, and the one-line reasons that refuse bad values at start-up;
+// `herald check-config`: the effective configuration it prints, and what it refuses.
 #include "app/config.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "app/serve.h"
 
 namespace herald::app {
 namespace {
@@ -143,6 +146,113 @@ TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
     EXPECT_THROW(Parse({flag, "-1"}), CLI::ValidationError) << flag;
   }
   EXPECT_THROW(TomlRefusal("max-connections-per-user = -1"), CLI::ValidationError);
+}
+
+// `herald check-config ARGS…` as main() runs it, without the process: the printed configuration,
+// or the reason it is refused.
+std::string CheckConfig(std::vector<std::string> args) {
+  CLI::App command;
+  ServeConfig config;
+  AddServeOptions(command, config);
+  args.insert(args.begin(), "check-config");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  try {
+    command.parse(static_cast<int>(argv.size()), argv.data());
+    FinishServeConfig(command, config);
+    CheckServeConfig(config);
+  } catch (const std::invalid_argument& e) {
+    return std::string("refused: ") + e.what();
+  }
+  return EffectiveServeConfig(command);
+}
+
+const std::string kGoodSecret = "0123456789abcdef0123456789abcdef-good";
+
+TEST(CheckConfigTest, PrintsEveryServeOptionWithItsEffectiveValue) {
+  const std::string printed = CheckConfig({"--jwt-secret", kGoodSecret, "--threads", "3"});
+  EXPECT_NE(printed.find("threads=3\n"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("listen=\"0.0.0.0:8080\"\n"), std::string::npos) << "a default";
+  EXPECT_NE(printed.find("max-contexts-per-user=10000\n"), std::string::npos);
+  EXPECT_NE(printed.find("dev=false\n"), std::string::npos);
+  EXPECT_NE(printed.find("compat-frames=true\n"), std::string::npos) << "a bool, not 1";
+  EXPECT_NE(printed.find("cors-origin=[]\n"), std::string::npos) << "an array, not a string";
+  // One line per option of serve.
+  CLI::App command;
+  ServeConfig config;
+  AddServeOptions(command, config);
+  const auto options =
+      command.get_options([](const CLI::Option* o) { return o->get_configurable(); });
+  std::size_t lines = 0;
+  for (const char c : printed) lines += c == '\n' ? 1 : 0;
+  EXPECT_EQ(lines, options.size()) << printed;
+  for (const CLI::Option* option : options) {
+    const std::string key = option->get_single_name() + "=";
+    EXPECT_TRUE(printed.rfind(key, 0) == 0 || printed.find("\n" + key) != std::string::npos) << key;
+  }
+}
+
+TEST(CheckConfigTest, RedactsTheSecretAndTheStorePassword) {
+  const std::string printed = CheckConfig(
+      {"--jwt-secret", kGoodSecret, "--store", "postgresql://herald:hunter2@db.internal/herald"});
+  EXPECT_EQ(printed.find(kGoodSecret), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("jwt-secret=\"<redacted>\"\n"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("store=\"postgresql://herald:<redacted>@db.internal/herald\"\n"),
+            std::string::npos)
+      << printed;
+  // A URL without a password keeps its port.
+  EXPECT_NE(CheckConfig({"--jwt-secret", kGoodSecret, "--store", "postgresql://db:5432/herald"})
+                .find("store=\"postgresql://db:5432/herald\"\n"),
+            std::string::npos);
+}
+
+TEST(CheckConfigTest, ShowsValuesFromTheConfigurationFileAndLetsFlagsWin) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("herald-check-config-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "threads = 5\nretention-events = 77\n";
+  const std::string printed =
+      CheckConfig({"--jwt-secret", kGoodSecret, "--config", path.string(), "--threads", "2"});
+  std::filesystem::remove(path);
+  EXPECT_NE(printed.find("retention-events=77\n"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("threads=2\n"), std::string::npos) << printed;
+}
+
+TEST(CheckConfigTest, ThePrintedConfigurationReadsBackAsAConfigurationFile) {
+  const std::string printed =
+      CheckConfig({"--dev", "--threads", "3", "--cors-origin", "http://a", "--cors-origin",
+                   "http://b", "--compat-frames", "false", "--heartbeat-interval", "2.5"});
+  ASSERT_EQ(printed.rfind("refused", 0), std::string::npos) << printed;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("herald-check-config-back-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << printed;
+  const std::string again = CheckConfig({"--config", path.string()});
+  std::filesystem::remove(path);
+  // The same, but for the name of the file it was read from.
+  EXPECT_EQ(again.substr(0, again.find("config=")), printed.substr(0, printed.find("config=")));
+  EXPECT_NE(again.find("threads=3\n"), std::string::npos) << again;
+}
+
+TEST(CheckConfigTest, RefusesWhatServeWouldRefuseWithTheSameReason) {
+  EXPECT_EQ(CheckConfig({}),
+            "refused: no token key configured: pass --jwt-secret, --jwt-public-key, or --dev");
+  EXPECT_EQ(CheckConfig({"--jwt-secret", "short"}).rfind("refused: --jwt-secret is 5 bytes", 0),
+            0u);
+  EXPECT_EQ(CheckConfig({"--jwt-secret", kGoodSecret, "--listen", "nowhere"}),
+            "refused: --listen must be HOST:PORT, got 'nowhere'");
+  EXPECT_EQ(CheckConfig({"--jwt-public-key", "/nonexistent/key.pem"}),
+            "refused: cannot read /nonexistent/key.pem");
+  EXPECT_EQ(CheckConfig({"--jwt-secret", kGoodSecret, "--threads", "65"}),
+            "refused: --threads must be at most 64");
+}
+
+TEST(CheckConfigTest, DevModeIsCheckedWithoutCreatingTheDataDirectoryOrItsSecret) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("herald-check-config-dev-" + std::to_string(::getpid()));
+  const std::string printed = CheckConfig({"--dev", "--data-dir", dir.string()});
+  EXPECT_EQ(printed.rfind("refused", 0), std::string::npos) << printed;
+  EXPECT_NE(printed.find("dev=true\n"), std::string::npos) << printed;
+  EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 }  // namespace
