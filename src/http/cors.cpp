@@ -10,7 +10,7 @@ namespace {
 
 constexpr char kAllowMethods[] = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr char kAllowHeaders[] = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID";
-constexpr char kExposeHeaders[] = "Retry-After, WWW-Authenticate";
+constexpr char kExposeHeaders[] = "Retry-After, WWW-Authenticate, X-Request-Id";
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,6 +18,7 @@
 #include "http/cors.h"
 #include "http/handlers.h"
 #include "http/offload.h"
+#include "http/request_id.h"
 #include "http/sse_session.h"
 
 namespace herald::http {
@@ -194,6 +196,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       }
       Response response = ErrorResponse(head, error, services->Now());
       response.keep_alive(false);
+      response.set(kRequestIdHeader, RequestIdOf(head));
       stream.expires_after(options.response_write_timeout);
       co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       break;
@@ -201,6 +204,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     stream.expires_never();
     Request request = parser.release();
     const bool keep_alive = request.keep_alive();
+    const std::string request_id = RequestIdOf(request);
     Requester requester{peer, {}};
 
     Response response;
@@ -231,6 +235,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         }
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
           if (cors_origin) ready->extra_head = CorsHeaderLines(*cors_origin);
+          ready->extra_head += fmt::format("{}: {}\r\n", kRequestIdHeader, request_id);
           // The connection becomes a stream: hand the socket over and let this frame go.
           asio::co_spawn(stream.get_executor(),
                          RunSseSession(stream.release_socket(), shard, std::move(*ready), services),
@@ -251,6 +256,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       response = ErrorResponse(request, OverBudget(*refusal), services->Now());
     }
     if (cors_origin) AddCorsHeaders(response, *cors_origin);
+    response.set(kRequestIdHeader, request_id);
     response.keep_alive(keep_alive && !services->draining.load());
     // A peer that does not take the response within the timeout loses the connection. For a large
     // body, a zero linger during the write makes the close the timeout causes abortive (RST): the

@@ -24,7 +24,8 @@ Headers With(Headers headers, const std::string& origin) {
 void ExpectCorsFor(const HttpReply& reply, const std::string& origin) {
   EXPECT_EQ(reply.Header("access-control-allow-origin"), origin);
   EXPECT_EQ(reply.Header("access-control-allow-credentials"), "true");
-  EXPECT_EQ(reply.Header("access-control-expose-headers"), "Retry-After, WWW-Authenticate");
+  EXPECT_EQ(reply.Header("access-control-expose-headers"),
+            "Retry-After, WWW-Authenticate, X-Request-Id");
   EXPECT_EQ(reply.Header("vary"), "Origin");
 }
 
@@ -75,7 +76,9 @@ TEST(CorsLoopbackTest, AnswersToAnAllowedOriginCarryItSuccessesAndErrorsAlike) {
 
 TEST(CorsLoopbackTest, StreamHeadCarriesTheCorsHeadersForAnAllowedOrigin) {
   TestHub hub(AllowOrigins({kApp}));
-  SseStream stream(hub.port(), kAguiStream, With(AuthAs("alice"), kApp));
+  Headers headers = With(AuthAs("alice"), kApp);
+  headers.emplace_back("X-Request-Id", "cors-stream");
+  SseStream stream(hub.port(), kAguiStream, headers);
   EXPECT_EQ(stream.status(), 200);
   EXPECT_EQ(stream.head().raw_head,
             "HTTP/1.1 200 OK\r\n"
@@ -85,8 +88,9 @@ TEST(CorsLoopbackTest, StreamHeadCarriesTheCorsHeadersForAnAllowedOrigin) {
             "Transfer-Encoding: chunked\r\n"
             "Access-Control-Allow-Origin: https://app.example\r\n"
             "Access-Control-Allow-Credentials: true\r\n"
-            "Access-Control-Expose-Headers: Retry-After, WWW-Authenticate\r\n"
+            "Access-Control-Expose-Headers: Retry-After, WWW-Authenticate, X-Request-Id\r\n"
             "Vary: Origin\r\n"
+            "X-Request-Id: cors-stream\r\n"
             "\r\n");
   const auto frames = stream.WaitFrames(1);
   ASSERT_GE(frames.size(), 1u);

@@ -15,6 +15,7 @@ constexpr char kSseHead10[] =
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n"
+    "X-Request-Id: surface-10\r\n"
     "\r\n";
 constexpr char kSseHead[] =
     "HTTP/1.1 200 OK\r\n"
@@ -22,6 +23,7 @@ constexpr char kSseHead[] =
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n"
     "Transfer-Encoding: chunked\r\n"
+    "X-Request-Id: surface-head\r\n"
     "\r\n";
 
 // data: {"protocol":"system","event":{"type":"CONTEXTS_SNAPSHOT","contexts":[],"total":0,
@@ -35,7 +37,9 @@ TEST(SurfaceLoopbackTest, EveryStreamAnswersWithTheExactSseHeadAndPreamble) {
   TestHub hub;
   for (const char* path : {kAguiStream, kA2aStream, kContextsStream}) {
     SCOPED_TRACE(path);
-    SseStream stream(hub.port(), path, AuthAs("alice"));
+    Headers headers = AuthAs("alice");
+    headers.emplace_back("X-Request-Id", "surface-head");
+    SseStream stream(hub.port(), path, headers);
     EXPECT_EQ(stream.status(), 200);
     EXPECT_EQ(stream.head().raw_head, kSseHead);
     const auto frames = stream.WaitFrames(1);
@@ -78,6 +82,45 @@ TEST(SurfaceLoopbackTest, HeadersOverTheLimitGet431) {
             200);
 }
 
+// X-Request-Id: every answer names its request; a client's own id (1-128 visible ASCII
+// characters) is kept, anything else replaced by the hub's (24 hex digits, unique).
+TEST(SurfaceLoopbackTest, EveryAnswerNamesItsRequestKeepingAValidIdTheClientSent) {
+  TestHub hub;
+  const std::regex generated("[0-9a-f]{24}");
+  const HttpReply first = Request(hub.port(), "GET", "/health");
+  const HttpReply second = Request(hub.port(), "GET", "/health");
+  EXPECT_TRUE(std::regex_match(first.Header("x-request-id"), generated)) << first.raw_head;
+  EXPECT_TRUE(std::regex_match(second.Header("x-request-id"), generated));
+  EXPECT_NE(first.Header("x-request-id"), second.Header("x-request-id"));
+
+  const std::string mine = "trace-4bf92f3577b34da6.a3ce929d0e0e4736:01";
+  EXPECT_EQ(Request(hub.port(), "GET", "/health", {{"X-Request-Id", mine}}).Header("x-request-id"),
+            mine);
+  EXPECT_EQ(Request(hub.port(), "GET", "/nowhere", {{"X-Request-Id", mine}}).Header("x-request-id"),
+            mine)
+      << "errors too";
+  Headers publish = JsonAuthAs("alice", "events:publish");
+  publish.emplace_back("X-Request-Id", mine);
+  const HttpReply published =
+      Request(hub.port(), "POST", kAguiWebhook, publish, AguiText("alice", "m1", "hi"));
+  EXPECT_EQ(published.status, 200) << published.body;
+  EXPECT_EQ(published.Header("x-request-id"), mine);
+
+  for (const std::string& bad : {std::string(129, 'a'), std::string("two words")}) {
+    const HttpReply reply = Request(hub.port(), "GET", "/health", {{"X-Request-Id", bad}});
+    EXPECT_TRUE(std::regex_match(reply.Header("x-request-id"), generated))
+        << "'" << bad << "' -> " << reply.Header("x-request-id");
+  }
+  EXPECT_EQ(Request(hub.port(), "GET", "/health", {{"X-Request-Id", std::string(128, 'a')}})
+                .Header("x-request-id"),
+            std::string(128, 'a'));
+  // A request the hub cannot read still gets an id.
+  const HttpReply big =
+      Request(hub.port(), "GET", "/health", {{"X-Pad", std::string(17'000, 'a')}});
+  EXPECT_EQ(big.status, 431);
+  EXPECT_TRUE(std::regex_match(big.Header("x-request-id"), generated)) << big.raw_head;
+}
+
 // `Expect: 100-continue` (curl sends it for bodies over 1 KiB): "100 Continue" before the body is
 // read, then the answer; a body the hub would refuse anyway is refused at once, unread.
 TEST(SurfaceLoopbackTest, ExpectContinueIsAnsweredBeforeTheBodyAndRefusalsComeAtOnce) {
@@ -114,7 +157,7 @@ TEST(SurfaceLoopbackTest, AnHttp10StreamIsNotChunked) {
   Connection connection(hub.port());
   std::string request = std::string("GET ") + kAguiStream + " HTTP/1.0\r\n";
   for (const auto& [name, value] : AuthAs("alice")) request += name + ": " + value + "\r\n";
-  connection.Send(request + "\r\n");
+  connection.Send(request + "X-Request-Id: surface-10\r\n\r\n");
   ASSERT_TRUE(connection.ReadUntil("\n\n", 10s) && connection.ReadUntil("\r\n\r\n", 10s));
   const std::string& raw = connection.buffer();
   const auto head_end = raw.find("\r\n\r\n") + 4;
