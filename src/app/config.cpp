@@ -164,6 +164,12 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
                "create is 429; an event is delivered without creating one)");
   Add(command, "log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  Add(command, "log-format", c.log_format,
+      "text, or json: one JSON object a line (time, level, message; the access log's fields)")
+      ->check(CLI::IsMember({"text", "json"}));
+  AddFlag(command, "access-log", c.access_log,
+          "Log each answered request: method, path (no query), status, duration, body bytes, "
+          "request id, user");
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
 }
 

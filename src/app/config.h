@@ -71,6 +71,8 @@ struct ServeConfig {
   double rate_limit_context_creates = 10;
   double rate_limit_context_creates_burst = 100;
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one object a line (app/log_format.h)
+  bool access_log = false;          // a line per answered request (http/access_log.h)
   std::string config_file;
 };
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "app/dashboard.h"
+#include "app/log_format.h"
 #include "auth/dev_secret.h"
 #include "auth/minter.h"
 #include "auth/verifier.h"
@@ -186,7 +187,16 @@ void CheckServeConfig(const ServeConfig& config) {
 }
 
 int Serve(const ServeConfig& config) {
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  const auto access_log = ConfigureLogging(config.log_level, config.log_format, config.access_log);
+  const bool json_logs = config.log_format == "json";
+  // The start-up lines: plain text, or JSON log lines with --log-format json.
+  const auto announce = [json_logs](const std::string& line) {
+    if (json_logs) {
+      spdlog::info("{}", line);
+    } else {
+      std::cout << line << std::endl;
+    }
+  };
   // Everything the hub creates (the data directory, the database and its WAL) holds users'
   // events: readable by the hub's own user only (0700 directories, 0600 files).
   ::umask(0077);
@@ -214,7 +224,10 @@ int Serve(const ServeConfig& config) {
   hub::Metrics metrics;
   hub::Hub hub(MakeHubOptions(config), *store, metrics,
                [] { return std::chrono::system_clock::now(); });
-  http::Services services{hub, *verifier, MakeHttpOptions(config),
+  http::HttpOptions http_options = MakeHttpOptions(config);
+  http_options.access_log = access_log;
+  http_options.access_log_json = json_logs;
+  http::Services services{hub, *verifier, std::move(http_options),
                           {},  {},        std::string(kDashboardHtml)};
   const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(listen.host),
                                                 listen.port);
@@ -226,13 +239,12 @@ int Serve(const ServeConfig& config) {
   const auto bound = server.local_endpoint();
   const std::string url =
       fmt::format("http://{}:{}", UrlHost(bound.address().to_string()), bound.port());
-  std::cout << "herald listening on " << url << std::endl;
+  announce("herald listening on " + url);
   if (config.dev) {
     const std::string token = auth::MintHs256(dev_secret, "dev-user", "events:publish admin", 24h,
                                               std::chrono::system_clock::now());
-    std::cout << "development mode: token for user dev-user (24 h, events:publish admin):\n"
-              << token << "\n"
-              << "dashboard: " << url << "/#token=" << token << std::endl;
+    announce("development mode: token for user dev-user (24 h, events:publish admin):\n" + token);
+    announce("dashboard: " + url + "/#token=" + token);
   }
 
   // Wait for SIGTERM/SIGINT on this (main) thread.

@@ -14,6 +14,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/access_log.h"
 #include "http/authenticate.h"
 #include "http/cors.h"
 #include "http/handlers.h"
@@ -133,6 +134,23 @@ ApiError OverBudget(hub::ByteBudget::Refusal refusal) {
                   std::chrono::seconds(1)};
 }
 
+// One line of the access log (http/access_log.h), when there is one.
+void LogAccess(const HttpOptions& options, const Request& request, unsigned status,
+               std::chrono::steady_clock::time_point started, std::string_view request_id,
+               const std::optional<UserId>& user, std::size_t body_bytes, bool stream) {
+  if (!options.access_log) return;
+  const std::string_view target = request.target();
+  options.access_log->info(FormatAccess({.method = request.method_string(),
+                                         .path = target.substr(0, target.find('?')),
+                                         .status = status,
+                                         .duration = std::chrono::steady_clock::now() - started,
+                                         .request_id = request_id,
+                                         .user = &user,
+                                         .body_bytes = body_bytes,
+                                         .stream = stream},
+                                        options.access_log_json));
+}
+
 Response Plain(const Request& request, beast_http::status status) {
   Response response{status, request.version()};
   response.keep_alive(request.keep_alive());
@@ -172,6 +190,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     stream.expires_after(options.request_timeout);
     const boost::system::error_code read_ec = co_await ReadRequest(stream, buffer, parser);
+    const auto started = std::chrono::steady_clock::now();
     if (read_ec == beast_http::error::end_of_stream || read_ec == asio::error::eof ||
         read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
         read_ec == asio::error::operation_aborted) {
@@ -196,9 +215,12 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       }
       Response response = ErrorResponse(head, error, services->Now());
       response.keep_alive(false);
-      response.set(kRequestIdHeader, RequestIdOf(head));
+      const std::string request_id = RequestIdOf(head);
+      response.set(kRequestIdHeader, request_id);
       stream.expires_after(options.response_write_timeout);
       co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+      LogAccess(options, head, response.result_int(), started, request_id, std::nullopt,
+                response.body().size(), false);
       break;
     }
     stream.expires_never();
@@ -236,6 +258,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
           if (cors_origin) ready->extra_head = CorsHeaderLines(*cors_origin);
           ready->extra_head += fmt::format("{}: {}\r\n", kRequestIdHeader, request_id);
+          LogAccess(options, request, 200, started, request_id, requester.user, 0, true);
           // The connection becomes a stream: hand the socket over and let this frame go.
           asio::co_spawn(stream.get_executor(),
                          RunSseSession(stream.release_socket(), shard, std::move(*ready), services),
@@ -277,6 +300,8 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       co_return;  // the stream closed the socket
     }
     if (write_ec) break;
+    LogAccess(options, request, response.result_int(), started, request_id, requester.user,
+              response.body().size(), false);
     if (linger) stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
     if (!response.keep_alive()) break;
   }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "auth/verifier.h"
@@ -13,6 +14,10 @@
 #include "http/rate_limits.h"
 #include "hub/byte_budget.h"
 #include "hub/hub.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace herald::http {
 
@@ -45,6 +50,10 @@ struct HttpOptions {
   std::vector<std::string> cors_origins;  // origins allowed cross-origin; "*": any (http/cors.h)
   ValidationMode validation = ValidationMode::kCompatible;  // core/event_validation.h
   bool compat_frames = true;  // send the `connected` and `auth_expiring` named frames
+  // Where each answered request is logged (http/access_log.h), as JSON members or as text;
+  // nullptr: nowhere.
+  std::shared_ptr<spdlog::logger> access_log;
+  bool access_log_json = false;
 };
 
 struct Services {

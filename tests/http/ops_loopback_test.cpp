@@ -1,9 +1,14 @@
 // Operations on the wire (spec §1.4, §6 drain, §7 metrics): health, readiness, metrics, admin
 // connection control, unknown paths, and the graceful drain of open streams.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/json/parse.hpp>
 #include <memory>
+#include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "http/loopback_support.h"
@@ -171,6 +176,61 @@ TEST(OpsLoopbackTest, ReadyzIs503AndNewStreamsAreRefusedWhileDraining) {
   EXPECT_EQ(refused.head().body.rfind(R"({"code":"service_unavailable","message":")", 0), 0u)
       << refused.head().body;
   hub.services().draining = false;
+}
+
+// Keeps the lines the server's threads log, for the test thread to read under the same lock.
+class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines_.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+  std::vector<std::string> lines_;
+};
+
+// --access-log: one line per answered request, streams at their opening; here as JSON members.
+TEST(OpsLoopbackTest, TheAccessLogHasALinePerAnsweredRequestWithItsIdUserAndStatus) {
+  auto sink = std::make_shared<LineSink>();
+  TestHubOptions options;
+  options.http.access_log = std::make_shared<spdlog::logger>("access", sink);
+  options.http.access_log_json = true;
+  TestHub hub(options);
+
+  Headers publish = JsonAuthAs("alice");
+  publish.emplace_back("X-Request-Id", "publish-1");
+  ASSERT_EQ(Request(hub.port(), "POST", std::string(kAguiWebhook) + "?probe=secret", publish,
+                    AguiText("alice", "m1", "hi"))
+                .status,
+            200);
+  { SseStream stream(hub.port(), kAguiStream, AuthAs("alice")); }
+  ASSERT_EQ(Request(hub.port(), "GET", "/nowhere").status, 404);
+  ASSERT_TRUE(WaitUntil([&] { return sink->Lines().size() >= 3; }));
+  std::vector<boost::json::object> lines;
+  std::string all;
+  for (const std::string& line : sink->Lines()) {
+    lines.push_back(boost::json::parse("{" + line + "}").as_object());
+    all += line + "\n";
+  }
+  ASSERT_EQ(lines.size(), 3u) << all;
+  EXPECT_EQ(lines[0].at("method"), "POST");
+  EXPECT_EQ(lines[0].at("path"), "/api/v1/webhook/agui") << "the query is not logged";
+  EXPECT_EQ(lines[0].at("status"), 200);
+  EXPECT_EQ(lines[0].at("request_id"), "publish-1");
+  EXPECT_EQ(lines[0].at("user"), "alice");
+  EXPECT_GT(lines[0].at("bytes").as_int64(), 0);
+  EXPECT_EQ(lines[1].at("path"), kAguiStream);
+  EXPECT_EQ(lines[1].at("status"), 200);
+  EXPECT_EQ(lines[1].at("stream"), true);
+  EXPECT_EQ(lines[1].at("user"), "alice");
+  EXPECT_EQ(lines[2].at("status"), 404);
+  EXPECT_FALSE(lines[2].contains("user"));
+  EXPECT_EQ(all.find("secret"), std::string::npos);
 }
 
 }  // namespace
