@@ -17,16 +17,21 @@
 namespace herald::app {
 namespace {
 
-// `serve ARGS…` parsed and finished as main() does.
-ServeConfig Parse(std::vector<std::string> args) {
-  CLI::App command;
-  ServeConfig config;
+// `args` parsed by `command` (serve's options, bound to `config`) and finished as main() does.
+void ParseAndFinish(CLI::App& command, ServeConfig& config, std::vector<std::string> args) {
   AddServeOptions(command, config);
-  args.insert(args.begin(), "serve");
+  args.insert(args.begin(), "herald");
   std::vector<const char*> argv;
   for (const std::string& arg : args) argv.push_back(arg.c_str());
   command.parse(static_cast<int>(argv.size()), argv.data());
   FinishServeConfig(command, config);
+}
+
+// `serve ARGS…`.
+ServeConfig Parse(std::vector<std::string> args) {
+  CLI::App command;
+  ServeConfig config;
+  ParseAndFinish(command, config, std::move(args));
   return config;
 }
 
@@ -153,13 +158,8 @@ TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
 std::string CheckConfig(std::vector<std::string> args) {
   CLI::App command;
   ServeConfig config;
-  AddServeOptions(command, config);
-  args.insert(args.begin(), "check-config");
-  std::vector<const char*> argv;
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
   try {
-    command.parse(static_cast<int>(argv.size()), argv.data());
-    FinishServeConfig(command, config);
+    ParseAndFinish(command, config, std::move(args));
     CheckServeConfig(config);
   } catch (const std::invalid_argument& e) {
     return std::string("refused: ") + e.what();
