@@ -24,10 +24,11 @@ constexpr const char* kReadAfterSql =
     "WHERE user_id = ?1 AND seq > ?2 AND ((?3 >> protocol) & 1) "
     "AND (?4 IS NULL OR context_id = ?4) ORDER BY seq LIMIT ?5";
 
-// One statement, so both numbers come from the same snapshot.
+// One statement, so both numbers come from the same snapshot. users.last_seq is a floor
+// (sqlite_schema.cpp, version 5): the last sequence is the larger of it and the newest event's.
 constexpr const char* kRangeSql =
-    "SELECT last_seq, (SELECT MIN(seq) FROM events WHERE user_id = ?1) FROM users "
-    "WHERE user_id = ?1";
+    "SELECT max(last_seq, coalesce((SELECT MAX(seq) FROM events WHERE user_id = ?1), 0)), "
+    "(SELECT MIN(seq) FROM events WHERE user_id = ?1) FROM users WHERE user_id = ?1";
 
 // The user's contexts in the list order of spec §1.3 (SortNewestFirst): ?2 NULL or that one
 // alone; ?3 NULL or those after the position (?3 updated_at_ms, ?4 id); at most ?5 (-1: all).

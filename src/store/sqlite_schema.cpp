@@ -113,6 +113,14 @@ ALTER TABLE contexts_v4 RENAME TO contexts;
 ALTER TABLE context_tasks_v4 RENAME TO context_tasks;
 CREATE INDEX contexts_by_user ON contexts (user_id, updated_at_ms);
 )sql",
+    // 5: users.last_seq becomes a floor (issue 15): a user's row is written with their first
+    // event and then only when pruning deletes their newest one; their last sequence is the
+    // larger of it and the newest event's. Every version-4 row was exact, so it is a valid
+    // floor; the step changes no data, only the version, so that an older build, which would
+    // take the floor for the last sequence and hand out used ones again, refuses the file.
+    R"sql(
+-- no statements
+)sql",
 };
 
 int UserVersion(Connection& db) {

@@ -23,8 +23,7 @@ class SqliteStore::WriterCall {
 };
 
 SqliteStore::SqliteStore(const SqliteStoreOptions& options)
-    : writer_(
-          std::make_unique<sqlite::Writer>(options.path, options.durability, options.busy_timeout)),
+    : writer_(std::make_unique<sqlite::Writer>(options)),
       readers_(std::make_unique<sqlite::Readers>(options.path, options.busy_timeout,
                                                  options.max_idle_readers, writer_->history())),
       history_(writer_->history()) {}
@@ -87,6 +86,8 @@ void SqliteStore::ReleaseMemory() {
   }
   readers_->ReleaseMemory();
 }
+
+CheckpointCounts SqliteStore::Checkpoints() const { return writer_->Checkpoints(); }
 
 Result<ContextsView> SqliteStore::ReadContexts(const UserId& user, const ContextQuery& query) {
   return readers_->ReadContexts(user, query);

@@ -1,8 +1,11 @@
 // The embedded default store (spec §7): one SQLite file in WAL mode.
 //
 // Layout (sqlite_schema.cpp): `events` in commit order (which is also age order) with a unique
-// index on (user_id, seq) for replays; `users.last_seq` so sequences outlive pruning and
-// restarts; `meta.history` drawn once at creation. Durability: see Durability.
+// index on (user_id, seq) for replays; `users.last_seq`, a floor under each user's newest
+// sequence, written with their first event and when pruning deletes their newest (appends
+// after the first write no row of it), so sequences outlive pruning and restarts;
+// `meta.history` drawn once at creation. Durability: see Durability. WAL checkpoints run on a
+// thread of their own (sqlite_checkpointer.h).
 //
 // Threads: write groups and Prune go through one writer connection (writer thread only; a debug
 // assert catches overlapping calls). A group is one BEGIN IMMEDIATE ... COMMIT; its commit
@@ -36,6 +39,17 @@ struct SqliteStoreOptions {
   // How long a statement waits for a lock held by another connection before failing.
   std::chrono::milliseconds busy_timeout{5000};
   std::size_t max_idle_readers = 4;  // read-only connections kept open between reads
+  // WAL checkpoints (sqlite_checkpointer.h): one every `checkpoint_frames` new WAL pages, run by
+  // a thread of their own; past `writer_checkpoint_frames` pages the writer runs one itself.
+  std::uint32_t checkpoint_frames = 1000;
+  std::uint32_t writer_checkpoint_frames = 8000;
+};
+
+// How many WAL checkpoints ran, and where.
+struct CheckpointCounts {
+  std::uint64_t background = 0;  // by the checkpointer thread
+  std::uint64_t on_writer = 0;   // by the writer, the WAL being past writer_checkpoint_frames
+  std::uint64_t failed = 0;      // of either kind, "busy" (another one under way) aside
 };
 
 class SqliteStore final : public EventStore {
@@ -59,6 +73,7 @@ class SqliteStore final : public EventStore {
                             std::size_t max_rows) override;
   // The writer connection's page cache; the idle readers but one, and that one's page cache.
   void ReleaseMemory() override;
+  CheckpointCounts Checkpoints() const;
 
  private:
   class WriterCall;

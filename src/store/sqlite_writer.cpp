@@ -24,21 +24,28 @@ std::int64_t ClampToInt64(std::size_t value) {
 
 }  // namespace
 
-Writer::Writer(const std::string& path, Durability durability,
-               std::chrono::milliseconds busy_timeout)
-    : db_(path, kCreateFlags) {
-  ConfigureWriter(db_, durability, busy_timeout);
+Writer::Writer(const SqliteStoreOptions& options) : db_(options.path, kCreateFlags) {
+  ConfigureWriter(db_, options.durability, options.busy_timeout);
   history_ = Migrate(db_);
+  checkpointer_ = std::make_unique<Checkpointer>(
+      options.path, options.durability,
+      CheckpointOptions{options.checkpoint_frames, options.writer_checkpoint_frames});
+  checkpointer_->Attach(db_);
   begin_ = db_.Prepare("BEGIN IMMEDIATE");
   commit_ = db_.Prepare("COMMIT");
-  select_user_ = db_.Prepare("SELECT last_seq FROM users WHERE user_id = ?1");
+  select_user_ = db_.Prepare(
+      "SELECT max(last_seq, coalesce((SELECT MAX(seq) FROM events WHERE user_id = ?1), 0)) "
+      "FROM users WHERE user_id = ?1");
   insert_event_ = db_.Prepare(
       "INSERT INTO events (user_id, seq, protocol, type, context_id, stored_at_ms, payload) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  upsert_user_ = db_.Prepare(
+  raise_floor_ = db_.Prepare(
       "INSERT INTO users (user_id, last_seq) VALUES (?1, ?2) "
-      "ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq");
-  select_users_over_ = db_.Prepare("SELECT user_id, last_seq FROM users WHERE last_seq > ?1");
+      "ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq "
+      "WHERE excluded.last_seq > last_seq");
+  select_users_over_ = db_.Prepare(
+      "SELECT user_id, last FROM (SELECT user_id, max(last_seq, coalesce((SELECT MAX(seq) FROM "
+      "events e WHERE e.user_id = users.user_id), 0)) AS last FROM users) WHERE last > ?1");
   first_seq_ = db_.Prepare("SELECT MIN(seq) FROM events WHERE user_id = ?1");
   delete_range_ = db_.Prepare("DELETE FROM events WHERE user_id = ?1 AND seq BETWEEN ?2 AND ?3");
   insert_key_ = db_.Prepare(
@@ -66,7 +73,18 @@ Writer::Writer(const std::string& path, Durability durability,
   delete_aged_ = db_.Prepare(
       "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
       "AND stored_at_ms < ?1");
+  // The users whose last event the statement above is about to delete keep its sequence.
+  floor_aged_ = db_.Prepare(
+      "INSERT INTO users (user_id, last_seq) "
+      "SELECT user_id, MAX(seq) AS last FROM events "
+      "WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) AND stored_at_ms < ?1 "
+      "GROUP BY user_id "
+      "HAVING last = (SELECT MAX(seq) FROM events e WHERE e.user_id = events.user_id) "
+      "ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq "
+      "WHERE excluded.last_seq > last_seq");
 }
+
+Writer::~Writer() { checkpointer_->Detach(db_); }
 
 Writer::UserMap::value_type* Writer::Load(const UserId& user) {
   if (const auto found = users_.find(user); found != users_.end()) return &*found;
@@ -75,7 +93,10 @@ Writer::UserMap::value_type* Writer::Load(const UserId& user) {
   const int rc = select_user_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return nullptr;
   UserState state;
-  if (rc == SQLITE_ROW) state.last_seq = static_cast<std::uint64_t>(select_user_.ColumnInt64(0));
+  if (rc == SQLITE_ROW) {
+    state.last_seq = static_cast<std::uint64_t>(select_user_.ColumnInt64(0));
+    state.has_row = true;
+  }
   return &*users_.emplace(user, state).first;
 }
 
@@ -109,6 +130,13 @@ bool Writer::Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t sto
   insert_event_.BindInt64(6, stored_at_ms);
   insert_event_.BindText(7, draft.json);
   return insert_event_.Step() == SQLITE_DONE;
+}
+
+bool Writer::RaiseFloor(const UserId& user, std::uint64_t seq) {
+  Statement::ResetOnExit reset(raise_floor_);
+  raise_floor_.BindText(1, user.str());
+  raise_floor_.BindInt64(2, static_cast<std::int64_t>(seq));
+  return raise_floor_.Step() == SQLITE_DONE;
 }
 
 bool Writer::InsertClaim(const IdempotencyClaim& claim) {
@@ -256,11 +284,11 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
   for (std::size_t i : order_) {
     if (!Insert(drafts[i], seq_of_[i], stored_at_ms)) return fail("append: insert event");
   }
+  // A user's row is written once, with their first events; their last sequence is read from
+  // `events` after that (sqlite_schema.cpp, version 5), so an append writes no row of `users`.
   for (auto* entry : touched_) {
-    Statement::ResetOnExit reset(upsert_user_);
-    upsert_user_.BindText(1, entry->first.str());
-    upsert_user_.BindInt64(2, static_cast<std::int64_t>(entry->second.pending_seq));
-    if (upsert_user_.Step() != SQLITE_DONE) return fail("append: update user");
+    if (entry->second.has_row) continue;
+    if (!RaiseFloor(entry->first, entry->second.pending_seq)) return fail("append: add user");
   }
   for (const IdempotencyClaim& claim : claims) {
     if (!InsertClaim(claim)) return fail("append: idempotency key");
@@ -273,6 +301,7 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
   for (auto* entry : touched_) {
     UserState& state = entry->second;
     state.touched = false;
+    state.has_row = true;
     state.last_seq = state.pending_seq;
     if (!state.prune_candidate) {
       state.prune_candidate = true;
@@ -297,6 +326,7 @@ bool Writer::ScanForPruneCandidates(std::size_t limit) {
     UserId user(std::string(select_users_over_.ColumnText(0)));
     UserState loaded;
     loaded.last_seq = static_cast<std::uint64_t>(select_users_over_.ColumnInt64(1));
+    loaded.has_row = true;
     auto* entry = &*users_.try_emplace(std::move(user), loaded).first;
     if (!entry->second.prune_candidate) {
       entry->second.prune_candidate = true;
@@ -329,6 +359,7 @@ bool Writer::PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& 
     // at least first_seq itself goes, so every round makes progress.
     const std::uint64_t budget = max_rows - deleted;
     const std::uint64_t through = cut - first_seq < budget ? cut : first_seq + budget - 1;
+    if (through >= last_seq && !RaiseFloor(entry->first, last_seq)) return false;
     Statement::ResetOnExit reset(delete_range_);
     delete_range_.BindText(1, entry->first.str());
     delete_range_.BindInt64(2, static_cast<std::int64_t>(first_seq));
@@ -341,6 +372,12 @@ bool Writer::PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& 
 
 bool Writer::PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted) {
   if (deleted >= max_rows) return true;
+  {
+    Statement::ResetOnExit reset(floor_aged_);
+    floor_aged_.BindInt64(1, cutoff_ms);
+    floor_aged_.BindInt64(2, ClampToInt64(max_rows - deleted));
+    if (floor_aged_.Step() != SQLITE_DONE) return false;
+  }
   Statement::ResetOnExit reset(delete_aged_);
   delete_aged_.BindInt64(1, cutoff_ms);
   delete_aged_.BindInt64(2, ClampToInt64(max_rows - deleted));

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,14 +14,20 @@
 
 #include "store/event_store.h"
 #include "store/open_store.h"
+#include "store/sqlite_checkpointer.h"
 #include "store/sqlite_db.h"
+#include "store/sqlite_store.h"
 
 namespace herald::store::sqlite {
 
 class Writer {
  public:
-  // Opens (creating) the file, sets WAL and `durability`, migrates. Throws std::runtime_error.
-  Writer(const std::string& path, Durability durability, std::chrono::milliseconds busy_timeout);
+  // Opens (creating) the file, sets WAL and the durability, migrates, and hands the WAL's
+  // checkpoints to a Checkpointer. Throws std::runtime_error.
+  explicit Writer(const SqliteStoreOptions& options);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
   std::uint32_t history() const { return history_; }
 
@@ -42,6 +49,7 @@ class Writer {
                             std::chrono::system_clock::time_point now, std::size_t max_rows);
   // Frees the connection's page cache (outside a group).
   void ReleaseMemory() { db_.ReleaseMemory(); }
+  CheckpointCounts Checkpoints() const { return checkpointer_->Counts(); }
 
  private:
   struct UserState {
@@ -49,6 +57,7 @@ class Writer {
     std::uint64_t pending_seq = 0;  // inside the open transaction, valid while `touched`
     std::uint32_t slot = 0;         // index in touched_, valid while `touched`
     bool touched = false;
+    bool has_row = false;          // committed in `users`
     bool prune_candidate = false;  // in prune_candidates_
   };
   using UserMap = std::unordered_map<UserId, UserState>;
@@ -56,6 +65,8 @@ class Writer {
   // The user's cache entry, loaded from `users` on first touch; nullptr on a database error.
   UserMap::value_type* Load(const UserId& user);
   bool Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t stored_at_ms);
+  // Adds the user's row, or raises its last_seq to `seq` (never lowers it).
+  bool RaiseFloor(const UserId& user, std::uint64_t seq);
   bool Begin();
   bool Commit();
   // Rolls back the open transaction and returns the error of `what` (read before rolling back).
@@ -68,16 +79,18 @@ class Writer {
   bool WriteContext(const ContextWrite& write);
 
   Connection db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // detached and gone before db_ closes
   std::uint32_t history_ = 0;
   Statement begin_;
   Statement commit_;
   Statement select_user_;
   Statement insert_event_;
-  Statement upsert_user_;
+  Statement raise_floor_;
   Statement select_users_over_;
   Statement first_seq_;
   Statement delete_range_;
   Statement delete_aged_;
+  Statement floor_aged_;
   Statement insert_key_;
   Statement select_key_;
   Statement delete_expired_keys_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -84,6 +85,59 @@ TEST_F(SqliteStoreTest, SequencesContinueAfterEverythingIsPrunedAndReopened) {
   auto store = Open();
   EXPECT_EQ(RangeOf(*store, "u"), RangePair(4, 3));
   EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(4));
+}
+
+// Pruning by age one row a pass: the user's row keeps their last sequence only once the pass
+// that deletes their newest event runs, and sequences continue from it after a reopen at
+// every step.
+TEST_F(SqliteStoreTest, AgePruningOneRowAPassKeepsTheLastSequenceAtEveryStep) {
+  { AppendMany(*Open(), "u", 3); }
+  for (std::uint64_t pass = 1; pass <= 3; ++pass) {
+    auto store = Open();
+    auto deleted = store->Prune({.max_events_per_user = 10, .max_age = 1s}, kT0 + 1h, 1);
+    ASSERT_TRUE(deleted.ok()) << deleted.error.message;
+    EXPECT_EQ(*deleted.value, 1u);
+    EXPECT_EQ(RangeOf(*store, "u"), RangePair(pass + 1, 3));
+  }
+  auto store = Open();
+  EXPECT_EQ(QueryInt(*Raw(), "SELECT last_seq FROM users WHERE user_id = 'u'"), 3);
+  EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(4));
+}
+
+// An append writes no row of `users` once the user has one (issue 15: fewer pages a commit):
+// the row keeps the floor of the user's first group, and the last sequence comes from `events`.
+TEST_F(SqliteStoreTest, AppendsAfterAUsersFirstLeaveTheirUsersRowAlone) {
+  {
+    auto store = Open();
+    AppendMany(*store, "u", 2);
+    AppendMany(*store, "u", 3);
+    EXPECT_EQ(QueryInt(*Raw(), "SELECT last_seq FROM users WHERE user_id = 'u'"), 2);
+    EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, 5));
+  }
+  auto store = Open();
+  EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, 5));
+  EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(6));
+}
+
+// A version-4 file, whose users.last_seq was exact: its sequences continue, for a user with
+// events and for one whose events were all pruned.
+TEST_F(SqliteStoreTest, AVersion4FileContinuesItsSequences) {
+  {
+    sqlite::Connection db(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite::Migrate(db, 4);
+    ASSERT_EQ(db.Exec("INSERT INTO users VALUES ('kept', 2), ('pruned', 7);"
+                      "INSERT INTO events (user_id, seq, protocol, type, context_id, stored_at_ms, "
+                      "payload) VALUES ('kept', 1, 0, 'CUSTOM', NULL, 0, '{}'), "
+                      "('kept', 2, 0, 'CUSTOM', NULL, 0, '{}')"),
+              SQLITE_OK)
+        << db.Error("insert");
+  }
+  auto store = Open();
+  EXPECT_EQ(QueryInt(*Raw(), "PRAGMA user_version"), sqlite::SchemaVersion());
+  EXPECT_EQ(RangeOf(*store, "kept"), RangePair(1, 2));
+  EXPECT_EQ(RangeOf(*store, "pruned"), RangePair(8, 7));
+  EXPECT_THAT(AppendMany(*store, "kept", 1), ElementsAre(3));
+  EXPECT_THAT(AppendMany(*store, "pruned", 1), ElementsAre(8));
 }
 
 TEST_F(SqliteStoreTest, PruneByCountFindsUsersWrittenBeforeReopen) {
@@ -343,6 +397,49 @@ TEST_F(SqliteStoreTest, ReleaseMemoryFreesThePageCachesLargeReadsFilled) {
   auto page = store->ReadAfter(UserId("big"), 7999, {}, 10);
   ASSERT_TRUE(page.ok());
   EXPECT_THAT(Sequences(page.value->events), ElementsAre(8000));
+}
+
+// Appends `events` single-event groups of about 1 KB each: every commit adds WAL pages.
+void AppendSingles(SqliteStore& store, int events) {
+  const std::string padding(1000, 'x');
+  for (int i = 0; i < events; ++i) {
+    std::vector<EventDraft> drafts{Draft("u" + std::to_string(i % 7))};
+    drafts.back().json = fmt::format(R"({{"type":"CUSTOM","n":{},"pad":"{}"}})", i, padding);
+    ASSERT_TRUE(store.Append(drafts, kT0).ok());
+  }
+}
+
+TEST_F(SqliteStoreTest, CheckpointsRunOnTheCheckpointerThreadNotInTheWritersCommits) {
+  auto store = std::make_unique<SqliteStore>(SqliteStoreOptions{
+      .path = path_, .checkpoint_frames = 50, .writer_checkpoint_frames = 1'000'000});
+  const auto file_before = std::filesystem::file_size(path_);
+  AppendSingles(*store, 200);  // well over 50 WAL pages
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (store->Checkpoints().background == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);  // polling a condition, bounded by the deadline
+  }
+  const CheckpointCounts counts = store->Checkpoints();
+  EXPECT_GE(counts.background, 1U);
+  EXPECT_EQ(counts.on_writer, 0U);  // SQLite's autocheckpoint is off on the writer
+  EXPECT_EQ(counts.failed, 0U);
+  // The checkpoint copied the WAL's pages into the database file.
+  EXPECT_GT(std::filesystem::file_size(path_), file_before);
+  EXPECT_EQ(RangeOf(*store, "u0"), RangePair(1, 29));
+}
+
+TEST_F(SqliteStoreTest, WriterCheckpointsItselfWhenTheWalPassesItsBound) {
+  // No background checkpoint is ever asked for: the writer's own keep the WAL bounded.
+  auto store = std::make_unique<SqliteStore>(SqliteStoreOptions{
+      .path = path_, .checkpoint_frames = 1'000'000'000, .writer_checkpoint_frames = 40});
+  AppendSingles(*store, 400);  // some 1 000 WAL pages without checkpoints
+  const CheckpointCounts counts = store->Checkpoints();
+  EXPECT_GE(counts.on_writer, 1U);
+  EXPECT_EQ(counts.background, 0U);
+  EXPECT_EQ(counts.failed, 0U);
+  // Each checkpoint copied everything, so the next commit restarted the WAL from its start: the
+  // file never grew much past the bound (40 pages plus one commit's, 4 KiB each).
+  EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), 64U * 4096U);
+  EXPECT_EQ(RangeOf(*store, "u6"), RangePair(1, 57));
 }
 
 }  // namespace
