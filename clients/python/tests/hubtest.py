@@ -35,9 +35,14 @@ _live_hubs: "set[Hub]" = set()
 
 
 @atexit.register
-def _kill_leftovers() -> None:  # last resort if a module dies before tearDownModule
+def _kill_leftovers() -> None:
+    """Last resort when a run ends before tearDownModule (a crash; SIGTERM, which run.py turns
+    into KeyboardInterrupt): no hub or data dir of ours outlives the test process."""
     for hub in list(_live_hubs):
         hub.process.kill()
+        hub.process.wait(5)
+        if hub.own_dir:
+            shutil.rmtree(hub.data_dir, ignore_errors=True)
 
 
 class Hub:
@@ -105,8 +110,10 @@ class Hub:
     def log(self) -> str:
         return "".join(self.output[-50:])
 
-    def token(self, sub: str, scope: Optional[str] = None, ttl: Optional[int] = None) -> str:
-        args = [str(HERALD_BIN), "token", "--sub", sub, "--jwt-secret", self.secret]
+    def token(self, sub: str, scope: Optional[str] = None, ttl: Optional[int] = None,
+              secret: Optional[str] = None) -> str:
+        """`herald token` with this hub's secret (or `secret`: a token the hub must refuse)."""
+        args = [str(HERALD_BIN), "token", "--sub", sub, "--jwt-secret", secret or self.secret]
         if scope:
             args += ["--scope", scope]
         if ttl:
@@ -126,6 +133,8 @@ class Hub:
                 self.process.kill()
                 self.process.wait(5)
         self._reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         _live_hubs.discard(self)
         if self.own_dir and not keep_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
