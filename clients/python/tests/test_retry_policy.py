@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import sys
 import unittest
 from datetime import datetime, timezone
+from pathlib import Path
 
-import hubtest  # noqa: F401  (puts the package under test on sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the package, without installing it
 
 from herald_client import RetryPolicy, parse_retry_after
 
