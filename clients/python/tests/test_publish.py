@@ -3,6 +3,7 @@ keep-alive."""
 
 from __future__ import annotations
 
+import threading
 import time
 import unittest
 
@@ -127,6 +128,34 @@ class PublishTest(unittest.TestCase):
             self.client.publish(self.user, {"type": "CUSTOM", "name": "n", "value": i})
         self.client.list_contexts()
         self.assertEqual(self.client.connections_opened, 1)
+
+    def test_threads_sharing_one_client_each_get_their_own_event_stored(self) -> None:
+        client = HeraldClient(hub.url, self.token, max_idle_connections=4)
+        self.addCleanup(client.close)
+        results: dict[int, str] = {}
+        errors: list[BaseException] = []
+
+        def publish_some(thread: int) -> None:
+            try:
+                for i in range(10):
+                    value = thread * 100 + i
+                    results[value] = client.publish(self.user, {"type": "CUSTOM", "name": "mt", "value": value}).event_id
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=publish_some, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 40)
+        self.assertEqual(len(set(results.values())), 40)
+        self.assertLessEqual(client.connections_opened, 4)  # one in use per thread, all kept idle after
+        tag = self.publish_marker()
+        frames = stored_events(hub, self.token, "agui", history_of(next(iter(results.values()))), is_marker(tag))
+        stored = {f.json()["value"]: f.id for f in frames if f.json().get("name") == "mt"}
+        self.assertEqual(stored, results)
 
     def test_a_token_function_is_asked_for_the_token_on_every_request(self) -> None:
         calls: list[int] = []
