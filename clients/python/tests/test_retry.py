@@ -126,18 +126,38 @@ class RateLimitRetryTest(unittest.TestCase):
         self.assertTrue(all(w in (1.0, 2.0) for w in sleep.waits), sleep.waits)
 
 
+class StoreLock:
+    """SQLite's write lock on a hub's database, held by the test: another process holding the
+    database, which the hub waits out for up to its 5 s busy timeout. Meanwhile the hub accepts
+    publishes but cannot store them, so it cannot answer them."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._path = os.path.join(hub.data_dir, "herald.db")
+        self._db: Optional[sqlite3.Connection] = None
+
+    def hold(self) -> None:
+        self._db = sqlite3.connect(self._path, isolation_level=None, timeout=5)
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self._db is not None:
+            self._db.execute("COMMIT")
+            self._db.close()
+            self._db = None
+
+
 class FullQueue:
-    """Fills the hub's publisher queue (--max-pending-events 1) and keeps it full, for real: the
-    test holds SQLite's write lock on the hub's database (another process holding the database,
-    which the hub waits out for up to its 5 s busy timeout), so an accepted event cannot be
-    stored. Two publishes race into the queue: one is accepted and waits, and the other's 503
-    proves the queue full. `release()` lets the waiting one be stored."""
+    """Fills the hub's publisher queue (--max-pending-events 1) and keeps it full, for real: with
+    the store locked (StoreLock) an accepted event cannot be stored. Two publishes race into the
+    queue: one is accepted and waits, and the other's 503 proves the queue full. `release()`
+    lets the waiting one be stored."""
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._user = unique("filler")
         self._token = hub.token(self._user)
-        self._db: Optional[sqlite3.Connection] = None
+        self._lock = StoreLock(hub)
+        self._held = False
         self._threads: list[threading.Thread] = []
         self._answers: "queue.Queue[int]" = queue.Queue()
 
@@ -156,8 +176,8 @@ class FullQueue:
             conn.close()
 
     def fill(self) -> None:
-        self._db = sqlite3.connect(os.path.join(self._hub.data_dir, "herald.db"), isolation_level=None, timeout=5)
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.hold()
+        self._held = True
         self._threads = [threading.Thread(target=self._publish, args=(i,), daemon=True) for i in range(2)]
         for thread in self._threads:
             thread.start()
@@ -166,11 +186,10 @@ class FullQueue:
             raise RuntimeError(f"filling the queue: a publish answered {first}, not 503")
 
     def release(self) -> None:
-        if self._db is None:
+        if not self._held:
             return
-        self._db.execute("COMMIT")
-        self._db.close()
-        self._db = None
+        self._lock.release()
+        self._held = False
         for thread in self._threads:
             thread.join(10)
         stored = self._answers.get(timeout=10)
@@ -247,6 +266,40 @@ class BackPressureRetryTest(unittest.TestCase):
             client.publish(self.user, {"type": "CUSTOM", "name": "never", "value": 1})
         self.assertEqual((caught.exception.status, caught.exception.attempts), (503, 4))
         self.assertEqual(sleep.waits, [1.0, 1.0, 1.0])
+
+
+class LostAnswerRetryTest(unittest.TestCase):
+    """The hub accepted a publish but its answer never reached the client (here: the store is
+    locked, so the answer is late and the client's read times out). The retry must carry the
+    same Idempotency-Key and bytes, so the event is stored once, whatever the first attempt did."""
+
+    hub: Hub
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.hub = Hub.start()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.hub.stop()
+
+    def test_a_publish_whose_answer_timed_out_is_retried_with_its_key_and_stored_once(self) -> None:
+        user = unique("max")
+        token = self.hub.token(user)
+        lock = StoreLock(self.hub)
+        lock.hold()
+        self.addCleanup(lock.release)
+        sleep = RecordingSleep(real=True, before=lambda seconds: lock.release())
+        client = HeraldClient(self.hub.url, token, timeout=0.5, sleep=sleep)
+        self.addCleanup(client.close)
+
+        result = client.publish(user, {"type": "CUSTOM", "name": "late", "value": 1})
+
+        self.assertEqual(len(sleep.waits), 1)  # one timeout, then the retry after the release
+        self.assertTrue(result.replayed)  # the hub answered the retry from the first attempt
+        marker = client.publish(user, {"type": "CUSTOM", "name": "marker", "value": 0})
+        frames = stored_events(self.hub, token, "agui", history_of(marker.event_id), lambda f: f.id == marker.event_id)
+        self.assertEqual([f.id for f in frames if f.json().get("name") == "late"], [result.event_id])
 
 
 class ConnectionRetryTest(unittest.TestCase):
