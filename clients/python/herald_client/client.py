@@ -234,7 +234,8 @@ class HeraldClient:
         an unnamed one ``Conversation <unix-ms>``), with the hub's random id or the caller's
         ``context_id`` (``409`` if the user has one with that id). Emits ``CONTEXT_CREATED``.
 
-        Not retried when no answer came: the hub may have created it."""
+        Retried after the hub's own 429/503 only; not when no answer came or after a proxy's
+        502/504, since the hub may have created it."""
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name
@@ -336,7 +337,8 @@ class HeraldClient:
                 error.attempts = attempts
                 error.idempotency_key = idempotency_key
                 delay = None
-                if answer.status in policy.retry_statuses:
+                # A proxy's 502/504 may come after the hub acted: repeated only when that is safe.
+                if answer.status in policy.retry_statuses and (replayable or answer.status in (429, 503)):
                     delay = retry_after if retry_after is not None else policy.backoff(attempts, self._random)
             if delay is None or attempts >= policy.max_attempts or waited + delay > policy.max_wait:
                 raise error
