@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import random
 import ssl
 import time
@@ -18,6 +19,9 @@ from .retry import RetryPolicy, parse_retry_after
 from .transport import ConnectionPool, RawResponse
 
 TokenSource = Union[str, Callable[[], str]]
+
+# Retries are logged at INFO ("herald_client"); the library adds no handler of its own.
+logger = logging.getLogger("herald_client")
 
 _WEBHOOK_PROTOCOLS = ("agui", "a2a")
 _PROTOCOLS = ("agui", "a2a", "system")
@@ -309,6 +313,7 @@ class HeraldClient:
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
         replayable = replayable or idempotency_key is not None
+        route = path.split("?")[0]  # for messages: a query may hold ids
         policy = self._retry
         attempts = 0
         waited = 0.0
@@ -321,7 +326,7 @@ class HeraldClient:
                 )
             except (OSError, http.client.HTTPException) as exc:
                 error: HeraldError = HeraldConnectionError(
-                    f"{method} {path}: {exc or type(exc).__name__}",
+                    f"{method} {route}: {exc or type(exc).__name__}",
                     code="timeout" if isinstance(exc, TimeoutError) else "connection_error",
                     attempts=attempts,
                     idempotency_key=idempotency_key,
@@ -342,6 +347,8 @@ class HeraldClient:
                     delay = retry_after if retry_after is not None else policy.backoff(attempts, self._random)
             if delay is None or attempts >= policy.max_attempts or waited + delay > policy.max_wait:
                 raise error
+            what = error if isinstance(error, HeraldConnectionError) else f"{method} {route}: {error}"
+            logger.info("%s; retrying in %.2f s (attempt %d of %d)", what, delay, attempts + 1, policy.max_attempts)
             self._sleep(delay)
             waited += delay
 
