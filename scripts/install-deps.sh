@@ -12,6 +12,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   openssl curl jq
+  python3  # /usr/bin/python3 runs the Python client's tests (scripts/run-python-client-tests.sh)
 )
 extra_pkgs=()
 for arg in "$@"; do
