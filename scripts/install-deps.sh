@@ -18,6 +18,9 @@ extra_pkgs=()
 for arg in "$@"; do
   case "$arg" in
     --bench) extra_pkgs+=(nginx libnginx-mod-nchan) ;;
+    # make package and scripts/test-package.sh: dpkg-shlibdeps, the manual page from --help,
+    # lintian, systemd-analyze for the unit, man to render the page.
+    --package) extra_pkgs+=(dpkg-dev help2man lintian systemd man-db) ;;
     --conformance)
       # Node.js may already come from outside Debian (the machines' Node 20 is a nodesource
       # build whose nodejs package conflicts with Debian's npm): install Debian's only when the

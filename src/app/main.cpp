@@ -5,16 +5,22 @@
 
 #include "app/client_commands.h"
 #include "app/config.h"
+#include "app/help_text.h"
 #include "app/serve.h"
 #include "app/token_command.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Herald: a real-time event hub for AI-agent applications"};
+  // Named "herald" whatever argv[0] is, so that --help (and the manual page built from it) reads
+  // "Usage: herald ..." rather than the path it was started by.
+  CLI::App app{"Herald: a real-time event hub for AI-agent applications", "herald"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "herald " HERALD_VERSION,
+                       "Print the version (herald X.Y.Z) and exit");
 
   herald::app::ServeConfig serve_config;
   CLI::App* serve = app.add_subcommand("serve", "Run the hub");
   herald::app::AddServeOptions(*serve, serve_config);
+  serve->footer(herald::app::kServeHelpFooter);
 
   herald::app::ServeConfig check_config;
   CLI::App* check = app.add_subcommand(
@@ -22,6 +28,7 @@ int main(int argc, char** argv) {
       "Check serve's configuration (flags, HERALD_*, --config file) without starting; print it "
       "with secrets redacted (exit 2 on an error)");
   herald::app::AddServeOptions(*check, check_config);
+  check->footer(herald::app::kServeHelpFooter);
 
   herald::app::TokenConfig token_config;
   CLI::App* token = app.add_subcommand("token", "Mint an HS256 token and print it");
@@ -34,6 +41,8 @@ int main(int argc, char** argv) {
   herald::app::PublishConfig publish_config;
   CLI::App* publish = app.add_subcommand("publish", "Publish one event or a file of events");
   herald::app::AddPublishOptions(*publish, publish_config);
+  // Set last: a subcommand copies its parent's footer when it is added.
+  app.footer(herald::app::kHelpFooter);
 
   try {
     app.parse(argc, argv);
