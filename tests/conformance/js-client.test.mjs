@@ -457,7 +457,7 @@ describe('JS client (Node.js): publish, batch, contexts', () => {
     assert.equal(context.task_count, 1);
   });
 
-  it('errors are HeraldError with the hub\'s shape: 403 publishing for another user (code forbidden, no user id in the message), 422 naming the field, 404 for another user\'s context; none is retried', async () => {
+  it('errors are HeraldError with the hub\'s shape: 403 publishing for another user (code forbidden, no user id in the message), 422 naming the field, 404 for a context the user does not have; none is retried', async () => {
     const user = uniqueId('jsc-err');
     const rf = recordingFetch();
     const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user), fetch: rf.fetch });
