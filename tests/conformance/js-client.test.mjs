@@ -164,7 +164,7 @@ describe('JS client (Node.js): subscribe', () => {
     assertExactlyOnceInOrder(rec.ids(), expected, 'agui');
   });
 
-  it('a static token the hub refuses (401) stops the subscription for good: one request, onError unauthorized with willRetry false, state closed; a token function that yields a good token on its next call recovers', async () => {
+  it('a static token the hub refuses (401) stops the subscription for good: one request, onError unauthorized with willRetry false, state closed; a token function that throws or yields a refused token is retried until it yields a good one', async () => {
     const user = uniqueId('jsc-401');
     const rf = recordingFetch();
     const bad = new HeraldClient({ baseUrl: hub.url, token: 'not.a.token', fetch: rf.fetch });
@@ -180,15 +180,23 @@ describe('JS client (Node.js): subscribe', () => {
     assert.match(rec.errors[0].error.timestamp, /^\d{4}-\d\d-\d\dT/, 'the hub\'s error timestamp');
     assert.equal(streamRequests(rf).length, 1, 'no retry');
 
-    const tokens = ['not.a.token', hub.token(user)];
-    const calls = [];
-    const recovering = new HeraldClient({ baseUrl: hub.url, token: () => { calls.push(1); return tokens[Math.min(calls.length - 1, 1)]; } });
+    // A token function: first it fails (its auth server is down), then gives a token the hub
+    // refuses, then a good one. Each failure is retried, since the next call may do better.
+    let calls = 0;
+    const recovering = new HeraldClient({
+      baseUrl: hub.url,
+      token: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('auth server down');
+        return calls === 2 ? 'not.a.token' : hub.token(user);
+      },
+    });
     const rec2 = recordSubscription(recovering, 'agui', { reconnect: FAST });
     owned.push(rec2);
-    await rec2.until((x) => x.opens.length === 1, 5_000, 'open with the second token');
-    assert.equal(rec2.errors[0].status, 401);
-    assert.equal(rec2.errors[0].willRetry, true, 'with a token function a 401 is retried');
-    assert.equal(rec2.opens[0].attempt, 1);
+    await rec2.until((x) => x.opens.length === 1, 5_000, 'open with the third token');
+    assert.deepEqual(rec2.errors.map((e) => [e.code, e.status, e.willRetry]), [['token_error', 0, true], ['unauthorized', 401, true]]);
+    assert.equal(rec2.opens[0].attempt, 2);
+    assert.equal(calls, 3, 'the token function is called before each attempt');
   });
 
   it('the hub\'s 429 at its per-user cap is retried after its Retry-After, and the stream opens once a slot is free', async () => {
@@ -478,6 +486,12 @@ describe('JS client (Node.js): publish, batch, contexts', () => {
     assert.equal(err.status, 404);
     assert.equal(err.code, 'not_found');
     assert.equal(rf.requests.length, 3, 'no retry of a 4xx');
+    const failing = new HeraldClient({ baseUrl: hub.url, token: () => { throw new Error('no session'); }, fetch: rf.fetch });
+    err = await failing.publish('agui', user, textEvent(user, 'x')).then(() => null, (e) => e);
+    assert.ok(err instanceof HeraldError);
+    assert.equal(err.code, 'token_error');
+    assert.match(err.message, /no session/);
+    assert.equal(rf.requests.length, 3, 'nothing sent without a token');
   });
 
   it('Idempotency-Key: the same key and body twice store one event (the second answer replayed, same event_id, delivered once); the same key with another body is a 422 naming Idempotency-Key', async () => {

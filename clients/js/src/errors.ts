@@ -7,6 +7,7 @@ export type ClientErrorCode =
   | 'network_error' // fetch failed or the body's read failed
   | 'heartbeat_timeout' // nothing arrived on a stream for the watchdog's time
   | 'bad_response' // an answer that is not what the route answers (not JSON, not an event stream)
+  | 'token_error' // the token function threw or gave no token
   | 'aborted'; // the caller's AbortSignal
 
 export class HeraldError extends Error {

@@ -1,5 +1,6 @@
 // What every request of the client shares: where the hub is, how to authenticate, which fetch.
 import type { BackoffOptions } from './backoff.js';
+import { HeraldError } from './errors.js';
 
 /** A bearer token, or a function returning a fresh one (called before every request). */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -64,8 +65,13 @@ export async function requestHeaders(t: Transport, extra: Record<string, string>
   const headers = new Headers(t.headers);
   for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   if (t.token !== undefined) {
-    const token = typeof t.token === 'function' ? await t.token() : t.token;
-    if (typeof token !== 'string' || token === '') throw new TypeError('the token source gave no token');
+    let token: unknown;
+    try {
+      token = typeof t.token === 'function' ? await t.token() : t.token;
+    } catch (err) {
+      throw new HeraldError('token_error', `the token function failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (typeof token !== 'string' || token === '') throw new HeraldError('token_error', 'the token source gave no token');
     headers.set('Authorization', `Bearer ${token}`);
   }
   return headers;

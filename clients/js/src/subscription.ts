@@ -119,6 +119,8 @@ export class Subscription<S extends StreamName> {
   #state: SubscriptionState = 'connecting';
   #serverRetryMs: number | undefined;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #removeSignalListener: (() => void) | undefined;
 
   constructor(transport: Transport, stream: S, options: SubscribeOptions<S>) {
     if (!['agui', 'a2a', 'contexts'].includes(stream)) throw new TypeError(`unknown stream: ${String(stream)}`);
@@ -136,9 +138,12 @@ export class Subscription<S extends StreamName> {
     if (!(interval >= 0) || !(missed >= 1)) throw new RangeError('heartbeatIntervalMs must be ≥ 0 and missedHeartbeats ≥ 1');
     this.#watchdogMs = interval * missed;
     this.#parser = new SseParser(options.lastEventId);
-    if (options.signal) {
-      if (options.signal.aborted) this.#closing.abort();
-      else options.signal.addEventListener('abort', () => void this.close(), { once: true });
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) this.#closing.abort();
+      const onAbort = (): void => void this.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#removeSignalListener = () => signal.removeEventListener('abort', onAbort);
     }
     this.closed = this.#run();
   }
@@ -164,6 +169,7 @@ export class Subscription<S extends StreamName> {
     let failures = 0; // consecutive attempts that opened no stream
     try {
       for (let attempt = 0; !this.#closing.signal.aborted; attempt++) {
+        this.#attempt = attempt;
         this.#state = 'connecting';
         const outcome = await this.#connect(attempt);
         if (outcome.kind === 'closed' || this.#closing.signal.aborted) break;
@@ -180,6 +186,7 @@ export class Subscription<S extends StreamName> {
     } finally {
       this.#state = 'closed';
       this.#disarmWatchdog();
+      this.#removeSignalListener?.();
     }
   }
 
@@ -223,7 +230,9 @@ export class Subscription<S extends StreamName> {
         });
       } catch (err) {
         if (this.#closing.signal.aborted) return { kind: 'closed' };
-        return { kind: 'failed', error: new HeraldError('unauthorized', `the token source failed: ${String(err)}`, { cause: err }), fatal: false };
+        // A token function that failed may work next time (its auth server was down, say).
+        const error = err instanceof HeraldError ? err : new HeraldError('token_error', String(err), { cause: err });
+        return { kind: 'failed', error, fatal: false };
       }
       if (this.#closing.signal.aborted) return { kind: 'closed' };
       arm(); // the wait for the answer's head counts as silence too
@@ -308,7 +317,7 @@ export class Subscription<S extends StreamName> {
           event = JSON.parse(message.data) as StreamEvents[S];
         } catch (err) {
           this.#report(new HeraldError('bad_response', `an event on the ${this.stream} stream is not JSON (id ${message.id ?? 'none'})`, { cause: err }), {
-            willRetry: true, delayMs: undefined, attempt: -1,
+            willRetry: true, delayMs: undefined, attempt: this.#attempt,
           });
           return;
         }
