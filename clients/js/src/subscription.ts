@@ -120,6 +120,8 @@ export class Subscription<S extends StreamName> {
   #serverRetryMs: number | undefined;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
+  /** The id of the last block dispatched to the application (the parser may be ahead of it). */
+  #position: string | undefined;
   #removeSignalListener: (() => void) | undefined;
 
   constructor(transport: Transport, stream: S, options: SubscribeOptions<S>) {
@@ -138,6 +140,7 @@ export class Subscription<S extends StreamName> {
     if (!(interval >= 0) || !(missed >= 1)) throw new RangeError('heartbeatIntervalMs must be ≥ 0 and missedHeartbeats ≥ 1');
     this.#watchdogMs = interval * missed;
     this.#parser = new SseParser(options.lastEventId);
+    this.#position = options.lastEventId;
     const signal = options.signal;
     if (signal) {
       if (signal.aborted) this.#closing.abort();
@@ -153,9 +156,12 @@ export class Subscription<S extends StreamName> {
     return this.#state;
   }
 
-  /** The position a reconnect resumes after: the id of the last event (or cursor) received. */
+  /**
+   * The position a reconnect resumes after: the id of the last event handed to onEvent (or of
+   * the cursor the hub gave). Keep it to resume in a later session (`options.lastEventId`).
+   */
   get lastEventId(): string | undefined {
-    return this.#parser.lastEventId;
+    return this.#position;
   }
 
   /** Stops for good: ends the connection, cancels any wait; resolves once nothing is left running. */
@@ -221,7 +227,7 @@ export class Subscription<S extends StreamName> {
     };
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
-      const sentId = this.#parser.lastEventId;
+      const sentId = this.#position;
       let headers: Headers;
       try {
         headers = await requestHeaders(this.#transport, {
@@ -261,7 +267,7 @@ export class Subscription<S extends StreamName> {
       }
       this.#parser.reset();
       this.#state = 'open';
-      this.#options.onOpen?.({ attempt, lastEventId: sentId });
+      await this.#call(() => this.#options.onOpen?.({ attempt, lastEventId: sentId }));
       reader = res.body.getReader();
       const decoder = new TextDecoder();
       // A resumed contexts stream that starts with a snapshot could not resume (SPEC §4).
@@ -291,8 +297,10 @@ export class Subscription<S extends StreamName> {
             }
           }
           await this.#dispatch(message, sentId);
+          this.#position = message.id;
         }
         if (this.#closing.signal.aborted) return { kind: 'closed' };
+        this.#position = fed.lastEventId; // id-only blocks move it too
         arm();
       }
     } finally {
