@@ -226,6 +226,38 @@ describe('JS client (Node.js): subscribe', () => {
     }
   });
 
+  it('close() called inside onEvent stops delivery at once and leaves lastEventId at the last event delivered; a later subscription given that lastEventId gets exactly the rest', async () => {
+    const user = uniqueId('jsc-cursor');
+    const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user) });
+    const got = [];
+    let sub;
+    const opened = new Promise((resolve) => {
+      sub = client.subscribe('agui', {
+        onOpen: resolve,
+        onEvent: (event, { id }) => {
+          got.push(id);
+          if (got.length === 2) void sub.close();
+        },
+      });
+    });
+    owned.push(sub);
+    await withTimeout(opened, 5_000, 'open');
+    // One batch: the hub writes its events to the stream together, in one chunk or few.
+    const batch = await client.publishBatch([0, 1, 2, 3, 4].map((i) => ({ user_id: user, protocol: 'agui', event: textEvent(user, `c${i}`) })));
+    const ids = batch.results.map((r) => r.event_id);
+    await withTimeout(sub.closed, 5_000, 'the subscription to stop');
+    assert.deepEqual(got, ids.slice(0, 2), 'nothing delivered after close()');
+    assert.equal(sub.lastEventId, ids[1], 'the position is the last event delivered, not the last one read');
+
+    const rest = recordSubscription(client, 'agui', { lastEventId: sub.lastEventId, reconnect: FAST });
+    owned.push(rest);
+    await rest.until((x) => x.events.length >= 3, 5_000, 'the rest');
+    assert.deepEqual(rest.opens.map((o) => o.lastEventId), [ids[1]], 'the first request resumes from the given id');
+    const marker = await client.publish('agui', user, textEvent(user, 'marker'));
+    await rest.until((x) => x.ids().includes(marker.event_id), 5_000, 'the marker');
+    assertExactlyOnceInOrder(rest.ids(), [...ids.slice(2), marker.event_id], 'the later subscription');
+  });
+
   it('close() ends the stream and leaves nothing running: closed resolves, the hub counts no connection, and a Node.js process whose only work was the subscription exits by itself, also when closed during a 60 s wait to reconnect', async () => {
     const connections = async (user) => {
       const res = await hub.fetch(`/api/v1/admin/users/${user}/connections`, { headers: { Authorization: `Bearer ${hub.adminToken}` } });
