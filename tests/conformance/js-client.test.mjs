@@ -226,6 +226,24 @@ describe('JS client (Node.js): subscribe', () => {
     }
   });
 
+  it('in Node.js the access_token cookie given in `headers` (no token) authenticates the stream and the API calls: no Authorization header is sent', async () => {
+    const user = uniqueId('jsc-nodecookie');
+    const rf = recordingFetch();
+    const client = new HeraldClient({ baseUrl: hub.url, headers: { Cookie: `access_token=${hub.token(user)}` }, fetch: rf.fetch });
+    const rec = recordSubscription(client, 'agui', { reconnect: FAST });
+    owned.push(rec);
+    await rec.until((x) => x.opens.length === 1, 5_000, 'open');
+    const answer = await client.publish('agui', user, textEvent(user, 'cookie'));
+    await rec.until((x) => x.ids().includes(answer.event_id), 5_000, 'the event');
+    assert.equal((await client.contexts.list()).total, 0);
+    assert.equal(rf.requests.length, 3);
+    for (const r of rf.requests) {
+      assert.equal(r.authorization, undefined, `${r.method} ${r.url}: no Authorization`);
+      assert.match(r.cookie ?? '', /^access_token=/);
+      assert.equal(r.status, 200);
+    }
+  });
+
   it('close() called inside onEvent stops delivery at once and leaves lastEventId at the last event delivered; a later subscription given that lastEventId gets exactly the rest', async () => {
     const user = uniqueId('jsc-cursor');
     const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user) });
@@ -418,6 +436,35 @@ describe('JS client (Node.js): resume across a drain and a restart, and reset wh
       assert.ok(after.some((e) => e.id === newId), `${s}: events go on after the reset`);
       assert.equal(r.sub.lastEventId, newId);
     }
+  });
+});
+
+describe('JS client (Node.js): the hub\'s retry: sets the wait before reconnecting', () => {
+  let hub;
+  const owned = useHub({ heartbeat: 5, extraArgs: ['--drain-window', '10'] }, (started) => { hub = started; });
+
+  it('with jitter 0 the client waits exactly the hub\'s retry: 2000 ms after an admin disconnect, and after a drain (SIGTERM) the random retry between 2 s and --drain-window that the hub sent last', async () => {
+    const user = uniqueId('jsc-retry');
+    const rf = recordingFetch();
+    const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user), fetch: rf.fetch });
+    const rec = recordSubscription(client, 'agui', { reconnect: { jitter: 0, initialDelayMs: 100, maxDelayMs: 30_000 } });
+    owned.push(rec);
+    await rec.until((x) => x.opens.length === 1, 5_000, 'open');
+    await hub.disconnectUser(user);
+    await rec.until((x) => x.opens.length === 2, 10_000, 'the reconnect');
+    assert.equal(rec.errors[0].delayMs, 2_000, 'retry: 2000 of the stream\'s first bytes, not initialDelayMs');
+    const reqs = streamRequests(rf);
+    assert.ok(reqs[1].at - rec.errors[0].at >= 2_000 - 20, `the reconnect waited: ${reqs[1].at - rec.errors[0].at} ms`);
+
+    await hub.stop();
+    await rec.until((x) => x.errors.length >= 2, 15_000, 'the end of the stream at the drain');
+    const bytes = reqs[1].chunks.map((c) => c.text).join('');
+    const retries = [...bytes.matchAll(/^retry: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(retries.length, 2, `the opening retry: and the drain's: ${JSON.stringify(retries)}`);
+    const drainRetry = retries[1];
+    assert.ok(drainRetry >= 2_000 && drainRetry <= 10_000, `the drain's retry: ${drainRetry}`);
+    assert.equal(rec.errors[1].delayMs, drainRetry, 'the wait is the drain\'s retry:');
+    await rec.close();
   });
 });
 
