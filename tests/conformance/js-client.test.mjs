@@ -9,6 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -465,6 +466,31 @@ describe('JS client (Node.js): the hub\'s retry: sets the wait before reconnecti
     assert.ok(drainRetry >= 2_000 && drainRetry <= 10_000, `the drain's retry: ${drainRetry}`);
     assert.equal(rec.errors[1].delayMs, drainRetry, 'the wait is the drain\'s retry:');
     await rec.close();
+  });
+});
+
+describe('JS client (Node.js): back-off while no hub listens', () => {
+  it('failed connects in a row wait initialDelayMs, then ×factor each, up to maxDelayMs (each shortened by at most the jitter share), and maxAttempts failures in a row stop the subscription', async () => {
+    // A loopback port nobody listens on: bound, then closed.
+    const server = createNetServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    const client = new HeraldClient({ baseUrl: `http://127.0.0.1:${port}`, token: 'unused' });
+    for (const jitter of [0, 0.5]) {
+      const rec = recordSubscription(client, 'agui', { reconnect: { initialDelayMs: 100, factor: 2, maxDelayMs: 500, jitter, maxAttempts: 6 } });
+      await withTimeout(rec.sub.closed, 10_000, 'the subscription to give up');
+      assert.equal(rec.sub.state, 'closed');
+      assert.equal(rec.opens.length, 0);
+      assert.deepEqual(rec.errors.map((e) => e.code), Array(6).fill('network_error'), `six failed connects (jitter ${jitter})`);
+      assert.deepEqual(rec.errors.map((e) => e.willRetry), [true, true, true, true, true, false], 'the sixth in a row stops it');
+      const nominal = [100, 200, 400, 500, 500];
+      rec.errors.slice(0, 5).forEach((e, i) => {
+        assert.ok(e.delayMs <= nominal[i] && e.delayMs >= nominal[i] * (1 - jitter), `wait ${i}: ${e.delayMs} within [${nominal[i] * (1 - jitter)}, ${nominal[i]}] (jitter ${jitter})`);
+        assert.ok(rec.errors[i + 1].at - e.at >= e.delayMs - 20, `the next attempt came after the wait (${i})`);
+      });
+      if (jitter === 0) assert.deepEqual(rec.errors.slice(0, 5).map((e) => e.delayMs), nominal);
+    }
   });
 });
 

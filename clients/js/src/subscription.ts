@@ -196,10 +196,13 @@ export class Subscription<S extends StreamName> {
     }
   }
 
-  /** The hub's `retry:` (else initialDelayMs), grown per failure, at least any Retry-After. */
+  /**
+   * The hub's `retry:` (else initialDelayMs) after a stream ended or a first failure, ×factor for
+   * each further failure in a row, at least any Retry-After, at most maxDelayMs.
+   */
   #delay(failures: number, retryAfterMs: number | undefined): number {
     const base = Math.min(this.#serverRetryMs ?? this.#backoff.initialDelayMs, this.#backoff.maxDelayMs);
-    const delay = backoffDelay(this.#backoff, base, failures);
+    const delay = backoffDelay(this.#backoff, base, Math.max(0, failures - 1));
     return Math.min(Math.max(delay, retryAfterMs ?? 0), this.#backoff.maxDelayMs);
   }
 
