@@ -245,6 +245,24 @@ describe('JS client (Node.js): subscribe', () => {
     }
   });
 
+  it('contextId subscribes to the events attributed to one context only (?context_id=)', async () => {
+    const user = uniqueId('jsc-ctxfilter');
+    const rf = recordingFetch();
+    const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user), fetch: rf.fetch });
+    const rec = recordSubscription(client, 'agui', { contextId: `${user}-a b`, reconnect: FAST });
+    owned.push(rec);
+    await rec.until((x) => x.opens.length === 1, 5_000, 'open');
+    assert.equal(new URL(streamRequests(rf)[0].url).searchParams.get('context_id'), `${user}-a b`, 'the context id, URL-encoded');
+    const mine = [];
+    for (let i = 0; i < 3; i++) {
+      mine.push((await client.publish('agui', user, textEvent(user, `a${i}`), { contextId: `${user}-a b` })).event_id);
+      await client.publish('agui', user, textEvent(user, `b${i}`), { contextId: `${user}-b` });
+    }
+    const marker = (await client.publish('agui', user, textEvent(user, 'a-marker'), { contextId: `${user}-a b` })).event_id;
+    await rec.until((x) => x.ids().includes(marker), 5_000, 'the marker');
+    assert.deepEqual(rec.ids(), [...mine, marker], 'only the context\'s events');
+  });
+
   it('close() called inside onEvent stops delivery at once and leaves lastEventId at the last event delivered; a later subscription given that lastEventId gets exactly the rest', async () => {
     const user = uniqueId('jsc-cursor');
     const client = new HeraldClient({ baseUrl: hub.url, token: hub.token(user) });
