@@ -7,8 +7,9 @@
 #   HERALD_BIN=/path/to/herald bash scripts/run-conformance.sh
 #
 # Installs what is missing (Debian packages, then `npm ci` when node_modules is absent or older
-# than package-lock.json), runs every tests/conformance/*.test.mjs with `node --test` under a
-# time bound, and ends with one parsable line:
+# than package-lock.json, for the suite and for clients/js, whose build the suite also tests),
+# builds clients/js when its sources changed, runs every tests/conformance/*.test.mjs with
+# `node --test` under a time bound, and ends with one parsable line:
 #   conformance: N passed, N failed
 # (each node:test test counts once; a crash, a timeout or an unreadable summary counts as a
 # failure). Exit status 0 only when nothing failed.
@@ -49,6 +50,31 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
     summary 0 1
   fi
   echo "$lock_sum" >"$stamp"
+fi
+
+# Herald's own JS client (clients/js), which the js-client*.test.mjs files import from its build
+# (dist/): the same idea, `npm ci` when its node_modules is missing or from another lock file,
+# then `npm run build` (tsc) when dist/ was built from other sources or is missing.
+CLIENT_DIR=$ROOT/clients/js
+client_lock_sum=$(sha256sum "$CLIENT_DIR/package-lock.json" | cut -d' ' -f1)
+client_stamp=$CLIENT_DIR/node_modules/.herald-lock-sha256
+if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$client_lock_sum" ]; then
+  echo "== conformance: npm ci (clients/js)"
+  if ! (cd "$CLIENT_DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error </dev/null); then
+    echo "conformance: npm ci in clients/js failed"
+    summary 0 1
+  fi
+  echo "$client_lock_sum" >"$client_stamp"
+fi
+build_sum=$(cd "$CLIENT_DIR" && cat package.json package-lock.json tsconfig.json src/*.ts | sha256sum | cut -d' ' -f1)
+build_stamp=$CLIENT_DIR/dist/.herald-build-sha256
+if [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$build_sum" ]; then
+  echo "== conformance: build clients/js"
+  if ! (cd "$CLIENT_DIR" && timeout 300 npm run build --silent </dev/null); then
+    echo "conformance: building clients/js (npm run build) failed"
+    summary 0 1
+  fi
+  echo "$build_sum" >"$build_stamp"
 fi
 
 if [ ! -x "$HERALD_BIN" ]; then
