@@ -2,7 +2,9 @@
 # Builds and runs every test suite, then prints one summary line: "N passed, N failed".
 #   1. format check (clang-format)
 #   2. release build (warnings as errors) + all GoogleTest suites through CTest
-#   3. conformance: independent clients and Chromium against build/herald (scripts/run-conformance.sh)
+#   3. script stages against build/herald: conformance (independent clients and Chromium,
+#      scripts/run-conformance.sh), the Python client (scripts/run-python-client-tests.sh), the
+#      Debian package and the Dockerfile (scripts/test-package.sh)
 #   4. debug build with ASan+UBSan + all suites again
 #   5. clang ThreadSanitizer build + all suites again (suppressions argued in tests/tsan.supp)
 # Each suite's own output stays visible above the summary.
@@ -52,22 +54,36 @@ fi
 
 run_suite release
 
-# ---- conformance stage (scripts/run-conformance.sh, tests/conformance/) -------------------------
-# Independent clients (npm eventsource, eventsource-parser, @ag-ui/core) and Debian's Chromium
-# against build/herald of the release build above (HERALD_BIN overrides); each node:test test
-# counts once; no parsable result counts as one failure. HERALD_SKIP_CONFORMANCE=1 skips it.
-if [ "${HERALD_SKIP_CONFORMANCE:-0}" != "1" ]; then
-  echo "== conformance"
-  HERALD_BIN="${HERALD_BIN:-$PWD/build/herald}" bash scripts/run-conformance.sh 2>&1 | tee "$log_dir/conformance.log"
-  conf_line=$(grep -E '^conformance: [0-9]+ passed, [0-9]+ failed$' "$log_dir/conformance.log" | tail -n 1)
-  if [ -n "$conf_line" ]; then
-    passed=$((passed + $(sed -E 's/^conformance: ([0-9]+) passed.*/\1/' <<<"$conf_line")))
-    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$conf_line")))
+# ---- script stages: conformance, the Python client, the package ---------------------------------
+# Each runs one script against build/herald of the release build above (HERALD_BIN overrides)
+# and ends with one line "<name>: N passed, N failed"; no parsable line counts as one failure.
+#   conformance   scripts/run-conformance.sh: independent clients (npm eventsource,
+#                 eventsource-parser, @ag-ui/core), the JS client, Debian's Chromium
+#                 (HERALD_SKIP_CONFORMANCE=1 skips it)
+#   python-client scripts/run-python-client-tests.sh: clients/python against a real hub
+#                 (HERALD_SKIP_PYTHON_CLIENT=1 skips it)
+#   package       scripts/test-package.sh: the Debian package built from build/herald,
+#                 installed into a temporary root and checked, and the Dockerfile checked
+#                 against it (HERALD_SKIP_PACKAGE=1 skips it)
+run_counted() {  # $1 name (the summary line's), $2 script
+  local name=$1 script=$2 line
+  echo "== $name"
+  HERALD_BIN="${HERALD_BIN:-$PWD/build/herald}" bash "$script" 2>&1 | tee "$log_dir/$name.log"
+  line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" "$log_dir/$name.log" | tail -n 1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(sed -E "s/^$name: ([0-9]+) passed.*/\1/" <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")))
   else
     failed=$((failed + 1))
   fi
+}
+[ "${HERALD_SKIP_CONFORMANCE:-0}" = "1" ] || run_counted conformance scripts/run-conformance.sh
+[ "${HERALD_SKIP_PYTHON_CLIENT:-0}" = "1" ] || run_counted python-client scripts/run-python-client-tests.sh
+if [ "${HERALD_SKIP_PACKAGE:-0}" != "1" ]; then
+  bash scripts/install-deps.sh --package >"$log_dir/package-deps.log" 2>&1 || tail -n 20 "$log_dir/package-deps.log"
+  run_counted package scripts/test-package.sh
 fi
-# ---- end of conformance stage --------------------------------------------------------------------
+# ---- end of the script stages --------------------------------------------------------------------
 
 if [ "${HERALD_SKIP_SANITIZE:-0}" != "1" ]; then
   run_suite debug
