@@ -146,6 +146,7 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   http::HttpOptions options;
   options.max_body_bytes = c.max_body_bytes;
   options.allow_query_token = c.allow_query_token;
+  options.metrics_require_token = c.metrics_auth != "none";
   options.cors_origins = c.cors_origins;
   options.heartbeat_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
