@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HERALD_BIN, startHub } from './lib/hub.mjs';
@@ -73,6 +73,11 @@ describe('metrics access (--metrics-auth)', () => {
         assert.match(run.stderr, /--metrics-auth: open not in \{token,none\}/, run.stderr);
         assert.ok(!run.stdout.includes('listening on'), 'never listened');
       }
+      const file = path.join(dir, 'herald.toml');
+      writeFileSync(file, 'metrics-auth = "open"\n');
+      const fromFile = spawnSync(HERALD_BIN, [...base, '--config', file], { encoding: 'utf8', timeout: 10_000 });
+      assert.notEqual(fromFile.status, 0, 'the file: non-zero exit');
+      assert.equal(fromFile.stderr, 'herald: --metrics-auth: open not in {token,none}\n', 'the file: one line');
       const check = spawnSync(HERALD_BIN, ['check-config', '--jwt-secret', 'x'.repeat(32)], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(check.status, 0, check.stderr);
       assert.match(check.stdout, /^metrics-auth="token"$/m, 'check-config shows the setting');
