@@ -111,7 +111,11 @@ if [ "$what" = cut ]; then
 fi
 loadgen "$b_port" "$a_port" "$pids" "cluster-2-nodes" "${flags[@]}"
 [ -n "${cutter:-}" ] && wait "$cutter"
+# /metrics needs a token with the metrics scope (--metrics-auth token, the default).
+metrics_token=$("$HERALD_BIN" token --sub bench-prometheus --scope metrics \
+  --jwt-secret "$HERALD_JWT_SECRET_BENCH")
 for i in 0 1; do
   port=$(node_field "$i" port)
-  echo "node $((i + 1)) relay: $(curl -s "http://127.0.0.1:$port/metrics" | grep -E '^herald_relay_(reconnects_total|lag_events) ' | tr '\n' ' ')"
+  echo "node $((i + 1)) relay: $(curl -s -H "Authorization: Bearer $metrics_token" \
+    "http://127.0.0.1:$port/metrics" | grep -E '^herald_relay_(reconnects_total|lag_events) ' | tr '\n' ' ')"
 done

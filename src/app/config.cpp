@@ -125,6 +125,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "'*' allows any origin; none by default");
   AddFlag(command, "allow-query-token", c.allow_query_token,
           "Accept ?access_token= (tokens in URLs end up in logs)");
+  Add(command, "metrics-auth", c.metrics_auth,
+      "Who may read /metrics and /api/v1/metrics/history: token (a bearer token with the "
+      "metrics or admin scope) or none (anyone who can reach the hub); default: token, none "
+      "with --dev")
+      ->check(CLI::IsMember({"token", "none"}));
   Add(command, "outbox-max-bytes", c.outbox_max_bytes,
       "Bytes queued to one connection before it is closed as a slow consumer");
   Add(command, "outbox-max-frames", c.outbox_max_frames,
@@ -199,6 +204,13 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
       }
       option->run_callback();
     }
+  }
+  // Metrics are open in development mode unless asked otherwise; the effective value is what
+  // check-config prints.
+  if (CLI::Option* metrics_auth = command.get_option("--metrics-auth");
+      metrics_auth->count() == 0) {
+    c.metrics_auth = c.dev ? "none" : "token";
+    metrics_auth->default_str(c.metrics_auth);
   }
   ParseListen(c.listen);
   // Written so that NaN fails too; upper bounds keep every duration inside the clocks' range.

@@ -36,6 +36,9 @@ struct ServeConfig {
   std::int64_t retention_age = 24 * 3600;  // seconds
   std::size_t max_body_bytes = 1024 * 1024;
   bool allow_query_token = false;
+  // Who may read /metrics and /api/v1/metrics/history: "token" (the `metrics` or `admin` scope)
+  // or "none" (anyone). Not given: "token", or "none" with --dev (FinishServeConfig).
+  std::string metrics_auth = "token";
   std::size_t outbox_max_bytes = hub::OutboxLimits{}.max_bytes;
   std::size_t outbox_max_frames = hub::OutboxLimits{}.max_frames;
   std::size_t max_pending_events = 65'536;

@@ -146,6 +146,7 @@ http::HttpOptions MakeHttpOptions(const ServeConfig& c) {
   http::HttpOptions options;
   options.max_body_bytes = c.max_body_bytes;
   options.allow_query_token = c.allow_query_token;
+  options.metrics_require_token = c.metrics_auth != "none";
   options.cors_origins = c.cors_origins;
   options.heartbeat_interval =
       std::chrono::milliseconds(static_cast<std::int64_t>(c.heartbeat_interval * 1000));
@@ -240,9 +241,12 @@ int Serve(const ServeConfig& config) {
   const std::string url =
       fmt::format("http://{}:{}", UrlHost(bound.address().to_string()), bound.port());
   announce("herald listening on " + url);
-  if (config.dev) {
-    const std::string token = auth::MintHs256(dev_secret, "dev-user", "events:publish admin", 24h,
-                                              std::chrono::system_clock::now());
+  // Signed with the development secret, or with --jwt-secret when one was given with --dev (a
+  // public key mints nothing: its tokens come from whoever holds the private key).
+  const std::string& dev_token_secret = dev_secret.empty() ? config.jwt_secret : dev_secret;
+  if (config.dev && !dev_token_secret.empty()) {
+    const std::string token = auth::MintHs256(dev_token_secret, "dev-user", "events:publish admin",
+                                              24h, std::chrono::system_clock::now());
     announce("development mode: token for user dev-user (24 h, events:publish admin):\n" + token);
     announce("dashboard: " + url + "/#token=" + token);
   }

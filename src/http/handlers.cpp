@@ -7,6 +7,7 @@
 #include "http/batch_handler.h"
 #include "http/contexts_handler.h"
 #include "http/dashboard.h"
+#include "http/metrics_handler.h"
 #include "http/offload.h"
 #include "http/publish_handler.h"
 
@@ -111,8 +112,9 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
     case RouteId::kReadyz:
       co_return HandleReadyz(request, services);
     case RouteId::kMetrics:
-      co_return TextResponse(request, beast_http::status::ok, "text/plain; version=0.0.4",
-                             services->hub.metrics().RenderPrometheus());
+      co_return HandleMetrics(request, match, *requester, services);
+    case RouteId::kMetricsHistory:
+      co_return HandleMetricsHistory(request, match, *requester, services);
     case RouteId::kDashboard: {
       // The policy is derived from the page (hashing ~30 KB per load of a rarely loaded page).
       Response page = TextResponse(request, beast_http::status::ok, "text/html; charset=utf-8",

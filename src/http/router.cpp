@@ -25,6 +25,7 @@ Methods AllowedMethods(RouteId route) {
     case RouteId::kHealth:
     case RouteId::kReadyz:
     case RouteId::kMetrics:
+    case RouteId::kMetricsHistory:
     case RouteId::kDashboard:
       return {{verb::get, verb::head, verb::unknown}, "GET, HEAD"};
     case RouteId::kWebhookAgui:
@@ -65,6 +66,7 @@ Match MatchSegments(const std::vector<std::string>& s) {
   if (is({"readyz"})) return {true, RouteId::kReadyz, {}};
   if (is({"metrics"})) return {true, RouteId::kMetrics, {}};
   if (is({"api", "v1", "health"})) return {true, RouteId::kHealth, {}};
+  if (is({"api", "v1", "metrics", "history"})) return {true, RouteId::kMetricsHistory, {}};
   if (is({"api", "v1", "stream", "agui"})) return {true, RouteId::kStreamAgui, {}};
   if (is({"api", "v1", "stream", "a2a"})) return {true, RouteId::kStreamA2a, {}};
   if (is({"api", "v1", "stream", "contexts"})) return {true, RouteId::kStreamContexts, {}};

@@ -25,6 +25,7 @@ enum class RouteId {
   kHealth,
   kReadyz,
   kMetrics,
+  kMetricsHistory,  // /api/v1/metrics/history: the dashboard's charts
   kDashboard,
   kAdminUserConnections,  // /api/v1/admin/users/{id}/connections
 };

@@ -27,6 +27,9 @@ struct HttpOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   bool allow_query_token = false;
+  // /metrics and /api/v1/metrics/history answer only a token with the `metrics` or `admin`
+  // scope (`herald serve --metrics-auth token`, the default outside --dev); false: anyone.
+  bool metrics_require_token = true;
   std::chrono::milliseconds heartbeat_interval{15'000};
   HeartbeatStyle heartbeat_style = HeartbeatStyle::kEvent;
   std::chrono::milliseconds client_retry{2'000};  // the SSE `retry:` sent on open

@@ -1,5 +1,6 @@
 #include "hub/hub.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 namespace herald::hub {
@@ -25,7 +26,8 @@ Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock c
                                                  metrics, options.max_connections_per_user,
                                                  options.cluster_lease);
       }()),
-      store_pool_(options.store_read_threads) {}
+      store_pool_(options.store_read_threads),
+      metrics_history_(std::max<std::size_t>(1, options.metrics_history_samples)) {}
 
 Hub::~Hub() {
   Stop();
@@ -41,9 +43,24 @@ void Hub::Start() {
       shard.StartWriteWatchdog(period, limit);
     });
   }
+  // The baseline now, so the first sample covers the first interval.
+  metrics_history_.Record(clock_(), metrics_.Totals());
+  boost::asio::post(shards_[0].io_context(), [this] {
+    sampler_ = std::make_unique<boost::asio::steady_timer>(shards_[0].io_context());
+    ArmSampler();
+  });
   if (relay_) relay_->Start();
   if (cluster_) cluster_->Start();
   publisher_.Start();
+}
+
+void Hub::ArmSampler() {
+  sampler_->expires_after(options_.metrics_sample_interval);
+  sampler_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    metrics_history_.Record(clock_(), metrics_.Totals());
+    ArmSampler();
+  });
 }
 
 store::Result<store::ContextsView> Hub::ReadView(
@@ -90,6 +107,7 @@ void Hub::Stop() {
   if (cluster_) cluster_->Stop();
   shards_.Stop();
   shards_.Join();
+  sampler_.reset();  // no shard thread runs now; its io_context still exists
   store_pool_.join();
 }
 

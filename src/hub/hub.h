@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include "hub/cluster_presence.h"
 #include "hub/connection_limiter.h"
 #include "hub/metrics.h"
+#include "hub/metrics_history.h"
 #include "hub/outbox.h"
 #include "hub/publisher.h"
 #include "hub/relay.h"
@@ -30,6 +32,10 @@ struct HubOptions {
   std::chrono::seconds cluster_lease{30};
   std::size_t store_read_threads = 2;
   std::chrono::milliseconds write_stall_limit{30'000};
+  // The dashboard's charts (hub/metrics_history.h): a sample of the metrics this often, the
+  // newest this many kept (5 minutes at the defaults).
+  std::chrono::milliseconds metrics_sample_interval{1'000};
+  std::size_t metrics_history_samples = 300;
 };
 
 class Hub {
@@ -63,6 +69,8 @@ class Hub {
   // Whether the store answers a read (the health probe).
   bool StoreAnswers();
   Metrics& metrics() { return metrics_; }
+  // The last minutes of metrics, sampled every options().metrics_sample_interval. Thread-safe.
+  const MetricsHistory& metrics_history() const { return metrics_history_; }
   std::chrono::system_clock::time_point Now() const { return clock_(); }
   // Blocking store reads run here, never on a shard thread.
   boost::asio::thread_pool& store_pool() { return store_pool_; }
@@ -94,7 +102,12 @@ class Hub {
   std::unique_ptr<ClusterPresence> cluster_;  // a cluster store only
   boost::asio::thread_pool store_pool_;
   std::atomic<std::uint64_t> next_connection_id_{0};
+  MetricsHistory metrics_history_;
+  // On shard 0's io_context; created and re-armed there, destroyed by Stop once shards joined.
+  std::unique_ptr<boost::asio::steady_timer> sampler_;
   bool stopped_ = false;
+
+  void ArmSampler();
 };
 
 }  // namespace herald::hub

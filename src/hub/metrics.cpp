@@ -110,6 +110,19 @@ std::uint64_t Metrics::Disconnects(DisconnectReason reason) const {
   return disconnects_[static_cast<int>(reason)].load(std::memory_order_relaxed);
 }
 
+MetricsTotals Metrics::Totals() const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  MetricsTotals totals;
+  totals.delivered = delivered_.load(relaxed);
+  for (std::size_t s = 0; s < totals.open.size(); ++s) totals.open[s] = open_[s].load(relaxed);
+  for (std::size_t b = 0; b < totals.latency_buckets.size(); ++b) {
+    totals.latency_buckets[b] = latency_buckets_[b].load(relaxed);
+  }
+  std::lock_guard lock(by_type_mutex_);
+  for (const auto& [key, count] : published_by_type_) totals.published += count;
+  return totals;
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
   constexpr auto relaxed = std::memory_order_relaxed;

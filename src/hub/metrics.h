@@ -32,6 +32,19 @@ enum class DisconnectReason : std::uint8_t {
 inline constexpr int kDisconnectReasonCount = 6;
 std::string_view DisconnectReasonName(DisconnectReason reason);
 
+// Upper bounds of the publish latency histogram's buckets (a last one, +Inf, follows).
+inline constexpr std::array<double, 12> kLatencyBucketsSeconds = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+
+// The counters and gauges the dashboard's charts are drawn from (hub/metrics_history.h), read at
+// one moment.
+struct MetricsTotals {
+  std::uint64_t published = 0;  // events stored, all protocols and types
+  std::uint64_t delivered = 0;  // frames queued to subscribers
+  std::array<std::int64_t, kStreamCount> open{};
+  std::array<std::uint64_t, kLatencyBucketsSeconds.size() + 1> latency_buckets{};  // not cumulative
+};
+
 class Metrics {
  public:
   void ConnectionOpened(Stream stream);
@@ -73,12 +86,12 @@ class Metrics {
 
   std::uint64_t DeliveredFrames() const { return delivered_.load(std::memory_order_relaxed); }
 
+  // What the history samples; takes the per-type table's mutex as a scrape does.
+  MetricsTotals Totals() const;
+
   std::string RenderPrometheus() const;
 
  private:
-  static constexpr std::array<double, 12> kLatencyBucketsSeconds = {
-      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
-
   std::array<std::atomic<std::int64_t>, kStreamCount> open_{};
   std::array<std::atomic<std::uint64_t>, kStreamCount> opened_total_{};
   std::array<std::atomic<std::uint64_t>, kStreamCount> rejected_by_cap_{};

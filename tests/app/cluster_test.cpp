@@ -29,8 +29,8 @@ namespace {
 
 constexpr char kSecret[] = "cluster-test-secret-cluster-test-secret";
 
-std::string Token(const std::string& user) {
-  return auth::MintHs256(kSecret, user, "", std::chrono::hours(1),
+std::string Token(const std::string& user, const std::string& scope = "") {
+  return auth::MintHs256(kSecret, user, scope, std::chrono::hours(1),
                          std::chrono::system_clock::now());
 }
 
@@ -123,7 +123,9 @@ class ClusterTest : public ::testing::Test {
   }
 
   static std::string Metrics(HeraldProcess& node) {
-    return Request(node.port(), "GET", "/metrics").body;
+    return Request(node.port(), "GET", "/metrics",
+                   {{"Authorization", "Bearer " + Token("prometheus", "metrics")}})
+        .body;
   }
 
   std::string url_;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -103,6 +104,36 @@ TEST(ConfigTest, ContextLimitsDefaultToTheDocumentedValuesAndTheirFlagsAreParsed
       "--rate-limit-context-creates-burst must be >= 1");
 }
 
+TEST(ConfigTest, MetricsNeedATokenOutsideDevelopmentModeUnlessSaidOtherwise) {
+  EXPECT_EQ(Parse({}).metrics_auth, "token");
+  EXPECT_EQ(Parse({"--dev"}).metrics_auth, "none");
+  EXPECT_EQ(Parse({"--dev", "--metrics-auth", "token"}).metrics_auth, "token");
+  EXPECT_EQ(Parse({"--metrics-auth", "none"}).metrics_auth, "none");
+  ::setenv("HERALD_METRICS_AUTH", "none", 1);
+  const std::string from_env = Parse({}).metrics_auth;
+  ::unsetenv("HERALD_METRICS_AUTH");
+  EXPECT_EQ(from_env, "none");
+}
+
+// CLI11's reason for refusing `args` at parse time ("" when it accepts them).
+std::string ParseRefusal(std::vector<std::string> args) {
+  try {
+    Parse(std::move(args));
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigTest, AMetricsAuthOtherThanTokenOrNoneIsRefusedNamingTheFlag) {
+  for (const char* value : {"open", "Token", "", "bearer"}) {
+    SCOPED_TRACE(value);
+    const std::string reason = ParseRefusal({"--metrics-auth", value});
+    EXPECT_NE(reason.find("--metrics-auth"), std::string::npos) << reason;
+    EXPECT_NE(reason.find("token"), std::string::npos) << "names the accepted values: " << reason;
+  }
+}
+
 // The reason for refusing a configuration file holding `toml` ("" when accepted); `out` gets the
 // configuration when accepted.
 std::string TomlRefusal(const std::string& toml, ServeConfig* out = nullptr) {
@@ -143,6 +174,18 @@ TEST(ConfigTest, NonFiniteAndOutOfRangeDurationsAndRatesAreRefused) {
   EXPECT_EQ(TomlRefusal("rate-limit-publishes = inf"), "--rate-limit-publishes must be >= 0");
   EXPECT_EQ(TomlRefusal("rate-limit-publishes-burst = inf"),
             "--rate-limit-publishes-burst must be >= 1");
+}
+
+TEST(ConfigTest, MetricsAuthIsReadFromTheConfigurationFileAndCheckedThere) {
+  ServeConfig config;
+  ASSERT_EQ(TomlRefusal("dev = true\nmetrics-auth = \"token\"", &config), "");
+  EXPECT_EQ(config.metrics_auth, "token") << "the file wins over --dev's default";
+  try {
+    TomlRefusal("metrics-auth = \"open\"");
+    ADD_FAILURE() << "accepted metrics-auth = \"open\"";
+  } catch (const CLI::ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("--metrics-auth"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
@@ -190,6 +233,15 @@ TEST(CheckConfigTest, PrintsEveryServeOptionWithItsEffectiveValue) {
     const std::string key = option->get_single_name() + "=";
     EXPECT_TRUE(printed.rfind(key, 0) == 0 || printed.find("\n" + key) != std::string::npos) << key;
   }
+}
+
+TEST(CheckConfigTest, ShowsWhoMayReadTheMetrics) {
+  EXPECT_NE(CheckConfig({"--jwt-secret", kGoodSecret}).find("metrics-auth=\"token\"\n"),
+            std::string::npos);
+  EXPECT_NE(CheckConfig({"--dev"}).find("metrics-auth=\"none\"\n"), std::string::npos)
+      << "--dev's default, as serve would run";
+  EXPECT_NE(CheckConfig({"--dev", "--metrics-auth", "token"}).find("metrics-auth=\"token\"\n"),
+            std::string::npos);
 }
 
 TEST(CheckConfigTest, RedactsTheSecretAndTheStorePassword) {

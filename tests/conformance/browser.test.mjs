@@ -207,11 +207,11 @@ describe('Chromium: a non-200 answer ends the native EventSource for good', () =
     const user = uniqueId('capped');
     const token = hub.token(user);
     const rejected = async () => {
-      const text = await (await hub.fetch('/metrics')).text();
+      const text = await (await hub.fetchMetrics()).text();
       return Number(/^herald_connections_rejected_total\{stream="agui"\} (\d+)$/m.exec(text)?.[1]);
     };
     const open = async () => {
-      const text = await (await hub.fetch('/metrics')).text();
+      const text = await (await hub.fetchMetrics()).text();
       return Number(/^herald_connections\{stream="agui"\} (-?\d+)$/m.exec(text)?.[1]);
     };
     // Chromium allows 6 HTTP/1.1 connections per host: the cap is filled from Node, not the page.

@@ -237,7 +237,7 @@ describe('compat: paths, methods and success bodies', () => {
     await ready.arrayBuffer();
     assert.equal(ready.status, 200, '/readyz');
 
-    const metrics = await hub.fetch('/metrics');
+    const metrics = await hub.fetchMetrics();
     const text = await metrics.text();
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
@@ -543,7 +543,7 @@ describe('compat: rate limits set by the command line', () => {
     }
     await assertLimited(await hub.fetch('/api/v1/stream/agui'), 'the third request without a token');
 
-    const metrics = await (await hub.fetch('/metrics')).text();
+    const metrics = await (await hub.fetchMetrics()).text();
     for (const [kind, n] of [['stream_open', 1], ['publish', 1], ['unauthenticated', 1]]) {
       assert.match(metrics, new RegExp(`^herald_rate_limited_total\\{kind="${kind}"\\} ${n}$`, 'm'), kind);
     }

@@ -111,8 +111,9 @@ inline std::optional<double> MetricValue(const std::string& text, const std::str
   return std::nullopt;
 }
 
+// Scrapes /metrics as Prometheus would, with a token of the `metrics` scope.
 inline std::optional<double> ScrapeMetric(unsigned short port, const std::string& series) {
-  const HttpReply reply = Request(port, "GET", "/metrics");
+  const HttpReply reply = Request(port, "GET", "/metrics", AuthAs("prometheus", "metrics"));
   if (reply.status != 200) return std::nullopt;
   return MetricValue(reply.body, series);
 }

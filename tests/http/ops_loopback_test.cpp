@@ -41,7 +41,7 @@ TEST(OpsLoopbackTest, MetricsAreInPrometheusTextFormatAndCountStreams) {
   ASSERT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m1", "x")).status, 200);
   ASSERT_TRUE(agui.WaitFrameContaining("TEXT_MESSAGE_CONTENT"));
 
-  const HttpReply reply = Request(hub.port(), "GET", "/metrics");
+  const HttpReply reply = Request(hub.port(), "GET", "/metrics", AuthAs("prometheus", "metrics"));
   ASSERT_EQ(reply.status, 200);
   EXPECT_EQ(reply.Header("content-type"), "text/plain; version=0.0.4");
   EXPECT_NE(reply.body.find("# TYPE herald_connections gauge\n"), std::string::npos);

@@ -184,7 +184,9 @@ TEST(RateLimitLoopbackTest, OperationsRoutesAndTheDashboardAreNotCharged) {
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Request(hub.port(), "GET", "/health").status, 200);
     EXPECT_EQ(Request(hub.port(), "GET", "/readyz").status, 200);
-    EXPECT_EQ(Request(hub.port(), "GET", "/metrics").status, 200);
+    EXPECT_EQ(Request(hub.port(), "GET", "/metrics", AuthAs("prometheus", "metrics")).status, 200);
+    EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/metrics/history", AuthAs("ops", "admin")).status,
+              200);
     EXPECT_EQ(Request(hub.port(), "GET", "/").status, 200);
   }
   SseStream stream(hub.port(), kAguiStream, AuthAs("alice"));

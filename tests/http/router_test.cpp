@@ -74,6 +74,7 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{verb::get, "/readyz", RouteId::kReadyz, ""},
         RouteCase{verb::get, "/metrics", RouteId::kMetrics, ""},
         RouteCase{verb::head, "/metrics", RouteId::kMetrics, ""},
+        RouteCase{verb::get, "/api/v1/metrics/history", RouteId::kMetricsHistory, ""},
         RouteCase{verb::get, "/", RouteId::kDashboard, ""},
         RouteCase{verb::head, "/", RouteId::kDashboard, ""}));
 
@@ -194,6 +195,7 @@ INSTANTIATE_TEST_SUITE_P(
                       MethodCase{verb::post, "/api/v1/admin/users/u/connections", "GET, DELETE"},
                       MethodCase{verb::post, "/health", "GET, HEAD"},
                       MethodCase{verb::delete_, "/metrics", "GET, HEAD"},
+                      MethodCase{verb::post, "/api/v1/metrics/history", "GET, HEAD"},
                       MethodCase{verb::options, "/readyz", "GET, HEAD"},
                       MethodCase{verb::post, "/", "GET, HEAD"},
                       MethodCase{verb::unknown, "/api/v1/stream/agui", "GET"}));

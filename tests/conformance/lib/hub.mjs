@@ -155,6 +155,8 @@ export async function startHub({ extraArgs = [], heartbeat = 5, port = 0, dataDi
 
   hub.token = (sub, { scope, ttl } = {}) => mintToken(jwtSecret, sub, { scope, ttl });
   hub.adminToken = hub.token('conformance-admin', { scope: 'events:publish admin' });
+  // /metrics needs the `metrics` (or `admin`) scope outside --dev, as a Prometheus scrape sends it.
+  hub.metricsToken = hub.token('conformance-prometheus', { scope: 'metrics' });
   /** SIGTERM (the hub drains), SIGKILL if it does not exit in time; removes its own data dir. */
   hub.stop = async ({ keepDataDir = false } = {}) => {
     if (!hub.exited) {
@@ -171,6 +173,7 @@ export async function startHub({ extraArgs = [], heartbeat = 5, port = 0, dataDi
   hub.publish = (protocol, event, opts) => publish(hub, protocol, event, opts);
   hub.disconnectUser = (userId) => disconnectUser(hub, userId);
   hub.fetch = (pathname, init = {}) => fetch(`${hub.url}${pathname}`, init);
+  hub.fetchMetrics = () => hub.fetch('/metrics', { headers: { Authorization: `Bearer ${hub.metricsToken}` } });
   return hub;
 }
 
@@ -271,7 +274,7 @@ export async function publishFillerBatch(hub, { user, token, count, filler, tag 
 
 /** The value of one Prometheus series of the hub's /metrics (`name{labels}` exactly as rendered). */
 export async function metric(hub, series) {
-  const text = await (await hub.fetch('/metrics')).text();
+  const text = await (await hub.fetchMetrics()).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   if (!line) throw new Error(`no series ${series} in /metrics`);
   return Number(line.slice(series.length + 1));
