@@ -21,6 +21,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/readyz", RouteId::kReadyz, kGetHead},
     {"/metrics", RouteId::kMetrics, kGetHead},
     {"/api/v1/health", RouteId::kHealth, kGetHead},
+    {"/api/v1/openapi.json", RouteId::kOpenApi, kGetHead},
     {"/api/v1/stream/agui", RouteId::kStreamAgui, kGet},
     {"/api/v1/stream/a2a", RouteId::kStreamA2a, kGet},
     {"/api/v1/stream/contexts", RouteId::kStreamContexts, kGet},

@@ -29,10 +29,12 @@ enum class RouteId {
   kMetrics,
   kDashboard,
   kAdminUserConnections,  // /api/v1/admin/users/{id}/connections
+  kOpenApi,               // /api/v1/openapi.json: the API description (docs/openapi.json)
 };
 
 // One entry of the route table Route() matches against: a path template whose "{id}" segment
-// matches any one segment, and the methods it answers (unused slots are verb::unknown).
+// matches any one segment, and the methods it answers (unused slots are verb::unknown). The
+// table is also what docs/openapi.json must describe, no more and no less (tests/http).
 struct RouteSpec {
   std::string_view path;
   RouteId route;

@@ -71,7 +71,8 @@ TEST(OpsLoopbackTest, MetricsAreInPrometheusTextFormatAndCountStreams) {
 
 TEST(OpsLoopbackTest, HeadAnswersAreTheGetHeadsWithoutTheBody) {
   TestHub hub;
-  for (const std::string path : {"/", "/health", "/api/v1/health", "/readyz", "/metrics"}) {
+  for (const std::string path :
+       {"/", "/health", "/api/v1/health", "/readyz", "/metrics", "/api/v1/openapi.json"}) {
     SCOPED_TRACE(path);
     const HttpReply get = Request(hub.port(), "GET", path);
     ASSERT_EQ(get.status, 200);
