@@ -12,6 +12,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { useHub, uniqueId, REPO_ROOT } from './lib/hub.mjs';
 import { captureStream } from './lib/raw-stream.mjs';
+import { aguiSamples, nestedInvalid } from './lib/agui-samples.mjs';
 
 const REPO_DOCUMENT = readFileSync(path.join(REPO_ROOT, 'docs', 'openapi.json'));
 const METHODS = ['get', 'put', 'post', 'delete', 'head', 'patch', 'trace', 'options'];
@@ -122,6 +123,30 @@ describe('the OpenAPI description at GET /api/v1/openapi.json', () => {
     for (const requirement of requirements) {
       for (const scheme of Object.keys(requirement)) assert.ok(doc.components.securitySchemes[scheme], scheme);
     }
+  });
+
+  it('describes the AG-UI events the hub accepts and rejects (the agui-schemas samples)', () => {
+    const event = compile({ $ref: '#/components/schemas/AguiEvent' });
+    const body = compile({ $ref: '#/components/schemas/AguiWebhookBody' });
+    const samples = aguiSamples('oa');
+    const types = Object.keys(doc.components.schemas.AguiEvent.discriminator.mapping);
+    assert.deepEqual(Object.keys(samples).sort(), [...types].sort(), 'one sample of every documented type');
+    for (const [type, fields] of Object.entries(samples)) {
+      const sample = { type, ...fields };
+      assert.ok(event(sample), `${type}: ${JSON.stringify(event.errors)}`);
+      assert.ok(body({ user_id: 'alice', ...sample }), `${type} as a webhook body: ${JSON.stringify(body.errors)}`);
+      assert.equal(body(sample), false, `${type} without user_id is not a webhook body`);
+      // Each required field, left out, makes the event invalid (the hub answers 422 naming it).
+      const required = resolve(doc, doc.components.schemas.AguiEvent.discriminator.mapping[type]).required;
+      for (const field of required) {
+        const { [field]: _left, ...rest } = sample;
+        assert.equal(event(rest), false, `${type} without ${field}`);
+      }
+    }
+    for (const invalid of nestedInvalid('oa')) {
+      assert.equal(event(invalid), false, `rejected by the hub, so by the document: ${JSON.stringify(invalid)}`);
+    }
+    assert.equal(event({ type: 'THINKING_START' }), false, 'a retired type');
   });
 
   it("accepts the document's request examples, and answers as documented", async () => {
