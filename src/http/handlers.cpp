@@ -9,6 +9,7 @@
 #include "http/dashboard.h"
 #include "http/metrics_handler.h"
 #include "http/offload.h"
+#include "http/openapi_document.h"
 #include "http/publish_handler.h"
 
 namespace herald::http {
@@ -127,6 +128,13 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
     }
     case RouteId::kAdminUserConnections:
       co_return HandleAdminConnections(request, match, *requester, services);
+    case RouteId::kOpenApi: {
+      // Public and the same for every caller until the binary changes (docs/DECISIONS.md "Wire").
+      Response document = TextResponse(request, beast_http::status::ok, "application/json",
+                                       std::string(kOpenApiDocument));
+      document.set(beast_http::field::cache_control, "public, max-age=3600");
+      co_return document;
+    }
     default:
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
                               services->Now());

@@ -3,7 +3,7 @@
 #include <array>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
-#include <initializer_list>
+#include <vector>
 
 namespace herald::http {
 
@@ -11,81 +11,70 @@ namespace {
 
 using boost::beast::http::verb;
 
-struct Methods {
-  std::array<verb, 3> allowed;  // unused slots are verb::unknown
-  std::string_view allow_header;
+constexpr std::array<verb, 3> kGet = {verb::get, verb::unknown, verb::unknown};
+constexpr std::array<verb, 3> kGetHead = {verb::get, verb::head, verb::unknown};
+constexpr std::array<verb, 3> kPost = {verb::post, verb::unknown, verb::unknown};
+
+constexpr RouteSpec kRoutes[] = {
+    {"/", RouteId::kDashboard, kGetHead},
+    {"/health", RouteId::kHealth, kGetHead},
+    {"/readyz", RouteId::kReadyz, kGetHead},
+    {"/metrics", RouteId::kMetrics, kGetHead},
+    {"/api/v1/health", RouteId::kHealth, kGetHead},
+    {"/api/v1/metrics/history", RouteId::kMetricsHistory, kGetHead},
+    {"/api/v1/openapi.json", RouteId::kOpenApi, kGetHead},
+    {"/api/v1/stream/agui", RouteId::kStreamAgui, kGet},
+    {"/api/v1/stream/a2a", RouteId::kStreamA2a, kGet},
+    {"/api/v1/stream/contexts", RouteId::kStreamContexts, kGet},
+    {"/api/v1/webhook/agui", RouteId::kWebhookAgui, kPost},
+    {"/api/v1/webhook/a2a", RouteId::kWebhookA2a, kPost},
+    {"/api/v1/webhook/broadcast", RouteId::kWebhookBroadcast, kPost},
+    {"/api/v1/events", RouteId::kEventsBatch, kPost},
+    {"/api/v1/core/contexts", RouteId::kContexts, {verb::get, verb::post, verb::unknown}},
+    {"/api/v1/core/contexts/{id}", RouteId::kContext, {verb::get, verb::put, verb::delete_}},
+    {"/api/v1/core/contexts/{id}/events", RouteId::kContextEvents, kPost},
+    {"/api/v1/admin/users/{id}/connections",
+     RouteId::kAdminUserConnections,
+     {verb::get, verb::delete_, verb::unknown}},
 };
 
-Methods AllowedMethods(RouteId route) {
-  switch (route) {
-    case RouteId::kStreamAgui:
-    case RouteId::kStreamA2a:
-    case RouteId::kStreamContexts:
-      return {{verb::get, verb::unknown, verb::unknown}, "GET"};
-    case RouteId::kHealth:
-    case RouteId::kReadyz:
-    case RouteId::kMetrics:
-    case RouteId::kMetricsHistory:
-    case RouteId::kDashboard:
-      return {{verb::get, verb::head, verb::unknown}, "GET, HEAD"};
-    case RouteId::kWebhookAgui:
-    case RouteId::kWebhookA2a:
-    case RouteId::kWebhookBroadcast:
-    case RouteId::kEventsBatch:
-    case RouteId::kContextEvents:
-      return {{verb::post, verb::unknown, verb::unknown}, "POST"};
-    case RouteId::kContexts:
-      return {{verb::get, verb::post, verb::unknown}, "GET, POST"};
-    case RouteId::kContext:
-      return {{verb::get, verb::put, verb::delete_}, "GET, PUT, DELETE"};
-    case RouteId::kAdminUserConnections:
-      return {{verb::get, verb::delete_, verb::unknown}, "GET, DELETE"};
+constexpr std::string_view kIdSegment = "{id}";
+
+// Whether the decoded path `segments` match `path_template`; the {id} segment goes to `path_id`.
+bool Matches(std::string_view path_template, const std::vector<std::string>& segments,
+             std::string& path_id) {
+  std::string_view rest = path_template.substr(1);  // after the leading '/'; "" for "/"
+  std::size_t i = 0;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    const std::string_view expected = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    if (i == segments.size()) return false;
+    if (expected == kIdSegment) {
+      path_id = segments[i];
+    } else if (segments[i] != expected) {
+      return false;
+    }
+    ++i;
   }
-  return {{verb::unknown, verb::unknown, verb::unknown}, ""};
+  return i == segments.size();
 }
 
-struct Match {
-  bool found = false;
-  RouteId route = RouteId::kHealth;
-  std::string path_id;
-};
-
-// Matches decoded path segments against the route table.
-Match MatchSegments(const std::vector<std::string>& s) {
-  const auto is = [&s](std::initializer_list<std::string_view> expected) {
-    if (s.size() != expected.size()) return false;
-    std::size_t i = 0;
-    for (std::string_view e : expected) {
-      if (e != "*" && s[i] != e) return false;
-      ++i;
-    }
-    return true;
-  };
-  if (s.empty()) return {true, RouteId::kDashboard, {}};
-  if (is({"health"})) return {true, RouteId::kHealth, {}};
-  if (is({"readyz"})) return {true, RouteId::kReadyz, {}};
-  if (is({"metrics"})) return {true, RouteId::kMetrics, {}};
-  if (is({"api", "v1", "health"})) return {true, RouteId::kHealth, {}};
-  if (is({"api", "v1", "metrics", "history"})) return {true, RouteId::kMetricsHistory, {}};
-  if (is({"api", "v1", "stream", "agui"})) return {true, RouteId::kStreamAgui, {}};
-  if (is({"api", "v1", "stream", "a2a"})) return {true, RouteId::kStreamA2a, {}};
-  if (is({"api", "v1", "stream", "contexts"})) return {true, RouteId::kStreamContexts, {}};
-  if (is({"api", "v1", "webhook", "agui"})) return {true, RouteId::kWebhookAgui, {}};
-  if (is({"api", "v1", "webhook", "a2a"})) return {true, RouteId::kWebhookA2a, {}};
-  if (is({"api", "v1", "webhook", "broadcast"})) return {true, RouteId::kWebhookBroadcast, {}};
-  if (is({"api", "v1", "events"})) return {true, RouteId::kEventsBatch, {}};
-  if (is({"api", "v1", "core", "contexts"})) return {true, RouteId::kContexts, {}};
-  if (is({"api", "v1", "core", "contexts", "*"})) return {true, RouteId::kContext, s[4]};
-  if (is({"api", "v1", "core", "contexts", "*", "events"})) {
-    return {true, RouteId::kContextEvents, s[4]};
+// The Allow header of a route: its methods, comma-separated.
+std::string AllowHeader(const RouteSpec& spec) {
+  std::string allow;
+  for (verb v : spec.methods) {
+    if (v == verb::unknown) continue;
+    if (!allow.empty()) allow += ", ";
+    const auto name = boost::beast::http::to_string(v);
+    allow.append(name.data(), name.size());
   }
-  if (is({"api", "v1", "admin", "users", "*", "connections"})) {
-    return {true, RouteId::kAdminUserConnections, s[4]};
-  }
-  return {};
+  return allow;
 }
 
 }  // namespace
+
+std::span<const RouteSpec> RouteTable() { return kRoutes; }
 
 RouteResult Route(verb method, std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);
@@ -106,14 +95,16 @@ RouteResult Route(verb method, std::string_view target) {
   // "/" has one empty segment in some parsers; normalise to none.
   if (segments.size() == 1 && segments[0].empty()) segments.clear();
 
-  Match match = MatchSegments(segments);
-  if (!match.found) return NotFound{};
-  const Methods methods = AllowedMethods(match.route);
-  bool allowed = false;
-  for (verb v : methods.allowed) allowed = allowed || (v == method && v != verb::unknown);
-  if (!allowed) return MethodNotAllowed{std::string(methods.allow_header)};
-  return RouteMatch{match.route, std::move(match.path_id),
-                    url.has_query() ? std::string(url.encoded_query()) : std::string()};
+  for (const RouteSpec& spec : kRoutes) {
+    std::string path_id;
+    if (!Matches(spec.path, segments, path_id)) continue;
+    bool allowed = false;
+    for (verb v : spec.methods) allowed = allowed || (v == method && v != verb::unknown);
+    if (!allowed) return MethodNotAllowed{AllowHeader(spec)};
+    return RouteMatch{spec.route, std::move(path_id),
+                      url.has_query() ? std::string(url.encoded_query()) : std::string()};
+  }
+  return NotFound{};
 }
 
 Stream StreamOf(RouteId route) {

@@ -1,8 +1,10 @@
 // Maps a request's method and target to a route (spec §1). Pure: no sockets.
 #pragma once
 
+#include <array>
 #include <boost/beast/http/verb.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -28,7 +30,20 @@ enum class RouteId {
   kMetricsHistory,  // /api/v1/metrics/history: the dashboard's charts
   kDashboard,
   kAdminUserConnections,  // /api/v1/admin/users/{id}/connections
+  kOpenApi,               // /api/v1/openapi.json: the API description (docs/openapi.json)
 };
+
+// One entry of the route table Route() matches against: a path template whose "{id}" segment
+// matches any one segment, and the methods it answers (unused slots are verb::unknown). The
+// table is also what docs/openapi.json must describe, no more and no less (tests/http).
+struct RouteSpec {
+  std::string_view path;
+  RouteId route;
+  std::array<boost::beast::http::verb, 3> methods;
+};
+
+// Every route, in matching order.
+std::span<const RouteSpec> RouteTable();
 
 // The percent-decoded value of the first `name` parameter of a raw query string.
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);

@@ -270,6 +270,9 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
         response = co_await HandleRequest(request, match, &requester, services);
       }
     }
+    // A HEAD answer is the GET answer's head, Content-Length included, without its body (RFC 9110
+    // §9.3.2): bytes after it would be read as the next answer on a kept-alive connection.
+    if (request.method() == beast_http::verb::head) response.body().clear();
     // The body counts against the bytes-in-flight budget from here until it is written or the
     // write fails (the lease lives to the end of this iteration).
     auto charge =

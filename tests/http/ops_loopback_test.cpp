@@ -69,6 +69,36 @@ TEST(OpsLoopbackTest, MetricsAreInPrometheusTextFormatAndCountStreams) {
   EXPECT_EQ(reply.body.back(), '\n');
 }
 
+TEST(OpsLoopbackTest, HeadAnswersAreTheGetHeadsWithoutTheBody) {
+  TestHub hub;
+  for (const std::string path :
+       {"/", "/health", "/api/v1/health", "/readyz", "/metrics", "/api/v1/openapi.json"}) {
+    SCOPED_TRACE(path);
+    const HttpReply get = Request(hub.port(), "GET", path);
+    ASSERT_EQ(get.status, 200);
+    ASSERT_FALSE(get.body.empty());
+    // HEAD, then GET on the same connection: the second answer must follow the first head at once
+    // (a body after a HEAD answer would be read as the next answer).
+    Connection connection(hub.port());
+    connection.Send("HEAD " + path + " HTTP/1.1\r\nHost: t\r\n\r\n" +
+                    "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(connection.ReadToEof(std::chrono::seconds(10)));
+    const std::string& bytes = connection.buffer();
+    const auto head_end = bytes.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << bytes;
+    const std::string head = bytes.substr(0, head_end + 2);
+    EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+    EXPECT_NE(head.find("Content-Type: " + get.Header("content-type") + "\r\n"), std::string::npos)
+        << head;
+    if (path != "/metrics") {  // the metrics change between the two requests
+      EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n"),
+                std::string::npos)
+          << head;
+    }
+    EXPECT_EQ(bytes.substr(head_end + 4, 17), "HTTP/1.1 200 OK\r\n") << bytes.substr(head_end);
+  }
+}
+
 TEST(OpsLoopbackTest, UnknownPathIs404JsonNotFound) {
   TestHub hub;
   for (const char* path : {"/nope", "/api/v1/stream/agui2", "/api/v2/stream/agui", "/api/v1/stream",
