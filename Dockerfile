@@ -18,6 +18,7 @@ WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./
 COPY src src
 COPY web web
+COPY docs/openapi.json docs/openapi.json
 RUN cmake --preset release -DHERALD_BUILD_TESTS=OFF -DHERALD_BUILD_BENCH=OFF \
  && cmake --build build --target herald \
  && strip --strip-unneeded build/herald \

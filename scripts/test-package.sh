@@ -305,7 +305,8 @@ docker_configure_ok() {
     for source in "${words[@]}"; do
       grep -qxF "!$source" .dockerignore || { echo ".dockerignore leaves out $source"; return 1; }
     done
-    [[ "$dest" == */ ]] && mkdir -p "$ctx/$dest"
+    # As Docker does: a destination ending in / is a directory; missing parents are made.
+    if [[ "$dest" == */ ]]; then mkdir -p "$ctx/$dest"; else mkdir -p "$(dirname "$ctx/$dest")"; fi
     cp -r "${words[@]}" "$ctx/$dest" || return 1
   done < <(docker_lines | sed -n 's/^0\t\(COPY [^-].*\)$/\1/p')
   configure=$(docker_lines | sed -n 's/^0\tRUN \(cmake --preset [^&]*\).*/\1/p')

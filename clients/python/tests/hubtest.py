@@ -150,8 +150,9 @@ class Hub:
             conn.close()
 
     def metric(self, series: str) -> float:
-        """The value of one Prometheus series of /metrics (`name{labels}` as rendered), 0 if absent."""
-        status, _, body = self.get("/metrics")
+        """The value of one Prometheus series of /metrics (`name{labels}` as rendered), 0 if absent.
+        Scraped as Prometheus would, with a token of the `metrics` scope (--metrics-auth token)."""
+        status, _, body = self.get("/metrics", token=self.token("prometheus", scope="metrics"))
         if status != 200:
             raise RuntimeError(f"/metrics answered {status}")
         for line in body.decode().splitlines():
