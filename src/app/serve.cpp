@@ -4,6 +4,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -182,6 +183,10 @@ std::string UrlHost(const std::string& host) {
 }  // namespace
 
 void CheckServeConfig(const ServeConfig& config) {
+  // Its warnings (a short --dev secret) go to stderr: stdout carries the effective
+  // configuration, which must read back as a configuration file.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "check-config", std::make_shared<spdlog::sinks::stderr_color_sink_st>()));
   ParseListen(config.listen);
   std::string dev_secret;
   MakeVerifier(config, dev_secret, /*check_only=*/true);

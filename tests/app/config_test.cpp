@@ -244,6 +244,17 @@ TEST(CheckConfigTest, ShowsWhoMayReadTheMetrics) {
             std::string::npos);
 }
 
+TEST(CheckConfigTest, AShortDevSecretsWarningGoesToStderrNotIntoThePrintedConfiguration) {
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const std::string printed = CheckConfig({"--dev", "--jwt-secret", "short"});
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_NE(err.find("accepted in --dev only"), std::string::npos) << err;
+  EXPECT_EQ(printed.find("accepted in --dev only"), std::string::npos) << printed;
+}
+
 TEST(CheckConfigTest, RedactsTheSecretAndTheStorePassword) {
   const std::string printed = CheckConfig(
       {"--jwt-secret", kGoodSecret, "--store", "postgresql://herald:hunter2@db.internal/herald"});
