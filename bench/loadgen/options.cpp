@@ -18,6 +18,8 @@ const char* ToString(Scenario scenario) {
       return "latency";
     case Scenario::kPublish:
       return "publish";
+    case Scenario::kStorm:
+      return "storm";
   }
   return "?";
 }
@@ -32,11 +34,15 @@ ParseResult ParseOptions(int argc, char** argv) {
   const std::map<std::string, Scenario> scenarios{{"idle", Scenario::kIdle},
                                                   {"fanout", Scenario::kFanout},
                                                   {"latency", Scenario::kLatency},
-                                                  {"publish", Scenario::kPublish}};
+                                                  {"publish", Scenario::kPublish},
+                                                  {"storm", Scenario::kStorm}};
   app.add_option("--target", o.target, "herald or nchan")
       ->required()
       ->transform(CLI::CheckedTransformer(targets, CLI::ignore_case));
-  app.add_option("--scenario", o.scenario, "idle, fanout, latency or publish")
+  app.add_option("--scenario", o.scenario,
+                 "idle, fanout, latency, publish or storm (every stream drops, its user's "
+                 "--events are published meanwhile, the server is restarted, then every stream "
+                 "reconnects at once with Last-Event-ID)")
       ->required()
       ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case));
   app.add_option("--host", o.host, "server address; loopback only")->capture_default_str();
@@ -95,6 +101,10 @@ ParseResult ParseOptions(int argc, char** argv) {
                  "seconds after the last publish to wait for the last delivery")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--restart-timeout", o.restart_timeout,
+                 "storm: seconds to wait for the server to go away and come back")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
   app.add_option("--warmup-events", o.warmup_events,
                  "events with a sequence number below this are counted but left out of the "
                  "latency figures")

@@ -9,7 +9,7 @@
 namespace herald::bench {
 
 enum class TargetKind { kHerald, kNchan };
-enum class Scenario { kIdle, kFanout, kLatency, kPublish };
+enum class Scenario { kIdle, kFanout, kLatency, kPublish, kStorm };
 
 struct Options {
   TargetKind target = TargetKind::kHerald;
@@ -33,6 +33,7 @@ struct Options {
   int connect_concurrency = 256;
   double connect_timeout = 120;    // seconds for every subscriber to get its first bytes
   double drain_timeout = 60;       // seconds after the last publish for the last delivery
+  double restart_timeout = 60;     // storm: seconds to wait for the server's restart
   std::int64_t warmup_events = 0;  // events below this sequence number are not in latency stats
   int settle_ms = 500;             // pause after connecting, before measuring RSS and publishing
   std::vector<int> server_pids;

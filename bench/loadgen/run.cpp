@@ -17,15 +17,13 @@
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
+#include "storm.h"
 #include "subscriber.h"
 
 namespace herald::bench {
 namespace asio = boost::asio;
 
 namespace {
-
-using WorkerList = std::vector<std::unique_ptr<Worker>>;
-using SubscriberList = std::vector<std::unique_ptr<Subscriber>>;
 
 double Seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
@@ -89,6 +87,7 @@ std::int64_t PlannedEvents(const Options& o) {
       return std::llround(o.rate * o.duration);
     case Scenario::kFanout:
     case Scenario::kPublish:
+    case Scenario::kStorm:
       return o.events;
   }
   return 0;
@@ -271,6 +270,12 @@ int RunBenchmark(const Options& o) {
         "B");
   }
 
+  // Storm: every stream ends now and waits; the events below are what it misses.
+  const bool storm = o.scenario == Scenario::kStorm;
+  if (storm && !DropAndHoldStreams(workers, subs, established, o.drain_timeout)) {
+    fmt::print(stderr, "loadgen: the streams did not all end within {} s\n", o.drain_timeout);
+  }
+
   // Phase 2: publish, then wait for every subscriber to have every accepted event.
   PublishShared shared(o.users);
   std::vector<PublisherResult> results(static_cast<std::size_t>(o.publishers));
@@ -278,13 +283,15 @@ int RunBenchmark(const Options& o) {
   Phase run;
   bool published_all = true;
   bool delivered_all = true;
+  bool restarted = false;
+  std::int64_t release_ns = 0;
   const bool publishing = o.scenario != Scenario::kIdle && established > 0;
   if (publishing) {
     for (std::size_t w = 0; w < workers.size(); ++w) {
-      const auto counts = OnWorker(*workers[w], [&subs, &o, w, n = workers.size()] {
+      const auto counts = OnWorker(*workers[w], [&subs, &o, w, storm, n = workers.size()] {
         std::vector<std::uint64_t> c(static_cast<std::size_t>(o.users), 0);
         for (std::size_t i = w; i < subs.size(); i += n) {
-          if (subs[i]->established_ns != 0 && !subs[i]->closed) {
+          if (subs[i]->established_ns != 0 && (!subs[i]->closed || storm)) {
             ++c[static_cast<std::size_t>(subs[i]->user())];
           }
         }
@@ -315,8 +322,16 @@ int RunBenchmark(const Options& o) {
       }
       return sum;
     };
-    delivered_all = WaitUntil([&] { return Total(workers, &Counters::delivered) >= expected(); },
-                              o.drain_timeout);
+    if (storm) {
+      restarted = WaitForRestart(o);
+      release_ns = ReleaseStreams(workers);
+    }
+    delivered_all = WaitUntil(
+        [&] {
+          return Total(workers, &Counters::delivered) >= expected() &&
+                 (!storm || Total(workers, &Counters::resumed) >= established);
+        },
+        o.drain_timeout);
   }
   const std::int64_t rss_after = RssKib(o.server_pids);
 
@@ -420,6 +435,10 @@ int RunBenchmark(const Options& o) {
     report.Number("latency_p99_ms", p.p99, "ms");
     report.Number("latency_max_ms", p.max, "ms");
     report.Integer("server_rss_after_kib", rss_after, "KiB");
+    if (storm) {
+      report.Flag("storm_server_restarted", restarted);
+      ReportStorm(report, subs, release_ns);
+    }
   }
   fmt::print("{}\n", report.Json());
   std::fflush(stdout);

@@ -184,6 +184,17 @@ asio::awaitable<std::string> Open(Subscriber* sub) {
   co_return failure;
 }
 
+// Storm: returns once the worker is not holding its streams (at once when it never was).
+asio::awaitable<void> WaitWhileHeld(Worker& worker) {
+  while (worker.hold) {
+    if (!worker.release) {
+      worker.release =
+          std::make_unique<asio::steady_timer>(worker.io, asio::steady_timer::time_point::max());
+    }
+    co_await worker.release->async_wait(kUse);
+  }
+}
+
 // Reads the stream until the run ends; reopens it with Last-Event-ID when the server ends it.
 asio::awaitable<void> ReadStream(Subscriber* sub) {
   constexpr int kMaxResumes = 20;
@@ -194,6 +205,7 @@ asio::awaitable<void> ReadStream(Subscriber* sub) {
     ++sub->closes;
     sub->closed = true;
     Bump(sub->worker().counters.closed);
+    co_await WaitWhileHeld(sub->worker());
     std::string failure = "not resumed";
     for (int attempt = 0; attempt < 5 && sub->resumes < kMaxResumes && !failure.empty();
          ++attempt) {
@@ -205,6 +217,8 @@ asio::awaitable<void> ReadStream(Subscriber* sub) {
     }
     if (!failure.empty()) co_return;
     ++sub->resumes;
+    sub->resumed_ns = NowNs();
+    Bump(sub->worker().counters.resumed);
     sub->closed = false;
   }
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,10 @@ class Subscriber final : public SseHandler {
   std::int64_t established_ns = 0;  // 0 until the 200 head arrived
   std::int64_t last_event_ns = 0;
   bool failed = false;
-  bool closed = false;  // the stream is down (the server ended it) and not resumed
-  int closes = 0;       // times the server ended an established stream
-  int resumes = 0;      // reconnections with Last-Event-ID that got a 200
+  bool closed = false;          // the stream is down (the server ended it) and not resumed
+  int closes = 0;               // times the server ended an established stream
+  int resumes = 0;              // reconnections with Last-Event-ID that got a 200
+  std::int64_t resumed_ns = 0;  // when the last of them got its 200 head
   std::string failure;
 
   std::uint64_t unique = 0;
@@ -57,6 +59,8 @@ class Subscriber final : public SseHandler {
   boost::asio::ip::tcp::socket socket_;
   std::vector<std::uint64_t> seen_;  // bit per event of this user
 };
+
+using SubscriberList = std::vector<std::unique_ptr<Subscriber>>;
 
 // Opens each subscriber in turn (one connector = one connection being opened at a time), then
 // leaves a reading coroutine per established connection on the worker. A stream the server

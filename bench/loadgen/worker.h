@@ -9,7 +9,9 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -67,6 +69,7 @@ struct Counters {
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> publish_failed{0};
+  std::atomic<std::uint64_t> resumed{0};  // reopened with Last-Event-ID after the server ended them
 };
 
 struct Worker {
@@ -78,7 +81,13 @@ struct Worker {
   std::vector<std::int64_t> warmup_latencies_ns;  // the events before
   alignas(64) Counters counters;
   std::thread thread;
+  // Storm (worker thread only): while `hold`, a stream that ended waits for `release` (a timer
+  // that never expires; cancelling it wakes every waiter) instead of reopening.
+  bool hold = false;
+  std::unique_ptr<boost::asio::steady_timer> release;
 };
+
+using WorkerList = std::vector<std::unique_ptr<Worker>>;
 
 // Relaxed increment of a counter only the owning thread writes.
 inline void Bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
