@@ -73,8 +73,11 @@ Response HandleMetricsHistory(const Request& request, const RouteMatch& match, R
           now);
     }
     // Samples whose time in whole milliseconds (as the body gives it) is after `since`; past
-    // year 33 000 nothing is, and the clock's nanoseconds would overflow.
-    constexpr std::int64_t kLatest = 1'000'000'000'000'000;
+    // the clock's range (its nanoseconds end in year 2262) nothing is, and they would overflow.
+    constexpr std::int64_t kLatest = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::duration::max())
+                                         .count() -
+                                     1;
     after += std::chrono::milliseconds(std::min(ms, kLatest) + 1) -
              std::chrono::system_clock::duration(1);
   }
