@@ -158,191 +158,221 @@ std::size_t Publisher::ConnectionCount(const UserId& user, Protocol protocol) co
   return connections;
 }
 
-void Publisher::CommitGroup(std::vector<Request>& group) {
-  const auto now = clock_();
-  constexpr std::size_t kRefused = store::IdempotencyClaim::kRefused;
-  // What becomes of each request: its drafts are appended (each at `positions[k]` of `drafts`,
-  // or refused), or it is a context command, or it replays a key stored earlier, or it repeats
-  // the key of an earlier request in this group (`leader`).
+// What becomes of one request of a group: its drafts are appended (each at `positions[k]` of
+// the group's drafts, or refused), or it is a context command, or it replays a key stored
+// earlier, or it repeats the key of an earlier request in this group (`leader`).
+struct Publisher::RequestPlan {
   enum class Kind { kAppend, kCommand, kReplay, kFollow };
-  struct Plan {
-    Kind kind = Kind::kAppend;
-    std::vector<std::size_t> positions;
-    std::optional<ApiError> error;                // kCommand: refused
-    std::optional<store::ContextRecord> context;  // kCommand: the context
-    std::size_t leader = 0;
-    std::optional<store::IdempotencyRecord> record;
-  };
-  std::vector<Plan> plans(group.size());
-  std::unordered_map<std::string, std::size_t> claimed;
+  Kind kind = Kind::kAppend;
+  std::vector<std::size_t> positions;
+  std::optional<ApiError> error;                // kCommand: refused
+  std::optional<store::ContextRecord> context;  // kCommand: the context
+  std::size_t leader = 0;
+  std::optional<store::IdempotencyRecord> record;
+};
+
+// One group's work: a plan per request, and what the transaction writes.
+struct Publisher::GroupWork {
+  std::chrono::system_clock::time_point now;
+  std::vector<RequestPlan> plans;
+  std::unordered_map<std::string, std::size_t> claimed;  // Idempotency-Key -> its request
   std::vector<EventDraft> drafts;
   std::vector<store::IdempotencyClaim> claims;
-  // Requests are planned in order against the contexts as this group leaves them, inside the
-  // group's transaction, so that no other writer (another node of a cluster) commits in between.
-  // A store error while planning fails the whole group: a half-planned request must not leave
-  // changes behind.
-  auto opened = store_.BeginGroup();
-  if (!opened.ok()) {
-    metrics_.StoreError();
-    spdlog::error("store: cannot open a write group: {}", opened.error.message);
-  }
-  bool planned = opened.ok();
-  std::unique_ptr<store::WriteGroup> transaction = planned ? std::move(*opened.value) : nullptr;
-  std::optional<GroupContexts> contexts;
-  if (planned) {
-    contexts.emplace(
-        *transaction, now, options_.contexts_auto_create,
-        ContextLimits{.max_per_user = options_.max_contexts_per_user,
-                      .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
-                      .metrics = &metrics_});
-  }
-  for (std::size_t i = 0; i < group.size() && planned; ++i) {
-    Request& r = group[i];
-    Plan& plan = plans[i];
-    if (r.command) {
-      plan.kind = Kind::kCommand;
-      auto answer = contexts->Apply(*r.command, drafts);
-      if (!answer) {
-        planned = false;
-      } else if (auto* refused = std::get_if<ApiError>(&*answer)) {
-        plan.error = std::move(*refused);
-      } else {
-        plan.context = std::get<store::ContextRecord>(std::move(*answer));
-        plan.positions.push_back(drafts.size() - 1);
-      }
-      continue;
-    }
-    if (r.idempotency) {
-      const std::string& key = r.idempotency->key;
-      if (const auto leader = claimed.find(key); leader != claimed.end()) {
-        plan.kind = Kind::kFollow;
-        plan.leader = leader->second;
-        continue;
-      }
-      auto found = transaction->FindIdempotencyKey(key, now);
-      if (!found.ok()) {
-        planned = false;
-        continue;
-      }
-      if (*found.value) {
-        plan.kind = Kind::kReplay;
-        plan.record = std::move(*found.value);
-        continue;
-      }
-      claimed.emplace(key, i);
-    }
-    for (EventDraft& d : r.drafts) {
-      const auto verdict = contexts->Attribute(d, drafts);
-      if (verdict == GroupContexts::Verdict::kStoreError) {
-        planned = false;
-        break;
-      }
-      if (verdict == GroupContexts::Verdict::kNotFound) {
-        plan.positions.push_back(kRefused);
-      } else {
-        plan.positions.push_back(drafts.size());
-        drafts.push_back(std::move(d));
-      }
-    }
-    if (r.idempotency) {
-      claims.push_back(store::IdempotencyClaim{r.idempotency->key, r.idempotency->fingerprint,
-                                               plan.positions, now + options_.idempotency_ttl});
-    }
-  }
+};
 
-  auto stored = !planned         ? store::Result<std::vector<StoredEvent>>::Fail("planning failed")
-                : drafts.empty() ? store::Result<std::vector<StoredEvent>>::Ok({})
-                                 : transaction->Commit(drafts, claims, contexts->Writes(), now);
-  transaction.reset();  // ends a group that committed nothing
+// A group, top-down: plan and store it in one transaction, deliver what was stored, work out
+// each request's outcome, release the group's share of the pending bounds, complete.
+void Publisher::CommitGroup(std::vector<Request>& group) {
+  GroupWork work;
+  work.now = clock_();
+  work.plans.resize(group.size());
+  const auto stored = StoreGroup(group, work);
   if (!stored.ok()) {
     metrics_.StoreError();
-    spdlog::error("store append of {} events failed: {}", drafts.size(), stored.error.message);
+    spdlog::error("store append of {} events failed: {}", work.drafts.size(), stored.error.message);
   } else if (!stored.value->empty()) {
-    auto batch = std::make_shared<DeliveryBatch>();
-    batch->reserve(stored.value->size());
-    for (const StoredEvent& e : *stored.value) {
-      metrics_.EventStored(e.protocol, e.type);
-      batch->push_back(MakeDeliveryItem(e));
-    }
-    sink_.Deliver(batch);
+    Deliver(*stored.value);
   }
-
   std::vector<PublishOutcome> outcomes(group.size());
   for (std::size_t i = 0; i < group.size(); ++i) {
-    Request& r = group[i];
-    Plan& plan = plans[i];
-    PublishOutcome& outcome = outcomes[i];
-    if (!stored.ok()) {
-      outcome.error = StoreUnavailable();
-      continue;
-    }
-    switch (plan.kind) {
-      case Kind::kCommand:
-        if (plan.error) {
-          outcome.error = std::move(plan.error);
-          break;
-        }
-        outcome.context = std::move(plan.context);
-        outcome.events.push_back(PublishedEvent{(*stored.value)[plan.positions.front()].id, 0, {}});
-        break;
-      case Kind::kAppend:
-        for (std::size_t position : plan.positions) {
-          if (position == kRefused) {
-            outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
-            continue;
-          }
-          const StoredEvent& e = (*stored.value)[position];
-          outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol), {}});
-        }
-        break;
-      case Kind::kReplay:
-        if (plan.record->fingerprint != r.idempotency->fingerprint) {
-          outcome.error = KeyReused();
-          break;
-        }
-        outcome.replayed = true;
-        for (std::size_t k = 0; k < plan.record->event_ids.size(); ++k) {
-          const EventId& id = plan.record->event_ids[k];
-          if (id.sequence == 0) {
-            outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
-            continue;
-          }
-          const std::size_t connections =
-              k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
-          outcome.events.push_back(PublishedEvent{id, connections, {}});
-        }
-        break;
-      case Kind::kFollow: {
-        const PublishOutcome& leader = outcomes[plan.leader];
-        if (group[plan.leader].idempotency->fingerprint != r.idempotency->fingerprint) {
-          outcome.error = KeyReused();
-        } else {
-          outcome = leader;
-          outcome.replayed = !leader.error;
-        }
-        break;
-      }
+    // A follower copies the outcome of its leader, an earlier request.
+    if (stored.ok()) {
+      outcomes[i] = OutcomeOf(group, i, work.plans[i], *stored.value, outcomes);
+    } else {
+      outcomes[i].error = StoreUnavailable();
     }
   }
-  // The group is no longer pending: release its share of the bounds before completing, so that
-  // a publisher that sends its next request as soon as it has this answer is not refused by
-  // its own, already committed, request.
-  {
-    std::size_t events = 0, bytes = 0;
-    for (const Request& r : group) {
-      events += r.events;
-      bytes += r.bytes;
-    }
-    std::lock_guard lock(mutex_);
-    pending_events_ -= events;
-    pending_bytes_ -= bytes;
-  }
-  // Completed only now: a follower copies its leader's outcome above.
+  ReleasePending(group);
   const auto done_at = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < group.size(); ++i) {
     metrics_.PublishLatency(done_at - group[i].accepted_at);
     Complete(group[i].done, std::move(outcomes[i]));
   }
+}
+
+// Requests are planned in order against the contexts as this group leaves them, inside the
+// group's transaction, so that no other writer (another node of a cluster) commits in between.
+// A store error while planning fails the whole group: a half-planned request must not leave
+// changes behind.
+store::Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group,
+                                                              GroupWork& work) {
+  using Stored = store::Result<std::vector<StoredEvent>>;
+  auto opened = store_.BeginGroup();
+  if (!opened.ok()) {
+    spdlog::error("store: cannot open a write group: {}", opened.error.message);
+    return Stored::Fail(std::move(opened.error.message));
+  }
+  std::unique_ptr<store::WriteGroup> transaction = std::move(*opened.value);
+  GroupContexts contexts(
+      *transaction, work.now, options_.contexts_auto_create,
+      ContextLimits{.max_per_user = options_.max_contexts_per_user,
+                    .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
+                    .metrics = &metrics_});
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (!PlanRequest(group, i, *transaction, contexts, work))
+      return Stored::Fail("planning failed");
+  }
+  if (work.drafts.empty()) return Stored::Ok({});  // the transaction ends with nothing written
+  return transaction->Commit(work.drafts, work.claims, contexts.Writes(), work.now);
+}
+
+// Plans request `i`; false on a store error.
+bool Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
+                            store::WriteGroup& transaction, GroupContexts& contexts,
+                            GroupWork& work) {
+  constexpr std::size_t kRefused = store::IdempotencyClaim::kRefused;
+  Request& r = group[i];
+  RequestPlan& plan = work.plans[i];
+  if (r.command) {
+    plan.kind = RequestPlan::Kind::kCommand;
+    auto answer = contexts.Apply(*r.command, work.drafts);
+    if (!answer) return false;
+    if (auto* refused = std::get_if<ApiError>(&*answer)) {
+      plan.error = std::move(*refused);
+    } else {
+      plan.context = std::get<store::ContextRecord>(std::move(*answer));
+      plan.positions.push_back(work.drafts.size() - 1);
+    }
+    return true;
+  }
+  if (r.idempotency) {
+    const std::string& key = r.idempotency->key;
+    if (const auto leader = work.claimed.find(key); leader != work.claimed.end()) {
+      plan.kind = RequestPlan::Kind::kFollow;
+      plan.leader = leader->second;
+      return true;
+    }
+    auto found = transaction.FindIdempotencyKey(key, work.now);
+    if (!found.ok()) return false;
+    if (*found.value) {
+      plan.kind = RequestPlan::Kind::kReplay;
+      plan.record = std::move(*found.value);
+      return true;
+    }
+    work.claimed.emplace(key, i);
+  }
+  for (EventDraft& d : r.drafts) {
+    const auto verdict = contexts.Attribute(d, work.drafts);
+    if (verdict == GroupContexts::Verdict::kStoreError) return false;
+    if (verdict == GroupContexts::Verdict::kNotFound) {
+      plan.positions.push_back(kRefused);
+    } else {
+      plan.positions.push_back(work.drafts.size());
+      work.drafts.push_back(std::move(d));
+    }
+  }
+  if (r.idempotency) {
+    work.claims.push_back(store::IdempotencyClaim{r.idempotency->key, r.idempotency->fingerprint,
+                                                  plan.positions,
+                                                  work.now + options_.idempotency_ttl});
+  }
+  return true;
+}
+
+void Publisher::Deliver(const std::vector<StoredEvent>& stored) {
+  auto batch = std::make_shared<DeliveryBatch>();
+  batch->reserve(stored.size());
+  for (const StoredEvent& e : stored) {
+    metrics_.EventStored(e.protocol, e.type);
+    batch->push_back(MakeDeliveryItem(e));
+  }
+  sink_.Deliver(batch);
+}
+
+PublishOutcome Publisher::OutcomeOf(const std::vector<Request>& group, std::size_t i,
+                                    RequestPlan& plan, const std::vector<StoredEvent>& stored,
+                                    const std::vector<PublishOutcome>& outcomes) const {
+  const Request& r = group[i];
+  PublishOutcome outcome;
+  switch (plan.kind) {
+    case RequestPlan::Kind::kCommand:
+      if (plan.error) {
+        outcome.error = std::move(plan.error);
+        break;
+      }
+      outcome.context = std::move(plan.context);
+      outcome.events.push_back(PublishedEvent{stored[plan.positions.front()].id, 0, {}});
+      break;
+    case RequestPlan::Kind::kAppend:
+      for (std::size_t position : plan.positions) {
+        if (position == store::IdempotencyClaim::kRefused) {
+          outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
+          continue;
+        }
+        const StoredEvent& e = stored[position];
+        outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol), {}});
+      }
+      break;
+    case RequestPlan::Kind::kReplay:
+      return ReplayOutcome(r, *plan.record);
+    case RequestPlan::Kind::kFollow: {
+      const PublishOutcome& leader = outcomes[plan.leader];
+      if (group[plan.leader].idempotency->fingerprint != r.idempotency->fingerprint) {
+        outcome.error = KeyReused();
+      } else {
+        outcome = leader;
+        outcome.replayed = !leader.error;
+      }
+      break;
+    }
+  }
+  return outcome;
+}
+
+// A retry of a request stored earlier (its Idempotency-Key's record): the original ids.
+PublishOutcome Publisher::ReplayOutcome(const Request& r,
+                                        const store::IdempotencyRecord& record) const {
+  PublishOutcome outcome;
+  if (record.fingerprint != r.idempotency->fingerprint) {
+    outcome.error = KeyReused();
+    return outcome;
+  }
+  outcome.replayed = true;
+  for (std::size_t k = 0; k < record.event_ids.size(); ++k) {
+    const EventId& id = record.event_ids[k];
+    if (id.sequence == 0) {
+      outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
+      continue;
+    }
+    const std::size_t connections =
+        k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
+    outcome.events.push_back(PublishedEvent{id, connections, {}});
+  }
+  return outcome;
+}
+
+// The group is no longer pending: its share of the bounds is released before it completes, so
+// that a publisher that sends its next request as soon as it has this answer is not refused by
+// its own, already committed, request.
+void Publisher::ReleasePending(const std::vector<Request>& group) {
+  std::size_t events = 0, bytes = 0;
+  for (const Request& r : group) {
+    events += r.events;
+    bytes += r.bytes;
+  }
+  std::lock_guard lock(mutex_);
+  pending_events_ -= events;
+  pending_bytes_ -= bytes;
 }
 
 void Publisher::Complete(Completion& done, PublishOutcome outcome) {

@@ -119,7 +119,21 @@ class Publisher {
 
   void Enqueue(Request request);
   void Run();
+  struct RequestPlan;
+  struct GroupWork;
+  // One group, in steps (publisher.cpp): CommitGroup calls StoreGroup (which plans each request
+  // with PlanRequest inside the transaction, then commits), Deliver, OutcomeOf (ReplayOutcome
+  // for an Idempotency-Key stored earlier) per request, ReleasePending, and completes.
   void CommitGroup(std::vector<Request>& group);
+  store::Result<std::vector<StoredEvent>> StoreGroup(std::vector<Request>& group, GroupWork& work);
+  bool PlanRequest(std::vector<Request>& group, std::size_t i, store::WriteGroup& transaction,
+                   GroupContexts& contexts, GroupWork& work);
+  void Deliver(const std::vector<StoredEvent>& stored);
+  PublishOutcome OutcomeOf(const std::vector<Request>& group, std::size_t i, RequestPlan& plan,
+                           const std::vector<StoredEvent>& stored,
+                           const std::vector<PublishOutcome>& outcomes) const;
+  PublishOutcome ReplayOutcome(const Request& r, const store::IdempotencyRecord& record) const;
+  void ReleasePending(const std::vector<Request>& group);
   static void Complete(Completion& done, PublishOutcome outcome);
   std::size_t ConnectionCount(const UserId& user, Protocol protocol) const;
   void MaybePrune();
