@@ -116,6 +116,13 @@ TEST(OpenApiRoutesTest, EveryDocumentedOperationIsRoutedAndNoOtherMethodIs) {
   }
 }
 
+// info.version is written by hand: it must be the version `herald --version` and the Debian
+// package carry (CMake's project version).
+TEST(OpenApiRoutesTest, TheDocumentsVersionIsTheProjects) {
+  const boost::json::object document = Document();
+  EXPECT_EQ(document.at("info").as_object().at("version").as_string(), HERALD_VERSION);
+}
+
 TEST(OpenApiRoutesTest, PathParametersAreDeclaredForEveryTemplatedPath) {
   const boost::json::object document = Document();
   const auto& paths = document.at("paths").as_object();
