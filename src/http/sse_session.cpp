@@ -200,7 +200,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
                              });
   // Registered before the store is read: every event committed after that read reaches the
   // outbox, and the sequence floor below drops what the snapshot or replay already covered.
-  shard->registry().Add(subscriber);
+  hub::Registration registration(shard->registry(), subscriber);
   metrics.ConnectionOpened(request.stream);
   spdlog::info("stream opened stream={} connection={}", StreamName(request.stream),
                subscriber.id().value());
@@ -388,7 +388,7 @@ asio::awaitable<void> RunSseSession(tcp::socket socket, hub::Shard* shard, Strea
 
   // 4. The end: unregister first so no more frames are queued, finish a frame a closing cut in
   // two, then say goodbye.
-  shard->registry().Remove(subscriber);
+  registration.Release();
   metrics.StreamEnded(reason);
   spdlog::info("stream closed stream={} connection={} reason={}", StreamName(request.stream),
                subscriber.id().value(), hub::DisconnectReasonName(reason));

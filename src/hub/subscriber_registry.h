@@ -38,4 +38,29 @@ class SubscriberRegistry {
   std::size_t count_ = 0;
 };
 
+// A subscriber's place in a registry for the life of this object (or until Release): every
+// Add has its Remove however the session that holds it ends, an exception included, so the
+// registry never keeps a pointer to a subscriber that is gone.
+class Registration {
+ public:
+  Registration(SubscriberRegistry& registry, Subscriber& subscriber)
+      : registry_(&registry), subscriber_(&subscriber) {
+    registry.Add(subscriber);
+  }
+  ~Registration() { Release(); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+  // Removes the subscriber now; no more frames are queued for it. Idempotent.
+  void Release() {
+    if (registry_ == nullptr) return;
+    registry_->Remove(*subscriber_);
+    registry_ = nullptr;
+  }
+
+ private:
+  SubscriberRegistry* registry_;
+  Subscriber* subscriber_;
+};
+
 }  // namespace herald::hub

@@ -262,6 +262,24 @@ TEST(SubscriberRegistryTest, AUserNeverReceivesAnotherUsersItem) {
   }
 }
 
+TEST(SubscriberRegistryTest, ARegistrationRemovesItsSubscriberWhenItGoesOrIsReleased) {
+  Probe kept("alice", Stream::kAgui, std::nullopt, {}, nullptr, 1);
+  Probe left("alice", Stream::kAgui, std::nullopt, {}, nullptr, 2);
+  SubscriberRegistry registry;
+  Registration kept_registration(registry, kept.subscriber);
+  {
+    Registration registration(registry, left.subscriber);
+    EXPECT_EQ(registry.size(), 2u);
+  }
+  EXPECT_EQ(registry.size(), 1u) << "gone with its scope";
+  registry.Dispatch({Item("alice", Protocol::kAgui, 1)});
+  EXPECT_EQ(kept.subscriber.outbox().size(), 1u);
+  EXPECT_EQ(left.subscriber.outbox().size(), 0u) << "a gone registration gets nothing";
+  kept_registration.Release();
+  kept_registration.Release();  // idempotent: removed once
+  EXPECT_EQ(registry.size(), 0u);
+}
+
 TEST(SubscriberRegistryTest, DispatchDeliversInBatchOrder) {
   Probe probe("alice", Stream::kContexts);
   SubscriberRegistry registry;
