@@ -188,6 +188,30 @@ TEST(ConfigTest, MetricsAuthIsReadFromTheConfigurationFileAndCheckedThere) {
   }
 }
 
+// README and --help: a flag wins over the environment, which wins over the configuration file,
+// which wins over the default; a key absent from one source falls through to the next.
+TEST(ConfigTest, AFlagBeatsTheEnvironmentWhichBeatsTheFileWhichBeatsTheDefault) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("herald-precedence-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "retention-events = 300\nmax-contexts-per-user = 30\n";
+  const std::string file = path.string();
+  const std::size_t by_default = Parse({}).retention_events;
+  ::setenv("HERALD_RETENTION_EVENTS", "200", 1);
+  const ServeConfig env_and_file = Parse({"--config", file});
+  const ServeConfig flag_env_file = Parse({"--config", file, "--retention-events", "100"});
+  ::unsetenv("HERALD_RETENTION_EVENTS");
+  const ServeConfig file_only = Parse({"--config", file});
+  std::filesystem::remove(path);
+
+  EXPECT_NE(by_default, 100u);
+  EXPECT_NE(by_default, 200u);
+  EXPECT_NE(by_default, 300u);
+  EXPECT_EQ(file_only.retention_events, 300u) << "the file over the default";
+  EXPECT_EQ(env_and_file.retention_events, 200u) << "the environment over the file";
+  EXPECT_EQ(flag_env_file.retention_events, 100u) << "the flag over both";
+  EXPECT_EQ(flag_env_file.max_contexts_per_user, 30u) << "a key only the file has still counts";
+}
+
 TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
   for (const char* flag : {"--max-connections-per-user", "--threads", "--max-contexts-per-user",
                            "--snapshot-max-contexts", "--response-bytes-budget"}) {
