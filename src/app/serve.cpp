@@ -23,6 +23,7 @@
 #include "auth/dev_secret.h"
 #include "auth/minter.h"
 #include "auth/verifier.h"
+#include "core/clock.h"
 #include "http/batch_handler.h"
 #include "http/server.h"
 #include "hub/hub.h"
@@ -228,8 +229,7 @@ int Serve(const ServeConfig& config) {
   const auto verifier = MakeVerifier(config, dev_secret);
   const auto store = store::OpenStore(MakeStoreOptions(config));
   hub::Metrics metrics;
-  hub::Hub hub(MakeHubOptions(config), *store, metrics,
-               [] { return std::chrono::system_clock::now(); });
+  hub::Hub hub(MakeHubOptions(config), *store, metrics, SystemClock());
   http::HttpOptions http_options = MakeHttpOptions(config);
   http_options.access_log = access_log;
   http_options.access_log_json = json_logs;

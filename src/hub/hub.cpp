@@ -5,11 +5,11 @@
 
 namespace herald::hub {
 
-Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock clock)
+Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, const Clock& clock)
     : options_(options),
       store_(store),
       metrics_(metrics),
-      clock_(std::move(clock)),
+      clock_(clock),
       shards_(options.threads, metrics),
       limiter_(options.max_connections_per_user),
       relay_([&]() -> std::unique_ptr<Relay> {
@@ -44,7 +44,7 @@ void Hub::Start() {
     });
   }
   // The baseline now, so the first sample covers the first interval.
-  metrics_history_.Record(clock_(), metrics_.Totals());
+  metrics_history_.Record(clock_.Now(), metrics_.Totals());
   boost::asio::post(shards_[0].io_context(), [this] {
     sampler_ = std::make_unique<boost::asio::steady_timer>(shards_[0].io_context());
     ArmSampler();
@@ -58,7 +58,7 @@ void Hub::ArmSampler() {
   sampler_->expires_after(options_.metrics_sample_interval);
   sampler_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    metrics_history_.Record(clock_(), metrics_.Totals());
+    metrics_history_.Record(clock_.Now(), metrics_.Totals());
     ArmSampler();
   });
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/clock.h"
 #include "hub/cluster_presence.h"
 #include "hub/connection_limiter.h"
 #include "hub/metrics.h"
@@ -40,9 +41,8 @@ struct HubOptions {
 
 class Hub {
  public:
-  using Clock = std::function<std::chrono::system_clock::time_point()>;
-
-  Hub(HubOptions options, store::EventStore& store, Metrics& metrics, Clock clock);
+  // `clock` outlives the hub.
+  Hub(HubOptions options, store::EventStore& store, Metrics& metrics, const Clock& clock);
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
   ~Hub();
@@ -71,7 +71,8 @@ class Hub {
   Metrics& metrics() { return metrics_; }
   // The last minutes of metrics, sampled every options().metrics_sample_interval. Thread-safe.
   const MetricsHistory& metrics_history() const { return metrics_history_; }
-  std::chrono::system_clock::time_point Now() const { return clock_(); }
+  const Clock& clock() const { return clock_; }
+  std::chrono::system_clock::time_point Now() const { return clock_.Now(); }
   // Blocking store reads run here, never on a shard thread.
   boost::asio::thread_pool& store_pool() { return store_pool_; }
 
@@ -93,7 +94,7 @@ class Hub {
   HubOptions options_;
   store::EventStore& store_;
   Metrics& metrics_;
-  Clock clock_;
+  const Clock& clock_;
   ShardSet shards_;
   ConnectionLimiter limiter_;
   std::unique_ptr<Relay> relay_;  // a cluster store only: the publisher delivers through it

@@ -21,13 +21,13 @@ std::size_t DraftBytes(const std::vector<EventDraft>& drafts) {
 }  // namespace
 
 Publisher::Publisher(store::EventStore& store, DeliverySink& sink, const ConnectionLimiter& limiter,
-                     Metrics& metrics, PublisherOptions options, Clock clock)
+                     Metrics& metrics, PublisherOptions options, const Clock& clock)
     : store_(store),
       sink_(sink),
       limiter_(limiter),
       metrics_(metrics),
       options_(options),
-      clock_(std::move(clock)) {}
+      clock_(clock) {}
 
 Publisher::~Publisher() { Drain(); }
 
@@ -66,7 +66,7 @@ void Publisher::Enqueue(Request request) {
     if (accepted) {
       pending_events_ += request.events;
       pending_bytes_ += request.bytes;
-      request.accepted_at = std::chrono::steady_clock::now();
+      request.accepted_at = clock_.Monotonic();
       queue_.push_back(std::move(request));
     }
   }
@@ -121,7 +121,7 @@ void Publisher::Run() {
 }
 
 void Publisher::MaybeReturnMemory(bool idle) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.Monotonic();
   if (!idle || now - last_trim_ < kTrimInterval) return;
   last_trim_ = now;
   store_.ReleaseMemory();
@@ -184,7 +184,7 @@ struct Publisher::GroupWork {
 // each request's outcome, release the group's share of the pending bounds, complete.
 void Publisher::CommitGroup(std::vector<Request>& group) {
   GroupWork work;
-  work.now = clock_();
+  work.now = clock_.Now();
   work.plans.resize(group.size());
   const auto stored = StoreGroup(group, work);
   if (!stored.ok()) {
@@ -203,7 +203,7 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
     }
   }
   ReleasePending(group);
-  const auto done_at = std::chrono::steady_clock::now();
+  const auto done_at = clock_.Monotonic();
   for (std::size_t i = 0; i < group.size(); ++i) {
     metrics_.PublishLatency(done_at - group[i].accepted_at);
     Complete(group[i].done, std::move(outcomes[i]));
@@ -380,10 +380,10 @@ void Publisher::Complete(Completion& done, PublishOutcome outcome) {
 }
 
 void Publisher::MaybePrune() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.Monotonic();
   if (!prune_backlog_ && now - last_prune_ < options_.prune_interval) return;
   last_prune_ = now;
-  auto pruned = store_.Prune(options_.retention, clock_(), options_.prune_rows_per_pass);
+  auto pruned = store_.Prune(options_.retention, clock_.Now(), options_.prune_rows_per_pass);
   // A full pass means more is waiting: keep pruning, one bounded pass between groups, so that
   // retention keeps up with any sustained publish rate instead of rows_per_pass per interval.
   prune_backlog_ = pruned.ok() && *pruned.value >= options_.prune_rows_per_pass;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/api_error.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "hub/connection_limiter.h"
 #include "hub/contexts.h"
@@ -78,10 +79,8 @@ class Publisher {
   // Called on the writer thread (or the submitting thread on rejection); it must only hand the
   // outcome over to the publisher's own executor.
   using Completion = std::function<void(PublishOutcome)>;
-  using Clock = std::function<std::chrono::system_clock::time_point()>;
-
   Publisher(store::EventStore& store, DeliverySink& sink, const ConnectionLimiter& limiter,
-            Metrics& metrics, PublisherOptions options, Clock clock);
+            Metrics& metrics, PublisherOptions options, const Clock& clock);
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
   ~Publisher();
@@ -150,7 +149,7 @@ class Publisher {
   const ConnectionLimiter& limiter_;
   Metrics& metrics_;
   const PublisherOptions options_;
-  Clock clock_;
+  const Clock& clock_;
   RateLimiter context_creates_{options_.context_creates};  // writer thread
 
   std::mutex mutex_;

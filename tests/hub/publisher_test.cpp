@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/manual_clock.h"
+
 namespace herald::hub {
 namespace {
 
@@ -270,10 +272,10 @@ std::vector<std::string> Jsons(const std::vector<EventDraft>& drafts) {
 class PublisherTest : public ::testing::Test {
  protected:
   std::unique_ptr<Publisher> MakePublisher(PublisherOptions options = {}) {
-    return std::make_unique<Publisher>(store_, sink_, limiter_, metrics_, options,
-                                       [] { return kNow; });
+    return std::make_unique<Publisher>(store_, sink_, limiter_, metrics_, options, clock_);
   }
 
+  herald::testing::ManualClock clock_{kNow};
   FakeStore store_;
   FakeSink sink_;
   ConnectionLimiter limiter_{10};

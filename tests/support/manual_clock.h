@@ -13,9 +13,9 @@ namespace herald::testing {
 
 class ManualClock final : public Clock {
  public:
-  ManualClock()
-      : wall_start_(std::chrono::system_clock::now()),
-        monotonic_start_(std::chrono::steady_clock::now()) {}
+  ManualClock() : ManualClock(std::chrono::system_clock::now()) {}
+  explicit ManualClock(std::chrono::system_clock::time_point wall_start)
+      : wall_start_(wall_start), monotonic_start_(std::chrono::steady_clock::now()) {}
 
   std::chrono::system_clock::time_point Now() const override {
     return wall_start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed());

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "auth/minter.h"
+#include "core/clock.h"
 #include "store/open_store.h"
 
 namespace herald::testing {
@@ -15,8 +16,7 @@ TestHub::TestHub(TestHubOptions options) {
   auth::VerifierConfig verifier;
   verifier.hs256_secret = std::string(kTestSecret);
   verifier_ = std::make_unique<auth::Verifier>(verifier);
-  hub_ = std::make_unique<hub::Hub>(options.hub, *store_, metrics_,
-                                    [] { return std::chrono::system_clock::now(); });
+  hub_ = std::make_unique<hub::Hub>(options.hub, *store_, metrics_, SystemClock());
   services_.reset(new http::Services{*hub_, *verifier_, options.http, {}, {}, "<!doctype html>"});
   server_ = std::make_unique<http::Server>(
       *services_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
