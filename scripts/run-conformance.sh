@@ -40,32 +40,27 @@ if [ "$node_major" -lt 20 ]; then
   summary 0 1
 fi
 
-# npm ci when node_modules is missing or was installed from another package-lock.json.
-lock_sum=$(sha256sum "$SUITE_DIR/package-lock.json" | cut -d' ' -f1)
-stamp=$SUITE_DIR/node_modules/.herald-lock-sha256
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-  echo "== conformance: npm ci"
-  if ! (cd "$SUITE_DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error </dev/null); then
-    echo "conformance: npm ci failed"
+# npm_ci_if_lock_changed DIR LABEL: `npm ci` in DIR when its node_modules is missing or was
+# installed from another package-lock.json (a stamp of the lock's hash in node_modules).
+npm_ci_if_lock_changed() {
+  local dir=$1 label=$2 lock_sum stamp
+  lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  stamp=$dir/node_modules/.herald-lock-sha256
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_sum" ]; then return 0; fi
+  echo "== conformance: npm ci ($label)"
+  if ! (cd "$dir" && timeout 600 npm ci --no-audit --no-fund --loglevel=error </dev/null); then
+    echo "conformance: npm ci in $label failed"
     summary 0 1
   fi
   echo "$lock_sum" >"$stamp"
-fi
+}
 
+npm_ci_if_lock_changed "$SUITE_DIR" "tests/conformance"
 # Herald's own JS client (clients/js), which the js-client*.test.mjs files import from its build
-# (dist/): the same idea, `npm ci` when its node_modules is missing or from another lock file,
-# then `npm run build` (tsc) when dist/ was built from other sources or is missing.
+# (dist/): its modules the same way, then `npm run build` (tsc) when dist/ was built from other
+# sources or is missing.
 CLIENT_DIR=$ROOT/clients/js
-client_lock_sum=$(sha256sum "$CLIENT_DIR/package-lock.json" | cut -d' ' -f1)
-client_stamp=$CLIENT_DIR/node_modules/.herald-lock-sha256
-if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$client_lock_sum" ]; then
-  echo "== conformance: npm ci (clients/js)"
-  if ! (cd "$CLIENT_DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error </dev/null); then
-    echo "conformance: npm ci in clients/js failed"
-    summary 0 1
-  fi
-  echo "$client_lock_sum" >"$client_stamp"
-fi
+npm_ci_if_lock_changed "$CLIENT_DIR" "clients/js"
 build_sum=$(cd "$CLIENT_DIR" && cat package.json package-lock.json tsconfig.json src/*.ts | sha256sum | cut -d' ' -f1)
 build_stamp=$CLIENT_DIR/dist/.herald-build-sha256
 if [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$build_sum" ]; then
