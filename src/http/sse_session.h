@@ -27,7 +27,8 @@ struct StreamRequest {
 };
 
 // Runs on `shard` until the stream ends. Coroutine parameters are values; `shard` and
-// `services` outlive every session.
+// `services` outlive every session. The steps are in http/sse_session_steps.h, a template over
+// the stream type; this is its TCP instantiation.
 boost::asio::awaitable<void> RunSseSession(boost::asio::ip::tcp::socket socket, hub::Shard* shard,
                                            StreamRequest request, Services* services);
 
