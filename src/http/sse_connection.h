@@ -47,7 +47,7 @@ struct Connection {
   bool chunked = false;
   bool peer_gone = false;
   std::array<char, 64> scratch{};
-  std::array<char, 20> chunk_size{};                // "<hex size>\r\n" of the write in flight
+  std::array<char, 20> chunk_size{};              // "<hex size>\r\n" of the write in flight
   std::vector<boost::asio::const_buffer> gather;  // that line, the payload, "\r\n"
   // The rest of a write the hub cancelled (closing the stream) after it had sent part of it:
   // sent before the stream ends, so that the stream ends on a whole chunk and a whole frame.

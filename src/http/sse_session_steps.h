@@ -97,17 +97,17 @@ class SseSession {
 // snapshot or replay already covered.
 template <class IoStream>
 SseSession<IoStream>::SseSession(IoStream stream, hub::Shard* shard, StreamRequest request,
-                               Services* services)
+                                 Services* services)
     : hub_(services->hub),
       options_(services->options),
       metrics_(hub_.metrics()),
       clock_(hub_.clock()),
       request_(std::move(request)),
-      connection_(std::make_shared<Connection<IoStream>>(std::move(stream), clock_,
-                                                       request_.chunked)),
+      connection_(
+          std::make_shared<Connection<IoStream>>(std::move(stream), clock_, request_.chunked)),
       c_(*connection_),
-      subscriber_(hub_.NextConnectionId(), request_.claims.user, request_.stream,
-                  request_.context, hub_.options().outbox, &shard->queued_bytes(),
+      subscriber_(hub_.NextConnectionId(), request_.claims.user, request_.stream, request_.context,
+                  hub_.options().outbox, &shard->queued_bytes(),
                   [c = &c_](bool closing) {
                     c->timer.cancel();
                     if (closing) Transport::Cancel(c->stream);
@@ -164,8 +164,8 @@ boost::asio::awaitable<void> SseSession<IoStream>::SendOpening() {
     frames = sse::Preamble(options_.client_retry, "ok");
     reason_ = hub::DisconnectReason::kError;
   } else {
-    Opening opening = PlanOpening(request_, *view.value, history, options_, subscriber_.id(),
-                                  hub_.Now());
+    Opening opening =
+        PlanOpening(request_, *view.value, history, options_, subscriber_.id(), hub_.Now());
     if (opening.plan.kind != hub::ResumeKind::kFresh)
       metrics_.ReplayServed(opening.plan.kind == hub::ResumeKind::kReset);
     plan_ = std::move(opening.plan);
@@ -185,11 +185,11 @@ boost::asio::awaitable<void> SseSession<IoStream>::Replay() {
   const store::ReplayFilter filter{request_.stream, request_.context};
   std::uint64_t after = plan_.after_sequence;
   for (bool more = true; more && alive_;) {
-    auto page = co_await Offload(hub_.store_pool(), [&hub = hub_, &user = request_.claims.user,
-                                                     after, &filter,
-                                                     limit = options_.replay_page_events] {
-      return hub.ReadAfter(user, after, filter, limit);
-    });
+    auto page =
+        co_await Offload(hub_.store_pool(), [&hub = hub_, &user = request_.claims.user, after,
+                                             &filter, limit = options_.replay_page_events] {
+          return hub.ReadAfter(user, after, filter, limit);
+        });
     if (!page.ok()) {
       metrics_.StoreError();
       reason_ = hub::DisconnectReason::kError;
@@ -259,7 +259,9 @@ boost::asio::awaitable<void> SseSession<IoStream>::Live() {
     }
     Instant wake_at = std::min(last_write_ + options_.heartbeat_interval, expires_at);
     if (!expiring_sent) wake_at = std::min(wake_at, expiring_at);
-    co_await SleepUntil(c_, wake_at);
+    // SleepUntil inlined: no coroutine frame per sleep on the live loop.
+    c_.timer.expires_after(wake_at - clock_.Monotonic());
+    co_await c_.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   }
 }
 

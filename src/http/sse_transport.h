@@ -49,19 +49,19 @@ struct SseTransport<boost::asio::ip::tcp::socket> {
   // without blocking: bytes (or nothing yet) keep the watch going, EOF or an error ends it.
   template <class Handler>
   static void AsyncWatchRead(Socket& s, boost::asio::mutable_buffer scratch, Handler handler) {
-    s.async_wait(Socket::wait_read, [&s, scratch, handler = std::move(handler)](
-                                        boost::system::error_code ec) mutable {
-      if (!ec) {
-        boost::system::error_code read_ec;
-        const std::size_t n = s.read_some(scratch, read_ec);
-        if ((!read_ec && n > 0) || read_ec == boost::asio::error::would_block) {
-          ec = {};
-        } else {
-          ec = read_ec ? read_ec : boost::asio::error::eof;
-        }
-      }
-      std::move(handler)(ec);
-    });
+    s.async_wait(Socket::wait_read,
+                 [&s, scratch, handler = std::move(handler)](boost::system::error_code ec) mutable {
+                   if (!ec) {
+                     boost::system::error_code read_ec;
+                     const std::size_t n = s.read_some(scratch, read_ec);
+                     if ((!read_ec && n > 0) || read_ec == boost::asio::error::would_block) {
+                       ec = {};
+                     } else {
+                       ec = read_ec ? read_ec : boost::asio::error::eof;
+                     }
+                   }
+                   std::move(handler)(ec);
+                 });
   }
 
   static bool IsOpen(const Socket& s) { return s.is_open(); }
