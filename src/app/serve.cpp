@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/composition.h"
 #include "app/dashboard.h"
 #include "app/log_format.h"
 #include "auth/dev_secret.h"
@@ -25,9 +26,6 @@
 #include "auth/verifier.h"
 #include "core/clock.h"
 #include "http/batch_handler.h"
-#include "http/server.h"
-#include "hub/hub.h"
-#include "store/open_store.h"
 
 namespace herald::app {
 
@@ -55,10 +53,23 @@ std::optional<auth::Algorithm> ParseAlgorithm(const std::string& name) {
   return std::nullopt;
 }
 
-// The verifier from --jwt-* flags, or the development secret with --dev (read or created in
-// the data directory; with `check_only`, a stand-in that touches no file).
-std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& dev_secret,
-                                             bool check_only = false) {
+// RS256 when the configured keys are RSA keys, else ES256: the verifier refuses keys of the
+// other kind, and then reports why for the ES256 attempt.
+auth::Algorithm KeyAlgorithm(auth::VerifierConfig v) {
+  try {
+    v.algorithm = auth::Algorithm::kRs256;
+    const auth::Verifier probe(std::move(v));
+    return auth::Algorithm::kRs256;
+  } catch (const std::invalid_argument&) {
+    return auth::Algorithm::kEs256;
+  }
+}
+
+// The verifier's configuration from --jwt-* flags, or the development secret with --dev (read
+// or created in the data directory; with `check_only`, a stand-in that touches no file). The
+// Verifier built from it (the composition root's) checks the keys themselves.
+auth::VerifierConfig MakeVerifierConfig(const ServeConfig& c, std::string& dev_secret,
+                                        bool check_only = false) {
   auth::VerifierConfig v;
   v.audience = c.jwt_audience;
   v.issuer = c.jwt_issuer;
@@ -72,21 +83,16 @@ std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& 
       const std::string file = equals == std::string::npos ? spec : spec.substr(equals + 1);
       v.public_keys_pem[kid] = ReadFile(file);
     }
-    if (!c.jwt_algorithm.empty()) {
-      auto algorithm = ParseAlgorithm(c.jwt_algorithm);
-      if (!algorithm || *algorithm == auth::Algorithm::kHs256) {
-        throw std::invalid_argument("--jwt-algorithm must be RS256 or ES256 with a public key");
-      }
-      v.algorithm = *algorithm;
-      return std::make_unique<auth::Verifier>(v);
+    if (c.jwt_algorithm.empty()) {
+      v.algorithm = KeyAlgorithm(v);
+      return v;
     }
-    try {
-      v.algorithm = auth::Algorithm::kRs256;
-      return std::make_unique<auth::Verifier>(v);
-    } catch (const std::invalid_argument&) {
-      v.algorithm = auth::Algorithm::kEs256;
-      return std::make_unique<auth::Verifier>(v);
+    auto algorithm = ParseAlgorithm(c.jwt_algorithm);
+    if (!algorithm || *algorithm == auth::Algorithm::kHs256) {
+      throw std::invalid_argument("--jwt-algorithm must be RS256 or ES256 with a public key");
     }
+    v.algorithm = *algorithm;
+    return v;
   }
   if (!c.jwt_algorithm.empty() && c.jwt_algorithm != "HS256") {
     throw std::invalid_argument("--jwt-algorithm " + c.jwt_algorithm + " needs --jwt-public-key");
@@ -111,7 +117,7 @@ std::unique_ptr<auth::Verifier> MakeVerifier(const ServeConfig& c, std::string& 
     throw std::invalid_argument(
         "no token key configured: pass --jwt-secret, --jwt-public-key, or --dev");
   }
-  return std::make_unique<auth::Verifier>(v);
+  return v;
 }
 
 store::StoreOptions MakeStoreOptions(const ServeConfig& c) {
@@ -190,7 +196,7 @@ void CheckServeConfig(const ServeConfig& config) {
       "check-config", std::make_shared<spdlog::sinks::stderr_color_sink_st>()));
   ParseListen(config.listen);
   std::string dev_secret;
-  MakeVerifier(config, dev_secret, /*check_only=*/true);
+  const auth::Verifier verifier(MakeVerifierConfig(config, dev_secret, /*check_only=*/true));
 }
 
 int Serve(const ServeConfig& config) {
@@ -226,23 +232,19 @@ int Serve(const ServeConfig& config) {
   }
 
   std::string dev_secret;
-  const auto verifier = MakeVerifier(config, dev_secret);
-  const auto store = store::OpenStore(MakeStoreOptions(config));
-  hub::Metrics metrics;
-  hub::Hub hub(MakeHubOptions(config), *store, metrics, SystemClock());
-  http::HttpOptions http_options = MakeHttpOptions(config);
-  http_options.access_log = access_log;
-  http_options.access_log_json = json_logs;
-  http::Services services{hub, *verifier, std::move(http_options),
-                          {},  {},        std::string(kDashboardHtml)};
-  const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(listen.host),
-                                                listen.port);
-  http::Server server(services, endpoint);
-  hub.Start();
-  server.Start();
-  services.ready = true;
+  NodeOptions options{.store = MakeStoreOptions(config),
+                      .verifier = MakeVerifierConfig(config, dev_secret),
+                      .hub = MakeHubOptions(config),
+                      .http = MakeHttpOptions(config),
+                      .listen = {boost::asio::ip::make_address(listen.host), listen.port},
+                      .dashboard_html = std::string(kDashboardHtml),
+                      .clock = &SystemClock()};
+  options.http.access_log = access_log;
+  options.http.access_log_json = json_logs;
+  Node node(std::move(options));
+  node.Start();
 
-  const auto bound = server.local_endpoint();
+  const auto bound = node.local_endpoint();
   const std::string url =
       fmt::format("http://{}:{}", UrlHost(bound.address().to_string()), bound.port());
   announce("herald listening on " + url);
@@ -251,7 +253,7 @@ int Serve(const ServeConfig& config) {
   const std::string& dev_token_secret = dev_secret.empty() ? config.jwt_secret : dev_secret;
   if (config.dev && !dev_token_secret.empty()) {
     const std::string token = auth::MintHs256(dev_token_secret, "dev-user", "events:publish admin",
-                                              24h, std::chrono::system_clock::now());
+                                              24h, node.clock().Now());
     announce("development mode: token for user dev-user (24 h, events:publish admin):\n" + token);
     announce("dashboard: " + url + "/#token=" + token);
   }
@@ -268,19 +270,7 @@ int Serve(const ServeConfig& config) {
   // Drain (spec §6): stop accepting, tell streams to come back over the window, store what
   // was acknowledged, exit.
   spdlog::info("signal {} received: draining", received);
-  services.ready = false;
-  services.draining = true;
-  server.StopAccepting();
-  hub.DisconnectAll(hub::DisconnectReason::kDrain);
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  const auto open = [&metrics] {
-    return metrics.OpenConnections(Stream::kAgui) + metrics.OpenConnections(Stream::kA2a) +
-           metrics.OpenConnections(Stream::kContexts);
-  };
-  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);  // polling a counter at shutdown, not synchronisation
-  }
-  hub.Stop();
+  node.Drain();
   spdlog::info("drained; exiting");
   return 0;
 }

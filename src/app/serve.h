@@ -1,5 +1,5 @@
-// `herald serve`: the composition root. Builds config -> metrics -> store -> hub -> listener,
-// runs until SIGTERM/SIGINT, drains, and tears down in reverse order.
+// `herald serve`: turns the configuration into the composition root's options (app/composition.h),
+// starts the Node, prints the start-up lines, runs until SIGTERM/SIGINT and drains.
 #pragma once
 
 #include "app/config.h"

@@ -1,13 +1,15 @@
-// A real Herald server in the test process: the same graph `herald serve` builds (store, hub,
-// shards, listener), on 127.0.0.1 port 0, with an HS256 secret for minting tokens.
+// A real Herald server in the test process: the composition root `herald serve` builds
+// (app/composition.h: store, hub, shards, listener), on 127.0.0.1 port 0, with an HS256 secret
+// for minting tokens. Time comes from `TestHubOptions::clock`: a ManualClock
+// (support/manual_clock.h) lets a test move it instead of waiting.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
 
-#include "auth/verifier.h"
-#include "http/server.h"
+#include "app/composition.h"
+#include "core/clock.h"
 #include "http/services.h"
 #include "hub/hub.h"
 #include "store/event_store.h"
@@ -20,6 +22,7 @@ struct TestHubOptions {
   http::HttpOptions http;
   hub::HubOptions hub;
   std::string store_url = "memory:";
+  const Clock* clock = &SystemClock();  // outlives the TestHub
 };
 
 class TestHub {
@@ -28,14 +31,19 @@ class TestHub {
   ~TestHub();
 
   unsigned short port() const { return port_; }
-  hub::Hub& hub() { return *hub_; }
-  hub::Metrics& metrics() { return metrics_; }
-  http::Services& services() { return *services_; }
-  store::EventStore& store() { return *store_; }
+  hub::Hub& hub() { return node_->hub(); }
+  hub::Metrics& metrics() { return node_->metrics(); }
+  http::Services& services() { return node_->services(); }
+  store::EventStore& store() { return node_->store(); }
 
-  // A token for `sub` signed with kTestSecret.
+  // A token for `sub` signed with kTestSecret, issued now by the real clock (so with a
+  // ManualClock moved an hour on, the default ttl has run out: mint with the overload below).
   static std::string Token(const std::string& sub, const std::string& scope = "",
                            std::chrono::seconds ttl = std::chrono::hours(1));
+  // The same, issued at `issued_at` (a ManualClock's Now()).
+  static std::string Token(const std::string& sub, const std::string& scope,
+                           std::chrono::seconds ttl,
+                           std::chrono::system_clock::time_point issued_at);
   static std::string Bearer(const std::string& sub, const std::string& scope = "") {
     return "Bearer " + Token(sub, scope);
   }
@@ -45,12 +53,7 @@ class TestHub {
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
-  hub::Metrics metrics_;
-  std::unique_ptr<store::EventStore> store_;
-  std::unique_ptr<auth::Verifier> verifier_;
-  std::unique_ptr<hub::Hub> hub_;
-  std::unique_ptr<http::Services> services_;
-  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<app::Node> node_;
   unsigned short port_ = 0;
 };
 
