@@ -19,8 +19,8 @@ hub::RateLimiter& RateLimits::Limiter(hub::RateLimitKind kind) {
 }
 
 std::optional<ApiError> RateLimits::Charge(hub::RateLimitKind kind, std::string_view key) {
-  const auto wait = Limiter(kind).Take(key, hub::RateLimiter::Clock::now());
-  if (wait == hub::RateLimiter::Clock::duration::zero()) return std::nullopt;
+  const auto wait = Limiter(kind).Take(key, clock_.Monotonic());
+  if (wait == hub::RateLimiter::Duration::zero()) return std::nullopt;
   metrics_.RateLimited(kind);
   return ApiError{ErrorCode::kRateLimited,
                   kind == hub::RateLimitKind::kUnauthenticated

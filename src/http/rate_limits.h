@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/api_error.h"
+#include "core/clock.h"
 #include "hub/metrics.h"
 #include "hub/rate_limiter.h"
 
@@ -30,12 +31,14 @@ inline constexpr RateLimitOptions kDefaultRateLimits{
 
 class RateLimits {
  public:
-  RateLimits(const RateLimitOptions& options, hub::Metrics& metrics)
+  // Buckets refill by `clock`'s monotonic time; `clock` outlives this.
+  RateLimits(const RateLimitOptions& options, hub::Metrics& metrics, const Clock& clock)
       : stream_opens_(options.stream_opens),
         publishes_(options.publishes),
         unauthenticated_(options.unauthenticated),
         reads_(options.reads),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        clock_(clock) {}
 
   // Spends one request of `key` (a user id, or a peer address for kUnauthenticated): nullopt
   // when it may go ahead, else a counted 429 rate_limited with Retry-After.
@@ -49,6 +52,7 @@ class RateLimits {
   hub::RateLimiter unauthenticated_;
   hub::RateLimiter reads_;
   hub::Metrics& metrics_;
+  const Clock& clock_;
 };
 
 }  // namespace herald::http

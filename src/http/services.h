@@ -68,7 +68,7 @@ struct Services {
   std::atomic<bool> draining{false};
   // The dashboard page served at "/".
   std::string dashboard_html;
-  RateLimits rate_limits{options.rate_limits, hub.metrics()};
+  RateLimits rate_limits{options.rate_limits, hub.metrics(), hub.clock()};
   hub::ByteBudget response_budget{
       {.total = options.response_bytes_budget, .per_key = options.response_bytes_per_user},
       &hub.metrics().ResponseBytesInFlight()};

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cassert>
 
 #include "core/time_format.h"
 
@@ -69,8 +70,9 @@ GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
     }
   }
   if (limits_.creates != nullptr) {
-    const auto wait = limits_.creates->Take(user.str(), RateLimiter::Clock::now());
-    if (wait != RateLimiter::Clock::duration::zero()) {
+    assert(limits_.clock != nullptr);
+    const auto wait = limits_.creates->Take(user.str(), limits_.clock->Monotonic());
+    if (wait != RateLimiter::Duration::zero()) {
       if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(true);
       return {.store_error = false,
               .refused = ApiError{ErrorCode::kRateLimited,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/api_error.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "hub/metrics.h"
 #include "hub/rate_limiter.h"
@@ -40,6 +41,7 @@ struct ContextLimits {
   std::uint64_t max_per_user = 0;  // 0: no cap
   RateLimiter* creates = nullptr;  // per user; nullptr: no rate limit
   Metrics* metrics = nullptr;      // counts refused creations, when given
+  const Clock* clock = nullptr;    // the creation rate's (monotonic) time; required with `creates`
 };
 
 // "Conversation <unix-ms>": the name of a context created without one (spec §1.3).

@@ -15,7 +15,7 @@ Hub::Hub(HubOptions options, store::EventStore& store, Metrics& metrics, const C
       relay_([&]() -> std::unique_ptr<Relay> {
         auto log = store.OpenLogListener();
         if (!log) return nullptr;
-        return std::make_unique<Relay>(std::move(log), shards_, metrics, options.relay);
+        return std::make_unique<Relay>(std::move(log), shards_, metrics, options.relay, clock_);
       }()),
       publisher_(store, relay_ ? static_cast<DeliverySink&>(*relay_) : shards_, limiter_, metrics,
                  options.publisher, clock_),
@@ -39,8 +39,8 @@ void Hub::Start() {
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     Shard& shard = shards_[i];
     const auto period = std::max(std::chrono::milliseconds(100), options_.write_stall_limit / 4);
-    boost::asio::post(shard.io_context(), [&shard, period, limit = options_.write_stall_limit] {
-      shard.StartWriteWatchdog(period, limit);
+    boost::asio::post(shard.io_context(), [this, &shard, period] {
+      shard.StartWriteWatchdog(period, options_.write_stall_limit, clock_);
     });
   }
   // The baseline now, so the first sample covers the first interval.

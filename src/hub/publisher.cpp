@@ -227,7 +227,8 @@ store::Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Reques
       *transaction, work.now, options_.contexts_auto_create,
       ContextLimits{.max_per_user = options_.max_contexts_per_user,
                     .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
-                    .metrics = &metrics_});
+                    .metrics = &metrics_,
+                    .clock = &clock_});
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (!PlanRequest(group, i, *transaction, contexts, work))
       return Stored::Fail("planning failed");

@@ -18,19 +18,19 @@ std::string_view RateLimitKindName(RateLimitKind kind) {
   return "unknown";
 }
 
-double RateLimiter::Refilled(const Bucket& bucket, Clock::time_point now) const {
+double RateLimiter::Refilled(const Bucket& bucket, TimePoint now) const {
   const double elapsed = std::chrono::duration<double>(now - bucket.at).count();
   return std::min(limit_.burst, bucket.tokens + std::max(0.0, elapsed) * limit_.per_second);
 }
 
-void RateLimiter::Sweep(Part& part, Clock::time_point now) const {
+void RateLimiter::Sweep(Part& part, TimePoint now) const {
   std::erase_if(part.buckets,
                 [&](const auto& entry) { return Refilled(entry.second, now) >= limit_.burst; });
   part.sweep_at = std::max(kFirstSweep, 2 * part.buckets.size());
 }
 
-RateLimiter::Clock::duration RateLimiter::Take(std::string_view key, Clock::time_point now) {
-  if (!limit_.limited()) return Clock::duration::zero();
+RateLimiter::Duration RateLimiter::Take(std::string_view key, TimePoint now) {
+  if (!limit_.limited()) return Duration::zero();
   Part& part = parts_[StringHash{}(key) % kParts];
   std::lock_guard lock(part.mutex);
   auto it = part.buckets.find(key);
@@ -43,10 +43,10 @@ RateLimiter::Clock::duration RateLimiter::Take(std::string_view key, Clock::time
   bucket.at = std::max(bucket.at, now);
   if (bucket.tokens >= 1) {
     bucket.tokens -= 1;
-    return Clock::duration::zero();
+    return Duration::zero();
   }
   const std::chrono::duration<double> wait((1 - bucket.tokens) / limit_.per_second);
-  return std::max<Clock::duration>(std::chrono::ceil<Clock::duration>(wait), Clock::duration(1));
+  return std::max<Duration>(std::chrono::ceil<Duration>(wait), Duration(1));
 }
 
 std::size_t RateLimiter::Keys() const {

@@ -35,7 +35,9 @@ struct RateLimit {
 
 class RateLimiter {
  public:
-  using Clock = std::chrono::steady_clock;
+  // Monotonic time, read by the caller from the injected herald::Clock (core/clock.h).
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = std::chrono::steady_clock::duration;
 
   explicit RateLimiter(RateLimit limit) : limit_(limit) {}
   RateLimiter(const RateLimiter&) = delete;
@@ -43,7 +45,7 @@ class RateLimiter {
 
   // Spends one token of `key`: zero when the request may go ahead, otherwise (nothing spent)
   // the time until the key has a token again.
-  Clock::duration Take(std::string_view key, Clock::time_point now);
+  Duration Take(std::string_view key, TimePoint now);
 
   // Keys currently remembered (refilled ones are forgotten at the next sweep).
   std::size_t Keys() const;
@@ -51,7 +53,7 @@ class RateLimiter {
  private:
   struct Bucket {
     double tokens;
-    Clock::time_point at;  // when `tokens` was computed
+    TimePoint at;  // when `tokens` was computed
   };
   struct StringHash {
     using is_transparent = void;
@@ -65,8 +67,8 @@ class RateLimiter {
     std::size_t sweep_at = kFirstSweep;
   };
 
-  double Refilled(const Bucket& bucket, Clock::time_point now) const;
-  void Sweep(Part& part, Clock::time_point now) const;
+  double Refilled(const Bucket& bucket, TimePoint now) const;
+  void Sweep(Part& part, TimePoint now) const;
 
   const RateLimit limit_;
   std::array<Part, kParts> parts_;

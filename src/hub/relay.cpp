@@ -13,17 +13,15 @@ namespace {
 std::uint64_t FirstPosition(const DeliveryBatch& batch) { return batch.front().position; }
 std::uint64_t LastPosition(const DeliveryBatch& batch) { return batch.back().position; }
 
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::int64_t MillisSinceEpoch(std::chrono::system_clock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
 }  // namespace
 
 Relay::Relay(std::unique_ptr<store::LogListener> log, DeliverySink& shards, Metrics& metrics,
-             RelayOptions options)
-    : log_(std::move(log)), shards_(shards), metrics_(metrics), options_(options) {}
+             RelayOptions options, const Clock& clock)
+    : log_(std::move(log)), shards_(shards), metrics_(metrics), options_(options), clock_(clock) {}
 
 Relay::~Relay() { Stop(); }
 
@@ -121,8 +119,9 @@ bool Relay::CatchUp() {
     const bool more = events.size() >= options_.page_events;
     // Behind: how old the newest event delivered is; caught up: no lag.
     const double seconds =
-        more ? std::max<double>(
-                   0, static_cast<double>(NowMillis() - events.back().stored_at_ms) / 1000.0)
+        more ? std::max<double>(0, static_cast<double>(MillisSinceEpoch(clock_.Now()) -
+                                                       events.back().stored_at_ms) /
+                                       1000.0)
              : 0.0;
     const std::uint64_t head = head_.load(), at = cursor();
     metrics_.RelayState(true, head > at ? head - at : 0, seconds);
@@ -157,7 +156,7 @@ void Relay::Run() {
     }
     if (!connected_.load()) {
       if (!Connect()) {
-        const auto down = std::chrono::steady_clock::now() - disconnected_at_;
+        const auto down = clock_.Monotonic() - disconnected_at_;
         metrics_.RelayState(false, 0, std::chrono::duration<double>(down).count());
         Pause(backoff);
         backoff = std::min(backoff * 2, options_.max_backoff);
@@ -176,7 +175,7 @@ void Relay::Run() {
     // The connection is gone: catch up from the cursor once it is back.
     spdlog::warn("relay disconnected at position {}; reconnecting", cursor());
     connected_.store(false);
-    disconnected_at_ = std::chrono::steady_clock::now();
+    disconnected_at_ = clock_.Monotonic();
     metrics_.RelayState(false, 0, 0);
   }
 }

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "hub/metrics.h"
 #include "hub/shard.h"
 #include "store/event_store.h"
@@ -47,8 +48,10 @@ struct RelayOptions {
 
 class Relay final : public DeliverySink {
  public:
+  // `clock` (outlives the relay) dates what the relay reports: its lag behind the newest event
+  // and how long it has been disconnected. The back-off between reconnects is a real wait.
   Relay(std::unique_ptr<store::LogListener> log, DeliverySink& shards, Metrics& metrics,
-        RelayOptions options);
+        RelayOptions options, const Clock& clock);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
   ~Relay() override;
@@ -82,6 +85,7 @@ class Relay final : public DeliverySink {
   DeliverySink& shards_;
   Metrics& metrics_;
   const RelayOptions options_;
+  const Clock& clock_;
 
   mutable std::mutex mutex_;
   std::uint64_t cursor_ = 0;

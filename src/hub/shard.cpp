@@ -25,10 +25,11 @@ void Shard::Dispatch(const DeliveryBatch& batch) {
 }
 
 void Shard::StartWriteWatchdog(std::chrono::milliseconds period,
-                               std::chrono::milliseconds stall_limit) {
+                               std::chrono::milliseconds stall_limit, const Clock& clock) {
   AssertOwned();
   watchdog_period_ = period;
   stall_limit_ = stall_limit;
+  clock_ = &clock;
   watchdog_ = std::make_unique<boost::asio::steady_timer>(io_context_);
   ArmWatchdog();
 }
@@ -37,7 +38,7 @@ void Shard::ArmWatchdog() {
   watchdog_->expires_after(watchdog_period_);
   watchdog_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    const auto deadline = std::chrono::steady_clock::now() - stall_limit_;
+    const auto deadline = clock_->Monotonic() - stall_limit_;
     registry_.ForEach([deadline](Subscriber& subscriber) {
       if (subscriber.WriteStalledSince(deadline)) subscriber.Close(DisconnectReason::kSlowConsumer);
     });

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "hub/metrics.h"
 #include "hub/subscriber_registry.h"
 
@@ -39,9 +40,12 @@ class Shard {
   // Thread-safe: hands the batch to this shard's thread, which dispatches it to its subscribers.
   void Post(std::shared_ptr<const DeliveryBatch> batch);
 
-  // Owning shard only. Every `period`, closes subscribers whose socket write has been pending
-  // for longer than `stall_limit` (spec §6: a peer that stopped reading is a slow consumer).
-  void StartWriteWatchdog(std::chrono::milliseconds period, std::chrono::milliseconds stall_limit);
+  // Owning shard only. Every `period` (of real time: it only paces the check), closes
+  // subscribers whose socket write has been pending for longer than `stall_limit` by `clock`'s
+  // monotonic time (spec §6: a peer that stopped reading is a slow consumer). `clock` outlives
+  // the shard.
+  void StartWriteWatchdog(std::chrono::milliseconds period, std::chrono::milliseconds stall_limit,
+                          const Clock& clock);
 
   // Starts the thread. Stop() lets run() return once the shard has no more work; Join() waits.
   void Start();
@@ -57,6 +61,7 @@ class Shard {
 
   std::chrono::milliseconds watchdog_period_{0};
   std::chrono::milliseconds stall_limit_{0};
+  const Clock* clock_ = nullptr;  // set with the watchdog
 
   const std::size_t index_;
   Metrics& metrics_;

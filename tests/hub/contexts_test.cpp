@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include "store/memory_store.h"
+#include "support/manual_clock.h"
 
 namespace herald::hub {
 namespace {
@@ -81,6 +82,7 @@ class GroupContextsTest : public ::testing::Test {
   store::MemoryStore store_;
   std::vector<EventDraft> last_out_;
   ContextLimits limits_;
+  testing::ManualClock clock_;  // the creation rate's time: moves only when a test moves it
 };
 
 ContextCommand Create(const std::string& user, const std::string& id) {
@@ -145,9 +147,9 @@ TEST_F(GroupContextsTest, ADeletionMakesRoomUnderTheCapAtOnceEvenWithinTheGroup)
 }
 
 TEST_F(GroupContextsTest, PastTheCreationRateACreateIs429WithRetryAfterAndEventsCreateNone) {
-  RateLimiter creates({.per_second = 0.001, .burst = 2});  // no token comes back during the test
+  RateLimiter creates({.per_second = 0.001, .burst = 2});
   Metrics metrics;
-  limits_ = {.max_per_user = 0, .creates = &creates, .metrics = &metrics};
+  limits_ = {.max_per_user = 0, .creates = &creates, .metrics = &metrics, .clock = &clock_};
   EXPECT_THAT(Group({Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c1", "t1"),
                      Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c2", "t2"),
                      Event("alice", Protocol::kA2a, "TASK_SUBMITTED", "c3", "t3"),
@@ -168,6 +170,22 @@ TEST_F(GroupContextsTest, PastTheCreationRateACreateIs429WithRetryAfterAndEvents
   EXPECT_NE(metrics.RenderPrometheus().find(
                 "herald_context_creations_refused_total{reason=\"rate\"} 2\n"),
             std::string::npos);
+}
+
+TEST_F(GroupContextsTest, ACreateRefusedForTheRateGoesAheadOnceTheClockHasMovedByItsRetryAfter) {
+  RateLimiter creates({.per_second = 0.5, .burst = 1});
+  limits_ = {.max_per_user = 0, .creates = &creates, .metrics = nullptr, .clock = &clock_};
+  ASSERT_FALSE(Refusal(Command(Create("alice", "c1"))));
+  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c2")));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, ErrorCode::kRateLimited);
+  EXPECT_EQ(refused->retry_after, 2s);
+
+  clock_.Advance(1s);
+  EXPECT_TRUE(Refusal(Command(Create("alice", "c2")))) << "half a token is not one";
+  clock_.Advance(1s);
+  EXPECT_FALSE(Refusal(Command(Create("alice", "c2"))));
+  EXPECT_TRUE(Find("c2"));
 }
 
 TEST_F(GroupContextsTest, UnknownContextIsCreatedForThePublisherWithItsCreatedEventFirst) {

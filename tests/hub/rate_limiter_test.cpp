@@ -12,7 +12,7 @@ namespace herald::hub {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = RateLimiter::Clock;
+using Clock = std::chrono::steady_clock;
 
 const Clock::time_point kStart = Clock::time_point() + 1h;
 

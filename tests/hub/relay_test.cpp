@@ -125,7 +125,8 @@ class RelayTest : public ::testing::Test {
     relay_ = std::make_unique<Relay>(
         std::move(owned_log_), sink_, metrics_,
         RelayOptions{
-            .poll_interval = 60s, .page_events = page, .min_backoff = 1ms, .max_backoff = 1ms});
+            .poll_interval = 60s, .page_events = page, .min_backoff = 1ms, .max_backoff = 1ms},
+        SystemClock());
     relay_->Start();
   }
 
