@@ -5,6 +5,7 @@
 #include "auth/base64url.h"
 #include "auth/minter.h"
 #include "http/loopback_support.h"
+#include "support/manual_clock.h"
 
 namespace herald::testing {
 namespace {
@@ -87,6 +88,28 @@ TEST(AuthLoopbackTest, TokenWithinTheLeewayAfterExpiryIsStillAccepted) {
   const HttpReply reply =
       Request(hub.port(), "POST", kAguiWebhook, headers, AguiText("alice", "m1", "x"));
   EXPECT_EQ(reply.status, 200) << reply.body;
+}
+
+// The hub's clock decides expiry, also for a token its cache remembers from the first request.
+TEST(AuthLoopbackTest, ATokenThatWasValidIsRefusedOnceTheClockPassesItsExpiryAndLeeway) {
+  // Whole seconds, as the token's "exp" is.
+  ManualClock clock(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  TestHubOptions options;
+  options.clock = &clock;
+  TestHub hub(options);
+  const std::string token = TestHub::Token("alice", "", std::chrono::seconds(60), clock.Now());
+  const Headers headers = {{"Authorization", "Bearer " + token},
+                           {"Content-Type", "application/json"}};
+  const auto publish = [&hub, &headers] {
+    return Request(hub.port(), "POST", kAguiWebhook, headers, AguiText("alice", "m1", "x"));
+  };
+  ASSERT_EQ(publish().status, 200);
+  clock.Advance(std::chrono::seconds(60 + 29));
+  EXPECT_EQ(publish().status, 200) << "within the 30 s leeway after exp";
+  clock.Advance(std::chrono::seconds(1));
+  ExpectUnauthorized(publish());
+  ExpectUnauthorized(OpenStream(hub.port(), kAguiStream, headers));
+  EXPECT_NE(publish().body.find("expired"), std::string::npos);
 }
 
 TEST(AuthLoopbackTest, AccessTokenCookieWorksForStreamsAndPublish) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "http/store_loopback_support.h"
+#include "support/manual_clock.h"
 
 namespace herald::testing {
 namespace {
@@ -47,6 +48,35 @@ TEST(IdempotencyLoopbackTest, WebhookRetryAnswersTheSameIdAndDeliversOnce) {
             "id: " + EventIdOf(first) + "\ndata: " + AguiTextJson("m1", "once", "1") + "\n\n");
   EXPECT_EQ(FrameField(frames[2], "id"), EventIdOf(later));
   EXPECT_EQ(SequenceOf(EventIdOf(later)), 2u);
+}
+
+// A key is remembered for the publisher's idempotency_ttl by the hub's clock; past it, the same
+// request is a new one.
+TEST(IdempotencyLoopbackTest, AKeyIsForgottenOnceTheClockPassesItsTimeToLive) {
+  ScratchDir dir;
+  ManualClock clock;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.publisher.idempotency_ttl = std::chrono::minutes(10);
+  options.clock = &clock;
+  TestHub hub(options);
+  const std::string body = AguiText("alice", "m1", "once", "1");
+  const auto publish = [&hub, &body] {
+    return Request(hub.port(), "POST", kAguiWebhook, Keyed(JsonAuthAs("alice"), "k-1"), body);
+  };
+  const HttpReply first = publish();
+  ASSERT_EQ(first.status, 200) << first.body;
+  clock.Advance(std::chrono::minutes(9));
+  const HttpReply retry = publish();
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.Header("idempotent-replayed"), "true");
+  EXPECT_EQ(EventIdOf(retry), EventIdOf(first));
+
+  clock.Advance(std::chrono::minutes(2));
+  const HttpReply late = publish();
+  ASSERT_EQ(late.status, 200) << late.body;
+  EXPECT_EQ(late.Header("idempotent-replayed"), "");
+  EXPECT_EQ(SequenceOf(EventIdOf(late)), 2u);
+  EXPECT_EQ(LastOf(hub, "alice"), 2u);
 }
 
 TEST(IdempotencyLoopbackTest, SameKeyWithAnotherBodyIs422AndMalformedKeyIs400) {

@@ -7,6 +7,7 @@
 
 #include "core/event_id.h"
 #include "http/loopback_support.h"
+#include "support/manual_clock.h"
 
 namespace herald::testing {
 namespace {
@@ -217,6 +218,47 @@ TEST(LimitsLoopbackTest, SlowConsumerIsClosedWhileEveryoneElseReceivesEverything
   // The memory bound is released: nothing is left queued.
   EXPECT_TRUE(WaitUntil([&] { return ScrapeMetric(hub.port(), "herald_queued_bytes") == 0.0; }))
       << ScrapeMetric(hub.port(), "herald_queued_bytes").value_or(-1);
+}
+
+// The write watchdog decides by the hub's clock: a stream whose socket write has been pending
+// (its reader stopped) is closed as a slow consumer once the clock has moved past the stall
+// limit, long before its outbox would overflow.
+TEST(LimitsLoopbackTest, AStreamWhoseWriteStallsPastTheLimitByTheClockIsClosedAsASlowConsumer) {
+  ManualClock clock;
+  TestHubOptions options;
+  // The watchdog looks every max(100 ms, limit / 4) of real time (2 s here) and the clock
+  // decides: the stream is closed within a period of the move, before 8 s of real time could.
+  options.hub.write_stall_limit = std::chrono::seconds(8);
+  options.http.eviction_grace = std::chrono::milliseconds(100);
+  options.clock = &clock;
+  TestHub hub(options);
+  SseStream slow(hub.port(), kAguiStream, AuthAs("alice"),
+                 SocketOptions{.receive_buffer = 4096, .max_segment = 1024});
+  ASSERT_EQ(slow.status(), 200);
+  ASSERT_EQ(slow.WaitFrames(1).size(), 1u);
+  slow.connection().ShrinkReceiveBuffer();  // and never read it again
+
+  // ~1 MiB of events: far more than the kernel buffers for a reader that stopped, far less than
+  // the outbox holds, so the write pends and nothing overflows.
+  const std::string padding(1000, 'x');
+  HttpClient publisher(hub.port());
+  for (int i = 0; i < 1'000; ++i) {
+    ASSERT_EQ(publisher
+                  .Request("POST", kAguiWebhook, JsonAuthAs("alice"),
+                           AguiText("alice", "m1", std::to_string(i) + padding))
+                  .status,
+              200);
+  }
+  const auto queued = [&hub] { return hub.metrics().ShardQueuedBytes(0).load(); };
+  ASSERT_TRUE(WaitUntil([&] { return queued() > 256 * 1024; })) << queued();
+  EXPECT_EQ(hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer), 0u);
+
+  clock.Advance(std::chrono::seconds(60));  // well past the limit
+  EXPECT_TRUE(WaitUntil(
+      [&hub] { return hub.metrics().Disconnects(hub::DisconnectReason::kSlowConsumer) == 1; },
+      std::chrono::seconds(5)));
+  EXPECT_TRUE(hub.WaitForOpenStreams(0));
+  EXPECT_TRUE(WaitUntil([&] { return queued() == 0; })) << queued();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "http/loopback_support.h"
+#include "support/manual_clock.h"
 
 namespace herald::testing {
 namespace {
@@ -194,6 +195,37 @@ TEST(RateLimitLoopbackTest, OperationsRoutesAndTheDashboardAreNotCharged) {
   EXPECT_EQ(PublishAgui(hub.port(), "alice", AguiText("alice", "m", "x")).status, 200);
   EXPECT_EQ(Request(hub.port(), "GET", "/api/v1/core/contexts", AuthAs("alice")).status, 200);
   EXPECT_EQ(Request(hub.port(), "GET", kAguiStream).status, 401);
+}
+
+// Budgets refill by the hub's clock: moving it by the Retry-After a refusal gave lets the same
+// caller through again, and not a moment before.
+TEST(RateLimitLoopbackTest, ARefusedCallerGoesThroughOnceTheClockHasMovedByTheRetryAfter) {
+  ManualClock clock;
+  TestHubOptions options =
+      WithRateLimits(kNoLimit, {.per_second = 0.5, .burst = 1}, {.per_second = 0.1, .burst = 1});
+  options.clock = &clock;
+  TestHub hub(options);
+  const auto publish = [&hub] {
+    return PublishAgui(hub.port(), "alice", AguiText("alice", "m", "x"));
+  };
+  ASSERT_EQ(publish().status, 200);
+  const HttpReply refused = publish();
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.Header("retry-after"), "2");
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(publish().status, 429) << "half a token is not one";
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(publish().status, 200);
+
+  // The same for the budget of an address without a valid token.
+  EXPECT_EQ(Request(hub.port(), "GET", kAguiStream).status, 401);
+  const HttpReply limited = Request(hub.port(), "GET", kAguiStream);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("retry-after"), "10");
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_EQ(Request(hub.port(), "GET", kAguiStream).status, 401);
+  EXPECT_EQ(Metric(hub, R"(herald_rate_limited_total{kind="publish"})"), 2);
+  EXPECT_EQ(Metric(hub, R"(herald_rate_limited_total{kind="unauthenticated"})"), 1);
 }
 
 }  // namespace

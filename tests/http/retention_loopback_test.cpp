@@ -1,8 +1,10 @@
 // Retention on the real server (spec §4): the writer thread prunes by count and by age in the
-// background; sequences keep increasing after a prune.
+// background; sequences keep increasing after a prune. Age is the hub's clock's: the tests move a
+// ManualClock instead of waiting.
 #include <gtest/gtest.h>
 
 #include "http/store_loopback_support.h"
+#include "support/manual_clock.h"
 
 namespace herald::testing {
 namespace {
@@ -48,9 +50,11 @@ TEST(RetentionLoopbackTest, KeepsTheNewestNEventsPerUser) {
 
 TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
   ScratchDir dir;
+  ManualClock clock;
   TestHubOptions options = SqliteHub(dir);
-  options.hub.publisher.retention.max_age = std::chrono::seconds(0);
+  options.hub.publisher.retention.max_age = std::chrono::minutes(10);
   options.hub.publisher.prune_interval = 10ms;
+  options.clock = &clock;
   TestHub hub(options);
   HttpClient client(hub.port());
   for (int i = 0; i < 5; ++i) {
@@ -60,6 +64,7 @@ TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
                   .status,
               200);
   }
+  clock.Advance(std::chrono::minutes(10) + std::chrono::seconds(1));
   // Everything ages out; the range remembers the last sequence.
   ASSERT_TRUE(WaitUntil([&hub] {
     const auto range = hub.store().Range(UserId("alice"));
@@ -81,6 +86,35 @@ TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
   const auto live = agui.WaitFrames(3);
   ASSERT_EQ(live.size(), 3u);
   EXPECT_EQ(FrameField(live[2], "id"), EventIdOf(next));
+}
+
+TEST(RetentionLoopbackTest, KeepsEventsYoungerThanTheMaximumAgeThroughAPrunePass) {
+  ScratchDir dir;
+  ManualClock clock;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.publisher.retention.max_age = std::chrono::minutes(10);
+  options.hub.publisher.prune_interval = 10ms;
+  options.clock = &clock;
+  TestHub hub(options);
+  HttpClient client(hub.port());
+  const auto publish = [&client](const std::string& delta) {
+    return client.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m1", delta))
+        .status;
+  };
+  ASSERT_EQ(publish("old"), 200);
+  clock.Advance(std::chrono::minutes(9));
+  // The writer prunes after the group it has just committed: once the second publish has been
+  // answered, a pass at 9 minutes has run after the first.
+  ASSERT_EQ(publish("young"), 200);
+  ASSERT_EQ(publish("younger"), 200);
+  EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 3u);
+
+  clock.Advance(std::chrono::minutes(2));
+  ASSERT_TRUE(WaitUntil([&hub] {
+    const auto range = hub.store().Range(UserId("alice"));
+    return range.ok() && range.value->first == 2;
+  })) << "only the event older than ten minutes goes";
+  EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 2u);
 }
 
 }  // namespace
