@@ -229,6 +229,7 @@ TEST(LimitsLoopbackTest, AStreamWhoseWriteStallsPastTheLimitByTheClockIsClosedAs
   // The watchdog looks every max(100 ms, limit / 4) of real time (2 s here) and the clock
   // decides: the stream is closed within a period of the move, before 8 s of real time could.
   options.hub.write_stall_limit = std::chrono::seconds(8);
+  // The closed stream's socket is then held for the grace before it goes: keep that short.
   options.http.eviction_grace = std::chrono::milliseconds(100);
   options.clock = &clock;
   TestHub hub(options);
