@@ -187,6 +187,32 @@ std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// What the process sets before it opens anything.
+void SetUpProcess() {
+  // Everything the hub creates (the data directory, the database and its WAL) holds users'
+  // events: readable by the hub's own user only (0700 directories, 0600 files).
+  ::umask(0077);
+#ifdef __GLIBC__
+  // Blocks of 128 KiB and more (request and response bodies, batch parse trees) are mapped on
+  // their own and unmapped when freed. glibc otherwise raises this threshold after each such
+  // block is freed and serves later ones from the thread arenas, where a burst leaves memory
+  // it cannot give back: docs/DECISIONS.md "Limits", bench/attack_replay.py.
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+#endif
+}
+
+// Blocks this (main) thread until SIGTERM or SIGINT; returns the signal.
+int WaitForSignal() {
+  boost::asio::io_context signals_context;
+  boost::asio::signal_set signals(signals_context, SIGTERM, SIGINT);
+  int received = 0;
+  signals.async_wait([&received](boost::system::error_code ec, int signal) {
+    if (!ec) received = signal;
+  });
+  signals_context.run();
+  return received;
+}
+
 }  // namespace
 
 void CheckServeConfig(const ServeConfig& config) {
@@ -210,16 +236,7 @@ int Serve(const ServeConfig& config) {
       std::cout << line << std::endl;
     }
   };
-  // Everything the hub creates (the data directory, the database and its WAL) holds users'
-  // events: readable by the hub's own user only (0700 directories, 0600 files).
-  ::umask(0077);
-#ifdef __GLIBC__
-  // Blocks of 128 KiB and more (request and response bodies, batch parse trees) are mapped on
-  // their own and unmapped when freed. glibc otherwise raises this threshold after each such
-  // block is freed and serves later ones from the thread arenas, where a burst leaves memory
-  // it cannot give back: docs/DECISIONS.md "Limits", bench/attack_replay.py.
-  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
-#endif
+  SetUpProcess();
 
   ListenAddress listen = ParseListen(config.listen);
   if (config.dev) {
@@ -258,18 +275,9 @@ int Serve(const ServeConfig& config) {
     announce("dashboard: " + url + "/#token=" + token);
   }
 
-  // Wait for SIGTERM/SIGINT on this (main) thread.
-  boost::asio::io_context signals_context;
-  boost::asio::signal_set signals(signals_context, SIGTERM, SIGINT);
-  int received = 0;
-  signals.async_wait([&received](boost::system::error_code ec, int signal) {
-    if (!ec) received = signal;
-  });
-  signals_context.run();
-
   // Drain (spec §6): stop accepting, tell streams to come back over the window, store what
   // was acknowledged, exit.
-  spdlog::info("signal {} received: draining", received);
+  spdlog::info("signal {} received: draining", WaitForSignal());
   node.Drain();
   spdlog::info("drained; exiting");
   return 0;
