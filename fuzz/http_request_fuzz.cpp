@@ -80,7 +80,7 @@ void Serialise(http::Response response) {
           "an answer's head keeps its fields");
 }
 
-void Answer(const http::Request& request, const herald::ApiError& error) {
+void Answer(const http::Request& request, const herald::Error& error) {
   Serialise(http::ErrorResponse(request, error, kNow));
 }
 
@@ -128,14 +128,14 @@ void PublishBody(const http::Request& request, const http::RouteMatch& match,
     return;
   }
   auto key = http::IdempotencyOf(request, caller, "/api/v1/events");
-  if (auto* error = std::get_if<herald::ApiError>(&key)) Answer(request, *error);
+  if (auto* error = std::get_if<herald::Error>(&key)) Answer(request, *error);
 }
 
 void Authenticated(const http::Request& request, const http::RouteMatch& match) {
   // Without --allow-query-token (Authenticate below runs with it).
   (void)http::ExtractToken(request, match.query, false);
   auto caller = http::Authenticate(request, match.query, TheVerifier(), true, kNow);
-  if (auto* error = std::get_if<herald::ApiError>(&caller)) {
+  if (auto* error = std::get_if<herald::Error>(&caller)) {
     Answer(request, *error);
     // Past a refused token the handlers stop; the body is still parsed here for coverage, on
     // behalf of a caller the request does not name.
@@ -203,7 +203,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // The session answers what it could read of a malformed request once, and closes.
       http::Request head = parser.get();
       head.keep_alive(false);
-      herald::ApiError error{herald::ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+      herald::Error error{herald::ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
       if (ec == beast_http::error::body_limit) {
         error = {herald::ErrorCode::kPayloadTooLarge, "The body is too large.", {}, {}};
       } else if (ec == beast_http::error::header_limit) {

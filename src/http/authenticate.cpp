@@ -65,17 +65,17 @@ std::optional<std::string> ExtractToken(const Request& request, std::string_view
   return std::nullopt;
 }
 
-std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::string_view query,
+std::variant<auth::Claims, Error> Authenticate(const Request& request, std::string_view query,
                                                   const auth::Verifier& verifier,
                                                   bool allow_query_token,
                                                   std::chrono::system_clock::time_point now) {
   const auto token = ExtractToken(request, query, allow_query_token);
   if (!token) {
-    return ApiError{ErrorCode::kUnauthorized, "A bearer token is required.", {}, {}};
+    return Error{ErrorCode::kUnauthorized, "A bearer token is required.", {}, {}};
   }
   auto result = verifier.Verify(*token, now);
   if (auto* error = std::get_if<auth::VerifyError>(&result)) {
-    return ApiError{ErrorCode::kUnauthorized,
+    return Error{ErrorCode::kUnauthorized,
                     std::string("Invalid token: ") + std::string(auth::Describe(*error)),
                     {},
                     {}};
@@ -83,7 +83,7 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
   return std::get<auth::Claims>(std::move(result));
 }
 
-std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& request,
+std::variant<auth::Claims, Error> AuthenticateAndCharge(const Request& request,
                                                            std::string_view query,
                                                            Services& services,
                                                            hub::RateLimitKind kind,

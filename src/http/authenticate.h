@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "auth/verifier.h"
-#include "core/api_error.h"
+#include "core/error.h"
 #include "http/requester.h"
 #include "http/responses.h"
 #include "http/services.h"
@@ -22,7 +22,7 @@ std::optional<std::string> ExtractToken(const Request& request, std::string_view
                                         bool allow_query_token);
 
 // The caller's verified claims, or a 401 error.
-std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::string_view query,
+std::variant<auth::Claims, Error> Authenticate(const Request& request, std::string_view query,
                                                   const auth::Verifier& verifier,
                                                   bool allow_query_token,
                                                   std::chrono::system_clock::time_point now);
@@ -30,7 +30,7 @@ std::variant<auth::Claims, ApiError> Authenticate(const Request& request, std::s
 // Authenticate, then one request of `kind` charged to the caller (spec §6): to the token's user
 // (noted in `requester`), or — when the request carries no valid token — to the requester's
 // address, whose spent budget turns the 401 into a 429. The claims, or the error to answer.
-std::variant<auth::Claims, ApiError> AuthenticateAndCharge(const Request& request,
+std::variant<auth::Claims, Error> AuthenticateAndCharge(const Request& request,
                                                            std::string_view query,
                                                            Services& services,
                                                            hub::RateLimitKind kind,

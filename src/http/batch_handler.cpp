@@ -16,11 +16,11 @@ namespace beast_http = boost::beast::http;
 
 namespace {
 
-ApiError Invalid(std::string field, std::string message) {
-  return ApiError{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
+Error Invalid(std::string field, std::string message) {
+  return Error{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
 }
 
-boost::json::object ErrorItem(const ApiError& error) {
+boost::json::object ErrorItem(const Error& error) {
   boost::json::object item;
   item["status"] = HttpStatus(error.code);
   item["code"] = CodeName(error.code);
@@ -61,9 +61,9 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
                           event->get_object(), caller, now, validation, "event.");
 }
 
-std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> ParseItems(
+std::variant<std::vector<std::variant<boost::json::value, Error>>, Error> ParseItems(
     const Request& request, std::vector<NumberTexts>& numbers) {
-  std::vector<std::variant<boost::json::value, ApiError>> items;
+  std::vector<std::variant<boost::json::value, Error>> items;
   const std::string media_type = MediaType(request);
   if (media_type == "application/x-ndjson") {
     std::string_view body = request.body();
@@ -74,14 +74,14 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
       if (items.size() == kMaxBatchItems) {
-        return ApiError{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
+        return Error{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
       }
       items.push_back(ParseJson(line, &numbers.emplace_back()));
     }
     return items;
   }
   auto parsed = ParseJsonBody(request);
-  if (auto* error = std::get_if<ApiError>(&parsed)) {
+  if (auto* error = std::get_if<Error>(&parsed)) {
     if (error->code == ErrorCode::kUnsupportedMediaType) {
       error->message = "Content-Type must be application/json or application/x-ndjson.";
     }
@@ -90,7 +90,7 @@ std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> 
   auto* array = std::get<boost::json::value>(parsed).if_array();
   if (array == nullptr) return Invalid("body", "The body must be a JSON array of items.");
   if (array->size() > kMaxBatchItems) {
-    return ApiError{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
+    return Error{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
   }
   numbers = NumberTexts::OfElements(request.body(), *array, kMaxJsonDepth);
   for (auto& value : *array) items.emplace_back(std::move(value));
@@ -102,16 +102,16 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
   const auto& claims = std::get<auth::Claims>(caller);
 
   auto idempotency = IdempotencyOf(request, claims, "/api/v1/events");
-  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+  if (auto* error = std::get_if<Error>(&idempotency)) {
     co_return ErrorResponse(request, *error, now);
   }
   std::vector<NumberTexts> numbers;
   auto parsed = ParseItems(request, numbers);
-  if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto& items = std::get<0>(parsed);
 
   // Validate every item; the valid ones go to the store together.
@@ -119,11 +119,11 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   std::vector<EventDraft> drafts;
   std::vector<std::size_t> draft_index;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    hub::DraftResult draft = std::holds_alternative<ApiError>(items[i])
-                                 ? hub::DraftResult(std::get<ApiError>(items[i]))
+    hub::DraftResult draft = std::holds_alternative<Error>(items[i])
+                                 ? hub::DraftResult(std::get<Error>(items[i]))
                                  : DraftFromItem(std::get<boost::json::value>(items[i]), claims,
                                                  now, services->options.validation);
-    if (auto* error = std::get_if<ApiError>(&draft)) {
+    if (auto* error = std::get_if<Error>(&draft)) {
       results[i] = ErrorItem(*error);
     } else {
       numbers[i].Restore(std::get<EventDraft>(draft).json);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "auth/claims.h"
-#include "core/api_error.h"
+#include "core/error.h"
 #include "core/event_validation.h"
 #include "core/json_numbers.h"
 #include "http/requester.h"
@@ -38,7 +38,7 @@ boost::asio::awaitable<Response> HandleBatch(const Request& request, const Route
 // drives the same code. The items of the body (a JSON array, or NDJSON lines when Content-Type
 // is application/x-ndjson), each parsed or why not, or an error for the whole request;
 // `numbers` receives the text of each item's numbers (core/json_numbers.h).
-std::variant<std::vector<std::variant<boost::json::value, ApiError>>, ApiError> ParseItems(
+std::variant<std::vector<std::variant<boost::json::value, Error>>, Error> ParseItems(
     const Request& request, std::vector<NumberTexts>& numbers);
 // One batch item → a draft, or why not.
 hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,

@@ -24,12 +24,12 @@ namespace beast_http = boost::beast::http;
 
 namespace {
 
-ApiError BadRequest(std::string message) {
-  return ApiError{ErrorCode::kBadRequest, std::move(message), {}, {}};
+Error BadRequest(std::string message) {
+  return Error{ErrorCode::kBadRequest, std::move(message), {}, {}};
 }
 
-ApiError StoreUnavailable() {
-  return ApiError{ErrorCode::kServiceUnavailable,
+Error StoreUnavailable() {
+  return Error{ErrorCode::kServiceUnavailable,
                   "The event store is unavailable; retry shortly.",
                   {},
                   std::chrono::seconds(1)};
@@ -74,7 +74,7 @@ Response EnvelopeResponse(const Request& request, beast_http::status status,
 
 // A name from a request body: trimmed of ASCII white space, then 1-kMaxContextNameBytes bytes
 // without control characters (the JSON parser has already refused invalid UTF-8).
-std::variant<std::string, ApiError> ContextName(const boost::json::value& value) {
+std::variant<std::string, Error> ContextName(const boost::json::value& value) {
   const auto* text = value.if_string();
   if (text == nullptr) return BadRequest("name must be a string.");
   std::string_view name = *text;
@@ -90,29 +90,29 @@ std::variant<std::string, ApiError> ContextName(const boost::json::value& value)
 }
 
 // The JSON object of a body; an empty body is an empty object when `empty_ok`.
-std::variant<boost::json::object, ApiError> BodyObject(const Request& request, bool empty_ok) {
+std::variant<boost::json::object, Error> BodyObject(const Request& request, bool empty_ok) {
   if (empty_ok && request.body().empty()) return boost::json::object();
   auto parsed = ParseJsonBody(request);
-  if (auto* error = std::get_if<ApiError>(&parsed)) return std::move(*error);
+  if (auto* error = std::get_if<Error>(&parsed)) return std::move(*error);
   auto* object = std::get<boost::json::value>(parsed).if_object();
   if (object == nullptr) return BadRequest("The body must be a JSON object.");
   return std::move(*object);
 }
 
 // The {id} of a contexts path, or 400 (never a crash, spec §1.3).
-std::optional<ApiError> CheckPathId(const RouteMatch& match) {
+std::optional<Error> CheckPathId(const RouteMatch& match) {
   if (IsValidContextId(match.path_id)) return std::nullopt;
   return BadRequest("Malformed context id.");
 }
 
 // Whose contexts a request manages: the caller's, or with `?user_id=` and the events:publish
 // scope any user's (another system keeping Herald's table in step, docs/MIGRATING.md).
-std::variant<UserId, ApiError> ActingUser(const auth::Claims& claims, std::string_view query) {
+std::variant<UserId, Error> ActingUser(const auth::Claims& claims, std::string_view query) {
   const auto param = QueryParam(query, "user_id");
   if (!param || *param == claims.user.str()) return claims.user;
   if (!IsValidClientId(*param)) return BadRequest("Malformed user_id.");
   if (!claims.HasScope(hub::kPublishScope)) {
-    return ApiError{ErrorCode::kForbidden,
+    return Error{ErrorCode::kForbidden,
                     "User ID mismatch: this token may only manage its own contexts.",
                     {},
                     {}};
@@ -143,7 +143,7 @@ std::optional<store::ContextPosition> DecodeCursor(std::string_view cursor) {
 }
 
 // The page a list request asks for, or 400.
-std::variant<store::ContextQuery, ApiError> ListPage(std::string_view query) {
+std::variant<store::ContextQuery, Error> ListPage(std::string_view query) {
   store::ContextQuery page;
   page.limit = kDefaultPageSize;
   if (const auto limit = QueryParam(query, "limit")) {
@@ -174,14 +174,14 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   const auto now = services->Now();
   auto caller =
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
   auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
-  if (auto* error = std::get_if<ApiError>(&acting)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&acting)) co_return ErrorResponse(request, *error, now);
   const UserId user = std::get<UserId>(std::move(acting));
 
   if (request.method() == beast_http::verb::get) {
     auto page = ListPage(match.query);
-    if (auto* error = std::get_if<ApiError>(&page)) co_return ErrorResponse(request, *error, now);
+    if (auto* error = std::get_if<Error>(&page)) co_return ErrorResponse(request, *error, now);
     store::ContextQuery query = std::get<store::ContextQuery>(std::move(page));
     const std::size_t limit = query.limit;
     ++query.limit;  // one more than the page: whether another page follows
@@ -211,7 +211,7 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   // the user's cookie, but not an application/json one without a CORS preflight.
   const bool bearer = request.find(beast_http::field::authorization) != request.end();
   auto body = BodyObject(request, bearer);
-  if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&body)) co_return ErrorResponse(request, *error, now);
   hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
   // The caller's own id (the system that owns the conversation chose it), or a fresh one.
   if (const auto* id = std::get<boost::json::object>(body).if_contains("context_id");
@@ -226,7 +226,7 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
     command.name = hub::DefaultContextName(now);
   } else {
     auto checked = ContextName(*name);
-    if (auto* error = std::get_if<ApiError>(&checked))
+    if (auto* error = std::get_if<Error>(&checked))
       co_return ErrorResponse(request, *error, now);
     command.name = std::get<std::string>(std::move(checked));
   }
@@ -242,10 +242,10 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
   const auto now = services->Now();
   auto caller =
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
-  if (auto* error = std::get_if<ApiError>(&acting)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&acting)) co_return ErrorResponse(request, *error, now);
   const UserId user = std::get<UserId>(std::move(acting));
   const ContextId id(match.path_id);
 
@@ -268,13 +268,13 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
   hub::ContextCommand command{hub::ContextCommand::Kind::kDelete, user, id, {}};
   if (request.method() == beast_http::verb::put) {
     auto body = BodyObject(request, false);
-    if (auto* error = std::get_if<ApiError>(&body)) co_return ErrorResponse(request, *error, now);
+    if (auto* error = std::get_if<Error>(&body)) co_return ErrorResponse(request, *error, now);
     const auto* name = std::get<boost::json::object>(body).if_contains("name");
     if (name == nullptr || name->is_null()) {
       co_return ErrorResponse(request, BadRequest("name is required."), now);
     }
     auto checked = ContextName(*name);
-    if (auto* error = std::get_if<ApiError>(&checked))
+    if (auto* error = std::get_if<Error>(&checked))
       co_return ErrorResponse(request, *error, now);
     command.kind = hub::ContextCommand::Kind::kRename;
     command.name = std::get<std::string>(std::move(checked));
@@ -297,13 +297,13 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
   const auth::Claims& claims = std::get<auth::Claims>(caller);
 
   NumberTexts numbers;
   auto parsed = ParseJsonBody(request, &numbers);
-  if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto* envelope = std::get<boost::json::value>(parsed).if_object();
   if (envelope == nullptr) {
     co_return ErrorResponse(
@@ -329,13 +329,13 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   auto draft = hub::FinishDraft(*protocol, claims.user, ContextId(match.path_id),
                                 std::move(event->get_object()), claims, now,
                                 services->options.validation, "event.");
-  if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&draft)) co_return ErrorResponse(request, *error, now);
   numbers.Restore(std::get<EventDraft>(draft).json);
   std::get<EventDraft>(draft).context_must_exist = true;
 
   auto idempotency =
       IdempotencyOf(request, claims, "/api/v1/core/contexts/" + match.path_id + "/events");
-  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+  if (auto* error = std::get_if<Error>(&idempotency)) {
     co_return ErrorResponse(request, *error, now);
   }
   std::vector<EventDraft> drafts;

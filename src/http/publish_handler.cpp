@@ -35,7 +35,7 @@ std::string Fingerprint(std::string_view route, std::string_view body) {
 
 }  // namespace
 
-std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(const Request& request,
+std::variant<std::optional<hub::IdempotencyKey>, Error> IdempotencyOf(const Request& request,
                                                                          const auth::Claims& caller,
                                                                          std::string_view route) {
   const auto header = request.find("Idempotency-Key");
@@ -44,7 +44,7 @@ std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(const R
   bool valid = !key.empty() && key.size() <= 255;
   for (unsigned char c : key) valid = valid && c > 0x20 && c < 0x7f;
   if (!valid) {
-    return ApiError{
+    return Error{
         ErrorCode::kBadRequest, "Idempotency-Key must be 1-255 visible ASCII characters.", {}, {}};
   }
   // Scoped by caller and route: two users' (or routes') equal keys never meet.
@@ -70,25 +70,25 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request,
+std::variant<boost::json::value, Error> ParseJsonBody(const Request& request,
                                                          NumberTexts* numbers) {
   if (MediaType(request) != "application/json") {
-    return ApiError{
+    return Error{
         ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.", {}, {}};
   }
   return ParseJson(request.body(), numbers);
 }
 
-std::variant<boost::json::value, ApiError> ParseJson(std::string_view text, NumberTexts* numbers) {
+std::variant<boost::json::value, Error> ParseJson(std::string_view text, NumberTexts* numbers) {
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(text, ec, {}, parse_options);
   if (ec == boost::json::error::too_deep) {
-    return ApiError{
+    return Error{
         ErrorCode::kValidationError, "The body is nested more than 64 levels deep.", "body", {}};
   }
-  if (ec) return ApiError{ErrorCode::kBadRequest, "The body is not valid JSON.", {}, {}};
+  if (ec) return Error{ErrorCode::kBadRequest, "The body is not valid JSON.", {}, {}};
   if (numbers != nullptr) *numbers = NumberTexts::Of(text, value, kMaxJsonDepth);
   return value;
 }
@@ -98,11 +98,11 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
 
   NumberTexts numbers;
   auto parsed = ParseJsonBody(request, &numbers);
-  if (auto* error = std::get_if<ApiError>(&parsed)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
   auto& body = std::get<boost::json::value>(parsed);
   if (!body.is_object()) {
     co_return ErrorResponse(
@@ -123,11 +123,11 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
     draft = hub::DraftFromWebhook(agui ? Protocol::kAgui : Protocol::kA2a,
                                   std::move(body.get_object()), claims, now, validation);
   }
-  if (auto* error = std::get_if<ApiError>(&draft)) co_return ErrorResponse(request, *error, now);
+  if (auto* error = std::get_if<Error>(&draft)) co_return ErrorResponse(request, *error, now);
   numbers.Restore(std::get<EventDraft>(draft).json);
 
   auto idempotency = IdempotencyOf(request, claims, route);
-  if (auto* error = std::get_if<ApiError>(&idempotency)) {
+  if (auto* error = std::get_if<Error>(&idempotency)) {
     co_return ErrorResponse(request, *error, now);
   }
 

@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "auth/claims.h"
-#include "core/api_error.h"
+#include "core/error.h"
 #include "core/json_numbers.h"
 #include "http/requester.h"
 #include "http/responses.h"
@@ -24,7 +24,7 @@ boost::asio::awaitable<Response> HandleWebhook(const Request& request, const Rou
 // The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
 // fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible
 // ASCII characters).
-std::variant<std::optional<hub::IdempotencyKey>, ApiError> IdempotencyOf(const Request& request,
+std::variant<std::optional<hub::IdempotencyKey>, Error> IdempotencyOf(const Request& request,
                                                                          const auth::Claims& caller,
                                                                          std::string_view route);
 
@@ -37,10 +37,10 @@ std::string MediaType(const Request& request);
 // Parses a JSON request body with the limits of spec §3.2: Content-Type application/json
 // (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422). An event's body
 // passes `numbers`, which receives the text of its numbers (core/json_numbers.h).
-std::variant<boost::json::value, ApiError> ParseJsonBody(const Request& request,
+std::variant<boost::json::value, Error> ParseJsonBody(const Request& request,
                                                          NumberTexts* numbers = nullptr);
 // The same, without the content-type check (for one NDJSON line).
-std::variant<boost::json::value, ApiError> ParseJson(std::string_view text,
+std::variant<boost::json::value, Error> ParseJson(std::string_view text,
                                                      NumberTexts* numbers = nullptr);
 
 }  // namespace herald::http

@@ -18,16 +18,16 @@ hub::RateLimiter& RateLimits::Limiter(hub::RateLimitKind kind) {
   return unauthenticated_;
 }
 
-std::optional<ApiError> RateLimits::Charge(hub::RateLimitKind kind, std::string_view key) {
+std::optional<Error> RateLimits::Charge(hub::RateLimitKind kind, std::string_view key) {
   const auto wait = Limiter(kind).Take(key, clock_.Monotonic());
   if (wait == hub::RateLimiter::Duration::zero()) return std::nullopt;
   metrics_.RateLimited(kind);
-  return ApiError{ErrorCode::kRateLimited,
-                  kind == hub::RateLimitKind::kUnauthenticated
-                      ? "Too many requests without a valid token from this address."
-                      : "Too many requests for this user; retry later.",
-                  {},
-                  std::chrono::ceil<std::chrono::seconds>(wait)};
+  return Error{ErrorCode::kRateLimited,
+               kind == hub::RateLimitKind::kUnauthenticated
+                   ? "Too many requests without a valid token from this address."
+                   : "Too many requests for this user; retry later.",
+               {},
+               std::chrono::ceil<std::chrono::seconds>(wait)};
 }
 
 }  // namespace herald::http

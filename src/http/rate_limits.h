@@ -6,8 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "core/api_error.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "hub/metrics.h"
 #include "hub/rate_limiter.h"
 
@@ -42,7 +42,7 @@ class RateLimits {
 
   // Spends one request of `key` (a user id, or a peer address for kUnauthenticated): nullopt
   // when it may go ahead, else a counted 429 rate_limited with Retry-After.
-  std::optional<ApiError> Charge(hub::RateLimitKind kind, std::string_view key);
+  std::optional<Error> Charge(hub::RateLimitKind kind, std::string_view key);
 
  private:
   hub::RateLimiter& Limiter(hub::RateLimitKind kind);

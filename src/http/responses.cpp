@@ -1,7 +1,11 @@
 #include "http/responses.h"
 
 #include <boost/beast/http/write.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <sstream>
+
+#include "core/time_format.h"
 
 namespace herald::http {
 
@@ -17,7 +21,48 @@ Response JsonResponse(const Request& request, beast_http::status status, std::st
   return response;
 }
 
-Response ErrorResponse(const Request& request, const ApiError& error,
+int HttpStatus(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kBadRequest:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kMethodNotAllowed:
+      return 405;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kPayloadTooLarge:
+      return 413;
+    case ErrorCode::kHeadersTooLarge:
+      return 431;
+    case ErrorCode::kUnsupportedMediaType:
+      return 415;
+    case ErrorCode::kValidationError:
+      return 422;
+    case ErrorCode::kRateLimited:
+      return 429;
+    case ErrorCode::kServiceUnavailable:
+      return 503;
+    case ErrorCode::kInternalError:
+      return 500;
+  }
+  return 500;
+}
+
+std::string ErrorBody(const Error& error, std::chrono::system_clock::time_point now) {
+  boost::json::object body;
+  body["code"] = CodeName(error.code);
+  body["message"] = error.message;
+  if (!error.field.empty()) body["field"] = error.field;
+  body["timestamp"] = FormatRfc3339(now);
+  return boost::json::serialize(body);
+}
+
+Response ErrorResponse(const Request& request, const Error& error,
                        std::chrono::system_clock::time_point now) {
   Response response = JsonResponse(request, static_cast<beast_http::status>(HttpStatus(error.code)),
                                    ErrorBody(error, now));

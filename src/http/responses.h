@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "core/api_error.h"
+#include "core/error.h"
 
 namespace herald::http {
 
@@ -15,8 +15,16 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 Response JsonResponse(const Request& request, boost::beast::http::status status, std::string body);
 
-// The error shape of spec §1.5, with WWW-Authenticate on 401 and Retry-After on 429/503.
-Response ErrorResponse(const Request& request, const ApiError& error,
+// The one place an Error becomes HTTP: its status (spec §1.5)…
+int HttpStatus(ErrorCode code);
+
+// …its body, {"code":"…","message":"…","timestamp":"<rfc3339>"} plus "field" for validation
+// errors…
+std::string ErrorBody(const Error& error, std::chrono::system_clock::time_point now);
+
+// …and the whole response: that status and body, with WWW-Authenticate on 401 and Retry-After
+// on 429/503.
+Response ErrorResponse(const Request& request, const Error& error,
                        std::chrono::system_clock::time_point now);
 
 // The same error, as raw HTTP/1.1 bytes (used before a stream is handed its socket).

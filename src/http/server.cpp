@@ -41,21 +41,21 @@ void LogEscapedException(std::exception_ptr error) {
   }
 }
 
-ApiError TooManyConnections() {
-  return ApiError{ErrorCode::kRateLimited,
+Error TooManyConnections() {
+  return Error{ErrorCode::kRateLimited,
                   "Too many open connections for this user on this stream.",
                   {},
                   std::chrono::seconds(5)};
 }
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
-std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, const RouteMatch& match,
+std::variant<StreamRequest, Error> PrepareStream(const Request& request, const RouteMatch& match,
                                                     Requester& requester, Services& services) {
   auto caller = AuthenticateAndCharge(request, match.query, services,
                                       hub::RateLimitKind::kStreamOpen, requester);
-  if (auto* error = std::get_if<ApiError>(&caller)) return std::move(*error);
+  if (auto* error = std::get_if<Error>(&caller)) return std::move(*error);
   if (services.draining.load()) {
-    return ApiError{
+    return Error{
         ErrorCode::kServiceUnavailable, "The hub is shutting down.", {}, std::chrono::seconds(1)};
   }
 
@@ -64,7 +64,7 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
   stream.claims = std::get<auth::Claims>(std::move(caller));
   if (auto context = QueryParam(match.query, "context_id")) {
     if (!IsValidContextId(*context)) {
-      return ApiError{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
+      return Error{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
     }
     stream.context = ContextId(std::move(*context));
   }
@@ -86,7 +86,7 @@ std::variant<StreamRequest, ApiError> PrepareStream(const Request& request, cons
 
 // Cluster mode (spec §6): the cap counts the user's streams on every live node, checked on a
 // store thread. A refused stream gives its local slot back.
-asio::awaitable<std::variant<StreamRequest, ApiError>> AdmitAcrossCluster(StreamRequest stream,
+asio::awaitable<std::variant<StreamRequest, Error>> AdmitAcrossCluster(StreamRequest stream,
                                                                           Services* services) {
   hub::ClusterPresence* cluster = services->hub.cluster();
   if (cluster == nullptr) co_return stream;
@@ -121,14 +121,14 @@ constexpr std::size_t kLingerBytes = 64 * 1024;
 
 // A response whose body would take the requester past its share of the bytes-in-flight budget
 // (429: its own doing), or the process past the whole budget (503: the hub's load).
-ApiError OverBudget(hub::ByteBudget::Refusal refusal) {
+Error OverBudget(hub::ByteBudget::Refusal refusal) {
   if (refusal == hub::ByteBudget::Refusal::kPerKey) {
-    return ApiError{ErrorCode::kRateLimited,
+    return Error{ErrorCode::kRateLimited,
                     "Too many response bytes in flight for this user; retry later.",
                     {},
                     std::chrono::seconds(1)};
   }
-  return ApiError{ErrorCode::kServiceUnavailable,
+  return Error{ErrorCode::kServiceUnavailable,
                   "The hub is writing too many responses; retry shortly.",
                   {},
                   std::chrono::seconds(1)};
@@ -200,7 +200,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       // A request we cannot read to the end: answer once and close.
       Request head = parser.get();
       head.keep_alive(false);
-      ApiError error{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+      Error error{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
       if (read_ec == beast_http::error::body_limit) {
         error = {ErrorCode::kPayloadTooLarge,
                  "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
@@ -265,7 +265,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
                          LogEscapedException);
           co_return;
         }
-        response = ErrorResponse(request, std::get<ApiError>(prepared), services->Now());
+        response = ErrorResponse(request, std::get<Error>(prepared), services->Now());
       } else {
         response = co_await HandleRequest(request, match, &requester, services);
       }

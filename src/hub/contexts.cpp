@@ -33,7 +33,7 @@ bool IsMessage(const EventDraft& draft) {
          (draft.protocol == Protocol::kAgui && draft.type == "TEXT_MESSAGE_END");
 }
 
-ApiError ContextNotFound() { return ApiError{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
+Error ContextNotFound() { return Error{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
 
 }  // namespace
 
@@ -61,7 +61,7 @@ GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
     if (have >= static_cast<std::int64_t>(limits_.max_per_user)) {
       if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(false);
       return {.store_error = false,
-              .refused = ApiError{ErrorCode::kConflict,
+              .refused = Error{ErrorCode::kConflict,
                                   "This user has reached the limit of " +
                                       std::to_string(limits_.max_per_user) +
                                       " contexts; delete some first.",
@@ -75,7 +75,7 @@ GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
     if (wait != RateLimiter::Duration::zero()) {
       if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(true);
       return {.store_error = false,
-              .refused = ApiError{ErrorCode::kRateLimited,
+              .refused = Error{ErrorCode::kRateLimited,
                                   "Contexts are being created too fast for this user; retry later.",
                                   {},
                                   std::chrono::ceil<std::chrono::seconds>(wait)}};
@@ -180,16 +180,16 @@ bool GroupContexts::Apply(const EventDraft& draft, Working& working) {
   return true;
 }
 
-std::optional<std::variant<store::ContextRecord, ApiError>> GroupContexts::Apply(
+std::optional<std::variant<store::ContextRecord, Error>> GroupContexts::Apply(
     const ContextCommand& command, std::vector<EventDraft>& out) {
-  using Answer = std::variant<store::ContextRecord, ApiError>;
+  using Answer = std::variant<store::ContextRecord, Error>;
   Working* working = Load({command.user, command.id});
   if (working == nullptr) return std::nullopt;
   std::optional<store::ContextRecord>& record = working->record;
   switch (command.kind) {
     case ContextCommand::Kind::kCreate: {
       if (record) {  // the caller's id (or, never expected, a drawn one) is taken
-        return Answer(ApiError{
+        return Answer(Error{
             ErrorCode::kConflict, "This user already has a context with this id.", {}, {}});
       }
       Creation creation = MayCreate(command.user);

@@ -13,8 +13,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/api_error.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "core/event.h"
 #include "hub/metrics.h"
 #include "hub/rate_limiter.h"
@@ -70,7 +70,7 @@ class GroupContexts {
   // Applies a command, appending its system event to `out`: the context afterwards (for kDelete,
   // as it was), or not_found for a context the user does not have, conflict for a kCreate of an
   // id the user has, or nullopt on a store error.
-  std::optional<std::variant<store::ContextRecord, ApiError>> Apply(const ContextCommand& command,
+  std::optional<std::variant<store::ContextRecord, Error>> Apply(const ContextCommand& command,
                                                                     std::vector<EventDraft>& out);
 
   // What the group changed, one write per context.
@@ -91,7 +91,7 @@ class GroupContexts {
   // or the refusal (409 past the cap, 429 past the rate); a store error sets `store_error`.
   struct Creation {
     bool store_error = false;
-    std::optional<ApiError> refused;
+    std::optional<Error> refused;
   };
   Creation MayCreate(const UserId& user);
   // A context of `user` ceased to be in this group.

@@ -18,12 +18,12 @@ constexpr std::string_view kContextIdRule =
     " must be 1-256 bytes of UTF-8 without control characters, '/' or '\\', and not a "
     "placeholder such as \"undefined\"";
 
-ApiError Invalid(std::string field, std::string message) {
-  return ApiError{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
+Error Invalid(std::string field, std::string message) {
+  return Error{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
 }
 
 // Reads an optional id field; nullopt when absent, an error when present but not a valid id.
-std::variant<std::optional<std::string>, ApiError> OptionalId(const boost::json::object& body,
+std::variant<std::optional<std::string>, Error> OptionalId(const boost::json::object& body,
                                                               std::string_view field,
                                                               bool (*valid)(std::string_view),
                                                               std::string_view rule) {
@@ -57,7 +57,7 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
 }
 
 // The original's CUSTOM value for one broadcast event_type, or why not (a 422).
-using BroadcastValue = std::variant<std::pair<std::string, boost::json::object>, ApiError>;
+using BroadcastValue = std::variant<std::pair<std::string, boost::json::object>, Error>;
 
 const boost::json::object* ObjectAt(const boost::json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
@@ -165,14 +165,14 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
     const bool context = kIdFields[i] == "context_id";
     auto id = OptionalId(body, kIdFields[i], context ? IsValidContextId : IsValidClientId,
                          context ? kContextIdRule : kClientIdRule);
-    if (auto* error = std::get_if<ApiError>(&id)) return std::move(*error);
+    if (auto* error = std::get_if<Error>(&id)) return std::move(*error);
     auto& value = std::get<std::optional<std::string>>(id);
     if (!value)
       return Invalid(std::string(kIdFields[i]), fmt::format("{} is required", kIdFields[i]));
     ids[i] = std::move(*value);
   }
   auto custom = BroadcastEvent(type->get_string(), body, ids[1], ids[2]);
-  if (auto* error = std::get_if<ApiError>(&custom)) return std::move(*error);
+  if (auto* error = std::get_if<Error>(&custom)) return std::move(*error);
   auto& [name, value] = std::get<std::pair<std::string, boost::json::object>>(custom);
   boost::json::object event;
   event["type"] = "CUSTOM";
@@ -188,11 +188,11 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
                              const auth::Claims& caller, std::chrono::system_clock::time_point now,
                              ValidationMode validation) {
   auto user = OptionalId(body, "user_id", IsValidClientId, kClientIdRule);
-  if (auto* error = std::get_if<ApiError>(&user)) return std::move(*error);
+  if (auto* error = std::get_if<Error>(&user)) return std::move(*error);
   auto& user_id = std::get<std::optional<std::string>>(user);
   if (!user_id) return Invalid("user_id", "user_id is required");
   auto context = OptionalId(body, "context_id", IsValidContextId, kContextIdRule);
-  if (auto* error = std::get_if<ApiError>(&context)) return std::move(*error);
+  if (auto* error = std::get_if<Error>(&context)) return std::move(*error);
   auto& context_id = std::get<std::optional<std::string>>(context);
 
   // The routing fields are not part of the event; copy the rest in the publisher's order.
@@ -212,7 +212,7 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
                         std::chrono::system_clock::time_point now, ValidationMode validation,
                         std::string_view field_prefix) {
   if (user != caller.user && !caller.HasScope(kPublishScope)) {
-    return ApiError{ErrorCode::kForbidden,
+    return Error{ErrorCode::kForbidden,
                     "User ID mismatch: this token may only publish for its own user.",
                     {},
                     {}};

@@ -74,7 +74,7 @@ void Publisher::Enqueue(Request request) {
     // Completed outside the lock: a completion may do anything, including publishing again.
     metrics_.PublishRejected();
     PublishOutcome busy;
-    busy.error = ApiError{ErrorCode::kServiceUnavailable,
+    busy.error = Error{ErrorCode::kServiceUnavailable,
                           "The hub is busy storing events; retry shortly.",
                           {},
                           std::chrono::seconds(1)};
@@ -132,8 +132,8 @@ void Publisher::MaybeReturnMemory(bool idle) {
 
 namespace {
 
-ApiError StoreUnavailable() {
-  return ApiError{ErrorCode::kServiceUnavailable,
+Error StoreUnavailable() {
+  return Error{ErrorCode::kServiceUnavailable,
                   "The event store is unavailable; retry shortly.",
                   {},
                   std::chrono::seconds(1)};
@@ -141,10 +141,10 @@ ApiError StoreUnavailable() {
 
 // POST /contexts/{id}/events for a context the user does not have. Context ids are per user, so
 // another user's context of the same id is neither found nor revealed.
-ApiError ContextNotFound() { return ApiError{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
+Error ContextNotFound() { return Error{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
 
-ApiError KeyReused() {
-  return ApiError{ErrorCode::kValidationError,
+Error KeyReused() {
+  return Error{ErrorCode::kValidationError,
                   "This Idempotency-Key was already used for a different request.",
                   "Idempotency-Key",
                   {}};
@@ -165,7 +165,7 @@ struct Publisher::RequestPlan {
   enum class Kind { kAppend, kCommand, kReplay, kFollow };
   Kind kind = Kind::kAppend;
   std::vector<std::size_t> positions;
-  std::optional<ApiError> error;                // kCommand: refused
+  std::optional<Error> error;                // kCommand: refused
   std::optional<store::ContextRecord> context;  // kCommand: the context
   std::size_t leader = 0;
   std::optional<store::IdempotencyRecord> record;
@@ -248,7 +248,7 @@ bool Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
     plan.kind = RequestPlan::Kind::kCommand;
     auto answer = contexts.Apply(*r.command, work.drafts);
     if (!answer) return false;
-    if (auto* refused = std::get_if<ApiError>(&*answer)) {
+    if (auto* refused = std::get_if<Error>(&*answer)) {
       plan.error = std::move(*refused);
     } else {
       plan.context = std::get<store::ContextRecord>(std::move(*answer));

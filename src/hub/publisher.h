@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/api_error.h"
+#include "core/error.h"
 #include "core/clock.h"
 #include "core/event.h"
 #include "hub/connection_limiter.h"
@@ -38,11 +38,11 @@ struct PublishedEvent {
   std::size_t connection_count = 0;
   // Refused when its group was planned (its context belongs to another user, spec §3.4): this
   // event alone was not stored.
-  std::optional<ApiError> error;
+  std::optional<Error> error;
 };
 
 struct PublishOutcome {
-  std::optional<ApiError> error;                // set when nothing was stored
+  std::optional<Error> error;                // set when nothing was stored
   std::vector<PublishedEvent> events;           // one per draft, in order, when stored
   bool replayed = false;                        // an Idempotency-Key retry: nothing new was stored
   std::optional<store::ContextRecord> context;  // a context command's context

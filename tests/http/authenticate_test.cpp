@@ -162,7 +162,7 @@ class AuthenticateVerifyTest : public ::testing::Test {
     return config;
   }
 
-  std::variant<auth::Claims, ApiError> Run(const Request& request, std::string_view query = "",
+  std::variant<auth::Claims, Error> Run(const Request& request, std::string_view query = "",
                                            bool allow_query = false) const {
     return Authenticate(request, query, verifier_, allow_query, kNow);
   }
@@ -179,7 +179,7 @@ TEST_F(AuthenticateVerifyTest, ValidTokenGivesItsClaims) {
       auth::MintHs256(kSecret, "alice", "events:publish admin", seconds(600), kNow);
   const auto result = Run(WithBearer(token));
   const auto* claims = std::get_if<auth::Claims>(&result);
-  ASSERT_NE(claims, nullptr) << std::get<ApiError>(result).message;
+  ASSERT_NE(claims, nullptr) << std::get<Error>(result).message;
   EXPECT_EQ(claims->user, UserId("alice"));
   EXPECT_TRUE(claims->HasScope("events:publish"));
   EXPECT_TRUE(claims->HasScope("admin"));
@@ -198,15 +198,15 @@ TEST_F(AuthenticateVerifyTest, ValidTokenFromCookieAndFromAllowedQuery) {
   EXPECT_EQ(std::get<auth::Claims>(from_query).user, UserId("bob"));
 
   const auto query_not_allowed = Run(MakeRequest(), "access_token=" + token, false);
-  ASSERT_TRUE(std::holds_alternative<ApiError>(query_not_allowed));
-  EXPECT_EQ(std::get<ApiError>(query_not_allowed).code, ErrorCode::kUnauthorized);
+  ASSERT_TRUE(std::holds_alternative<Error>(query_not_allowed));
+  EXPECT_EQ(std::get<Error>(query_not_allowed).code, ErrorCode::kUnauthorized);
 }
 
 TEST_F(AuthenticateVerifyTest, MissingTokenIsUnauthorized) {
   const auto result = Run(MakeRequest());
-  ASSERT_TRUE(std::holds_alternative<ApiError>(result));
-  EXPECT_EQ(std::get<ApiError>(result).code, ErrorCode::kUnauthorized);
-  EXPECT_EQ(HttpStatus(std::get<ApiError>(result).code), 401);
+  ASSERT_TRUE(std::holds_alternative<Error>(result));
+  EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(HttpStatus(std::get<Error>(result).code), 401);
 }
 
 TEST_F(AuthenticateVerifyTest, InvalidTokensAreUnauthorized) {
@@ -219,9 +219,9 @@ TEST_F(AuthenticateVerifyTest, InvalidTokensAreUnauthorized) {
   };
   for (const auto& [name, token] : cases) {
     const auto result = Run(WithBearer(token));
-    ASSERT_TRUE(std::holds_alternative<ApiError>(result)) << name;
-    EXPECT_EQ(std::get<ApiError>(result).code, ErrorCode::kUnauthorized) << name;
-    EXPECT_EQ(std::get<ApiError>(result).message.find(token), std::string::npos)
+    ASSERT_TRUE(std::holds_alternative<Error>(result)) << name;
+    EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized) << name;
+    EXPECT_EQ(std::get<Error>(result).message.find(token), std::string::npos)
         << name << ": the token is not echoed";
   }
 }
@@ -231,8 +231,8 @@ TEST_F(AuthenticateVerifyTest, ABadHeaderTokenIsNotRescuedByAGoodCookie) {
   const Request request = MakeRequest({{beast_http::field::authorization, "Bearer bad"},
                                        {beast_http::field::cookie, "access_token=" + good}});
   const auto result = Run(request);
-  ASSERT_TRUE(std::holds_alternative<ApiError>(result));
-  EXPECT_EQ(std::get<ApiError>(result).code, ErrorCode::kUnauthorized);
+  ASSERT_TRUE(std::holds_alternative<Error>(result));
+  EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized);
 }
 
 }  // namespace

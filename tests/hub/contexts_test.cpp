@@ -64,7 +64,7 @@ class GroupContextsTest : public ::testing::Test {
   }
 
   // Applies `command` in a group of its own, committed like the publisher commits it.
-  std::optional<std::variant<store::ContextRecord, ApiError>> Command(ContextCommand command) {
+  std::optional<std::variant<store::ContextRecord, Error>> Command(ContextCommand command) {
     auto transaction = Begin();
     GroupContexts group(*transaction, kT0, true, limits_);
     std::vector<EventDraft> out;
@@ -94,10 +94,10 @@ ContextCommand Delete(const std::string& user, const std::string& id) {
 }
 
 // The refusal in a command's answer, if any.
-std::optional<ApiError> Refusal(
-    const std::optional<std::variant<store::ContextRecord, ApiError>>& answer) {
-  if (!answer || !std::holds_alternative<ApiError>(*answer)) return std::nullopt;
-  return std::get<ApiError>(*answer);
+std::optional<Error> Refusal(
+    const std::optional<std::variant<store::ContextRecord, Error>>& answer) {
+  if (!answer || !std::holds_alternative<Error>(*answer)) return std::nullopt;
+  return std::get<Error>(*answer);
 }
 
 // ---- Limits (issue 14) -------------------------------------------------------------------------
@@ -119,7 +119,7 @@ TEST_F(GroupContextsTest, PastTheCapACreateIsConflictAndAnEventIsKeptWithoutCrea
   EXPECT_FALSE(Find("c3"));
   EXPECT_TRUE(Find("c3", "bob"));
 
-  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c4")));
+  const std::optional<Error> refused = Refusal(Command(Create("alice", "c4")));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->code, ErrorCode::kConflict);
   EXPECT_EQ(refused->message, "This user has reached the limit of 2 contexts; delete some first.");
@@ -161,7 +161,7 @@ TEST_F(GroupContextsTest, PastTheCreationRateACreateIs429WithRetryAfterAndEvents
   EXPECT_FALSE(Find("c3"));
   EXPECT_EQ(Find("c1")->message_count, 1u) << "an existing context still counts";
 
-  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c4")));
+  const std::optional<Error> refused = Refusal(Command(Create("alice", "c4")));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->code, ErrorCode::kRateLimited);
   EXPECT_EQ(refused->message, "Contexts are being created too fast for this user; retry later.");
@@ -176,7 +176,7 @@ TEST_F(GroupContextsTest, ACreateRefusedForTheRateGoesAheadOnceTheClockHasMovedB
   RateLimiter creates({.per_second = 0.5, .burst = 1});
   limits_ = {.max_per_user = 0, .creates = &creates, .metrics = nullptr, .clock = &clock_};
   ASSERT_FALSE(Refusal(Command(Create("alice", "c1"))));
-  const std::optional<ApiError> refused = Refusal(Command(Create("alice", "c2")));
+  const std::optional<Error> refused = Refusal(Command(Create("alice", "c2")));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->code, ErrorCode::kRateLimited);
   EXPECT_EQ(refused->retry_after, 2s);
@@ -279,12 +279,12 @@ TEST_F(GroupContextsTest, CommandsEmitTheirSystemEventsAndAnswerNotFoundForOther
   EXPECT_EQ(std::get<store::ContextRecord>(*renamed).name, "Holiday");
   for (auto kind : {ContextCommand::Kind::kRename, ContextCommand::Kind::kDelete}) {
     auto refused = group.Apply({kind, UserId("bob"), ContextId("c1"), "Mine"}, out);
-    ASSERT_TRUE(refused && std::holds_alternative<ApiError>(*refused));
-    EXPECT_EQ(std::get<ApiError>(*refused).code, ErrorCode::kNotFound);
+    ASSERT_TRUE(refused && std::holds_alternative<Error>(*refused));
+    EXPECT_EQ(std::get<Error>(*refused).code, ErrorCode::kNotFound);
   }
   auto missing =
       group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c9"), {}}, out);
-  ASSERT_TRUE(missing && std::holds_alternative<ApiError>(*missing));
+  ASSERT_TRUE(missing && std::holds_alternative<Error>(*missing));
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "CONTEXT_UPDATED"));
   EXPECT_EQ(boost::json::parse(out[1].json).at("name").as_string(), "Holiday");
   ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());

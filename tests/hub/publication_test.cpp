@@ -30,7 +30,7 @@ DraftResult Webhook(Protocol protocol, std::string_view body,
 
 // The draft, failing the test (and returning an empty draft) when it is an error.
 EventDraft DraftOf(const DraftResult& result) {
-  if (const auto* error = std::get_if<ApiError>(&result)) {
+  if (const auto* error = std::get_if<Error>(&result)) {
     ADD_FAILURE() << "unexpected error: " << CodeName(error->code) << " " << error->field << ": "
                   << error->message;
     return {};
@@ -38,12 +38,12 @@ EventDraft DraftOf(const DraftResult& result) {
   return std::get<EventDraft>(result);
 }
 
-ApiError ErrorOf(const DraftResult& result) {
+Error ErrorOf(const DraftResult& result) {
   if (const auto* draft = std::get_if<EventDraft>(&result)) {
     ADD_FAILURE() << "unexpected draft: " << draft->json;
     return {};
   }
-  return std::get<ApiError>(result);
+  return std::get<Error>(result);
 }
 
 constexpr std::string_view kContent =
@@ -61,7 +61,7 @@ class WebhookBadFieldTest : public ::testing::TestWithParam<BadFieldCase> {};
 
 TEST_P(WebhookBadFieldTest, AnswersValidationErrorNamingTheField) {
   const BadFieldCase& c = GetParam();
-  const ApiError error = ErrorOf(Webhook(Protocol::kAgui, c.body));
+  const Error error = ErrorOf(Webhook(Protocol::kAgui, c.body));
   EXPECT_EQ(error.code, ErrorCode::kValidationError);
   EXPECT_EQ(error.field, c.field);
   EXPECT_FALSE(error.message.empty());
@@ -100,7 +100,7 @@ TEST(PublicationTest, UserIdOfExactlyTheMaximumLengthIsAccepted) {
 // ---- Authorisation ------------------------------------------------------------------------------
 
 TEST(PublicationTest, PublishingForAnotherUserWithoutScopeIsForbiddenWithoutNamingEitherUser) {
-  const ApiError error = ErrorOf(Webhook(Protocol::kAgui, With(R"(,"user_id":"victim-7f3a")"),
+  const Error error = ErrorOf(Webhook(Protocol::kAgui, With(R"(,"user_id":"victim-7f3a")"),
                                          Caller("mallory-91c2", {"admin"})));
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
   EXPECT_TRUE(error.message.starts_with("User ID mismatch")) << error.message;
@@ -110,7 +110,7 @@ TEST(PublicationTest, PublishingForAnotherUserWithoutScopeIsForbiddenWithoutNami
 
 TEST(PublicationTest, ForbiddenIsDecidedBeforeTheEventIsValidated) {
   // An outsider learns nothing about what a valid event for that user would be.
-  const ApiError error =
+  const Error error =
       ErrorOf(Webhook(Protocol::kAgui, R"({"type":"NOPE","user_id":"bob"})", Caller("alice")));
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
 }
@@ -285,7 +285,7 @@ TEST(PublicationTest, ContextSystemEventsAreAttributedToTheContextTheyChange) {
                               kNow, ValidationMode::kStrict));
   EXPECT_EQ(draft.context, std::nullopt);
   EXPECT_EQ(draft.context_effect, EventDraft::ContextEffect::kNone);
-  const ApiError mismatch =
+  const Error mismatch =
       ErrorOf(FinishDraft(Protocol::kSystem, UserId("alice"), ContextId("c2"),
                           Object(R"({"type":"CONTEXT_UPDATED","contextId":"c1"})"), Caller("alice"),
                           kNow, ValidationMode::kStrict, "event."));
@@ -295,24 +295,24 @@ TEST(PublicationTest, ContextSystemEventsAreAttributedToTheContextTheyChange) {
 // ---- Validation ---------------------------------------------------------------------------------
 
 TEST(PublicationTest, ValidationFailureNamesTheField) {
-  const ApiError missing = ErrorOf(Webhook(
+  const Error missing = ErrorOf(Webhook(
       Protocol::kAgui, R"({"type":"TEXT_MESSAGE_CONTENT","messageId":"m1","user_id":"alice"})"));
   EXPECT_EQ(missing.code, ErrorCode::kValidationError);
   EXPECT_EQ(missing.field, "delta");
 
-  const ApiError unknown_type =
+  const Error unknown_type =
       ErrorOf(Webhook(Protocol::kA2a, R"({"type":"RUN_STARTED","user_id":"alice"})"));
   EXPECT_EQ(unknown_type.code, ErrorCode::kValidationError);
   EXPECT_EQ(unknown_type.field, "type");
 
-  const ApiError wrong_kind = ErrorOf(
+  const Error wrong_kind = ErrorOf(
       Webhook(Protocol::kAgui,
               R"({"type":"TEXT_MESSAGE_CONTENT","messageId":"m1","delta":3,"user_id":"alice"})"));
   EXPECT_EQ(wrong_kind.field, "delta");
 }
 
 TEST(PublicationTest, FinishDraftPrefixesTheFieldName) {
-  const ApiError error = ErrorOf(FinishDraft(Protocol::kAgui, UserId("alice"), std::nullopt,
+  const Error error = ErrorOf(FinishDraft(Protocol::kAgui, UserId("alice"), std::nullopt,
                                              Object(R"({"type":"TOOL_CALL_END"})"), Caller("alice"),
                                              kNow, ValidationMode::kStrict, "event."));
   EXPECT_EQ(error.code, ErrorCode::kValidationError);
@@ -320,7 +320,7 @@ TEST(PublicationTest, FinishDraftPrefixesTheFieldName) {
 }
 
 TEST(PublicationTest, FinishDraftForAnotherUserWithoutScopeIsForbidden) {
-  const ApiError error =
+  const Error error =
       ErrorOf(FinishDraft(Protocol::kSystem, UserId("bob"), ContextId("c1"),
                           Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"),
                           kNow, ValidationMode::kStrict));
