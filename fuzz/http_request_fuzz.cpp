@@ -128,21 +128,21 @@ void PublishBody(const http::Request& request, const http::RouteMatch& match,
     return;
   }
   auto key = http::IdempotencyOf(request, caller, "/api/v1/events");
-  if (auto* error = std::get_if<herald::Error>(&key)) Answer(request, *error);
+  if (!key) Answer(request, key.error());
 }
 
 void Authenticated(const http::Request& request, const http::RouteMatch& match) {
   // Without --allow-query-token (Authenticate below runs with it).
   (void)http::ExtractToken(request, match.query, false);
   auto caller = http::Authenticate(request, match.query, TheVerifier(), true, kNow);
-  if (auto* error = std::get_if<herald::Error>(&caller)) {
-    Answer(request, *error);
+  if (!caller) {
+    Answer(request, caller.error());
     // Past a refused token the handlers stop; the body is still parsed here for coverage, on
     // behalf of a caller the request does not name.
     PublishBody(request, match, herald::auth::Claims{herald::UserId("fuzz"), {}, kNow});
     return;
   }
-  PublishBody(request, match, std::get<herald::auth::Claims>(caller));
+  PublishBody(request, match, *caller);
 }
 
 // RunHttpSession's dispatch of one read request, without the handlers' I/O.

@@ -87,9 +87,9 @@ const Verifiers& TheVerifiers() {
   return verifiers;
 }
 
-void CheckAccepted(const auth::VerifyResult& result, std::chrono::seconds leeway) {
-  const auto* claims = std::get_if<auth::Claims>(&result);
-  if (claims == nullptr) return;
+void CheckAccepted(const herald::Result<auth::Claims>& result, std::chrono::seconds leeway) {
+  if (!result) return;
+  const auth::Claims* claims = &*result;
   Require(herald::IsValidClientId(claims->user.str()), "accepted claims name a valid user");
   for (const std::string& scope : claims->scopes) {
     Require(!scope.empty() && scope.find(' ') == std::string::npos,
@@ -98,18 +98,17 @@ void CheckAccepted(const auth::VerifyResult& result, std::chrono::seconds leeway
   Require(claims->expires_at + leeway > kNow, "accepted claims have not expired");
 }
 
-auth::VerifyResult Verify(std::string_view token, const auth::Verifier& verifier,
-                          std::chrono::seconds leeway) {
-  auth::VerifyResult result = verifier.Verify(token, kNow);
+herald::Result<auth::Claims> Verify(std::string_view token, const auth::Verifier& verifier,
+                                    std::chrono::seconds leeway) {
+  herald::Result<auth::Claims> result = verifier.Verify(token, kNow);
   CheckAccepted(result, leeway);
   return result;
 }
 
 void VerifySigned(std::string_view token, const auth::Verifier& verifier,
                   std::chrono::seconds leeway) {
-  const auth::VerifyResult result = Verify(token, verifier, leeway);
-  const auto* error = std::get_if<auth::VerifyError>(&result);
-  Require(error == nullptr || *error != auth::VerifyError::kBadSignature,
+  const herald::Result<auth::Claims> result = Verify(token, verifier, leeway);
+  Require(result || auth::ReasonOf(result.error()) != auth::VerifyError::kBadSignature,
           "a validly signed token is not refused as a bad signature");
 }
 

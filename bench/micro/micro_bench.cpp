@@ -42,8 +42,8 @@ void BM_VerifyHs256Token(benchmark::State& state) {
   const auth::Verifier verifier(Hs256(state.range(0) == 0 ? 0 : 4096));
   const std::string token = auth::MintHs256(kSecret, "user-42", "events:publish", 1h, now);
   for (auto _ : state) {
-    auth::VerifyResult result = verifier.Verify(token, now);
-    if (!std::holds_alternative<auth::Claims>(result)) state.SkipWithError("token refused");
+    Result<auth::Claims> result = verifier.Verify(token, now);
+    if (!result) state.SkipWithError("token refused");
     benchmark::DoNotOptimize(result);
   }
 }
@@ -61,14 +61,14 @@ void BM_WebhookBodyToDraft(benchmark::State& state) {
   for (auto _ : state) {
     NumberTexts numbers;
     auto parsed = http::ParseJson(kWebhookBody, &numbers);
-    auto* value = std::get_if<boost::json::value>(&parsed);
+    boost::json::value* value = parsed ? &*parsed : nullptr;
     if (value == nullptr || !value->is_object()) {
       state.SkipWithError("body refused");
       break;
     }
     hub::DraftResult draft = hub::DraftFromWebhook(Protocol::kAgui, std::move(value->as_object()),
                                                    caller, now, ValidationMode::kStrict);
-    auto* event = std::get_if<EventDraft>(&draft);
+    EventDraft* event = draft ? &*draft : nullptr;
     if (event == nullptr) {
       state.SkipWithError("event refused");
       break;
@@ -133,8 +133,8 @@ void BM_CommitGroup(benchmark::State& state) {
     const double cpu_before = ProcessCpuMicros();
     for (auto _ : state) {
       auto stored = store.Append(drafts, std::chrono::system_clock::now());
-      if (!stored.ok()) {
-        state.SkipWithError(stored.error.message.c_str());
+      if (!stored) {
+        state.SkipWithError(stored.error().message.c_str());
         break;
       }
     }

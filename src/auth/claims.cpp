@@ -74,44 +74,45 @@ bool Claims::HasScope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
 
-std::variant<Claims, VerifyError> CheckClaims(const json::object& payload,
-                                              const VerifierConfig& config,
-                                              system_clock::time_point now) {
+Result<Claims> CheckClaims(const json::object& payload, const VerifierConfig& config,
+                           system_clock::time_point now) {
   const std::int64_t leeway = std::clamp(config.leeway, seconds{0}, kMaxLeeway).count();
   const std::int64_t now_seconds = std::chrono::floor<seconds>(now.time_since_epoch()).count();
 
   const NumericDate exp = ReadNumericDate(payload, "exp");
-  if (exp.status == DateStatus::kAbsent) return VerifyError::kMissingExpiry;
+  if (exp.status == DateStatus::kAbsent) return Refusal(VerifyError::kMissingExpiry);
   const NumericDate nbf = ReadNumericDate(payload, "nbf");
   if (exp.status == DateStatus::kMalformed || nbf.status == DateStatus::kMalformed) {
-    return VerifyError::kMalformed;
+    return Refusal(VerifyError::kMalformed);
   }
   // RFC 7519 §4.1.4: the current time must be before exp (plus leeway).
-  if (now_seconds >= exp.seconds + leeway) return VerifyError::kExpired;
+  if (now_seconds >= exp.seconds + leeway) return Refusal(VerifyError::kExpired);
   if (nbf.status == DateStatus::kPresent && now_seconds < nbf.seconds - leeway) {
-    return VerifyError::kNotYetValid;
+    return Refusal(VerifyError::kNotYetValid);
   }
 
   if (!config.issuer.empty()) {
     const json::value* iss = payload.if_contains("iss");
     const json::string* text = iss != nullptr ? iss->if_string() : nullptr;
-    if (text == nullptr || *text != config.issuer) return VerifyError::kBadIssuer;
+    if (text == nullptr || *text != config.issuer) return Refusal(VerifyError::kBadIssuer);
   }
   if (!config.audience.empty()) {
     const json::value* aud = payload.if_contains("aud");
-    if (aud == nullptr || !AudienceMatches(*aud, config.audience)) return VerifyError::kBadAudience;
+    if (aud == nullptr || !AudienceMatches(*aud, config.audience))
+      return Refusal(VerifyError::kBadAudience);
   }
 
   const json::value* sub = payload.if_contains("sub");
   const json::string* subject = sub != nullptr ? sub->if_string() : nullptr;
-  if (subject == nullptr || !IsValidClientId(*subject)) return VerifyError::kMissingSubject;
+  if (subject == nullptr || !IsValidClientId(*subject))
+    return Refusal(VerifyError::kMissingSubject);
 
   Claims claims;
   claims.user = UserId(std::string(*subject));
   claims.expires_at = system_clock::time_point(seconds(exp.seconds));
   if (const json::value* scope = payload.if_contains("scope")) {
     const json::string* text = scope->if_string();
-    if (text == nullptr) return VerifyError::kMalformed;
+    if (text == nullptr) return Refusal(VerifyError::kMalformed);
     claims.scopes = SplitScopes(*text);
   }
   return claims;

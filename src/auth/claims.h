@@ -5,11 +5,11 @@
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "auth/verifier_config.h"
 #include "auth/verify_error.h"
+#include "core/error.h"
 #include "core/ids.h"
 
 namespace herald::auth {
@@ -24,8 +24,8 @@ struct Claims {
 
 // Checks the registered claims of an already signature-checked payload against `config` at
 // `now`: exp (required), nbf, iss, aud, sub, scope, in that order. Pure; thread-safe.
-std::variant<Claims, VerifyError> CheckClaims(const boost::json::object& payload,
-                                              const VerifierConfig& config,
-                                              std::chrono::system_clock::time_point now);
+// A refusal is auth::Refusal(reason) (verify_error.h).
+Result<Claims> CheckClaims(const boost::json::object& payload, const VerifierConfig& config,
+                           std::chrono::system_clock::time_point now);
 
 }  // namespace herald::auth

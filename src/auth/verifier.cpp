@@ -106,22 +106,23 @@ Verifier::Verifier(VerifierConfig config)
   }
 }
 
-VerifyResult Verifier::Verify(std::string_view token,
-                              std::chrono::system_clock::time_point now) const {
+Result<Claims> Verifier::Verify(std::string_view token,
+                                std::chrono::system_clock::time_point now) const {
   if (std::optional<Claims> cached = cache_->Find(token, now)) return *std::move(cached);
   std::optional<TokenParts> parts = SplitToken(token);
-  if (!parts) return VerifyError::kMalformed;
+  if (!parts) return Refusal(VerifyError::kMalformed);
 
   // The algorithm comes from configuration. Compared exactly: "none", "hs256", or HS256 offered
   // to an RS256 verifier (which libjwt would check with the PEM text as HMAC key) all stop here.
   const json::value* alg = parts->header.if_contains("alg");
-  if (alg == nullptr || !alg->is_string()) return VerifyError::kMalformed;
-  if (alg->get_string() != AlgorithmName(config_.algorithm)) return VerifyError::kWrongAlgorithm;
-  if (!HeaderAcceptable(parts->header)) return VerifyError::kMalformed;
-  if (parts->signature.empty()) return VerifyError::kBadSignature;
+  if (alg == nullptr || !alg->is_string()) return Refusal(VerifyError::kMalformed);
+  if (alg->get_string() != AlgorithmName(config_.algorithm))
+    return Refusal(VerifyError::kWrongAlgorithm);
+  if (!HeaderAcceptable(parts->header)) return Refusal(VerifyError::kMalformed);
+  if (parts->signature.empty()) return Refusal(VerifyError::kBadSignature);
   // libjwt parses header and claims before it checks the signature, and reports a claim it
   // cannot read as a bad signature: name the real problem instead.
-  if (!parts->portable) return VerifyError::kUnverifiableClaims;
+  if (!parts->portable) return Refusal(VerifyError::kUnverifiableClaims);
 
   const std::string* key = &config_.hs256_secret;
   if (config_.algorithm != Algorithm::kHs256) {
@@ -130,7 +131,7 @@ VerifyResult Verifier::Verify(std::string_view token,
       found = config_.public_keys_pem.find(std::string(kid->get_string()));
     }
     if (found == config_.public_keys_pem.end()) found = config_.public_keys_pem.find("");
-    if (found == config_.public_keys_pem.end()) return VerifyError::kUnknownKey;
+    if (found == config_.public_keys_pem.end()) return Refusal(VerifyError::kUnknownKey);
     key = &found->second;
   }
 
@@ -146,13 +147,13 @@ VerifyResult Verifier::Verify(std::string_view token,
   const std::unique_ptr<jwt_t, JwtFree> jwt(raw);
   ERR_clear_error();  // a failed verification leaves entries on this thread's OpenSSL queue
   if (rc == ENOMEM) throw std::bad_alloc();
-  if (rc != 0 || !jwt) return VerifyError::kBadSignature;
+  if (rc != 0 || !jwt) return Refusal(VerifyError::kBadSignature);
   // Defence in depth: the algorithm libjwt actually verified with must be the configured one.
   if (jwt_get_alg(jwt.get()) != LibjwtAlgorithm(config_.algorithm)) {
-    return VerifyError::kWrongAlgorithm;
+    return Refusal(VerifyError::kWrongAlgorithm);
   }
-  VerifyResult result = CheckClaims(parts->payload, config_, now);
-  if (const auto* claims = std::get_if<Claims>(&result)) cache_->Insert(token, *claims, now);
+  Result<Claims> result = CheckClaims(parts->payload, config_, now);
+  if (result) cache_->Insert(token, *result, now);
   return result;
 }
 

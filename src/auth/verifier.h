@@ -7,6 +7,7 @@
 //   key for "kid" (RS256/ES256)                                     -> kUnknownKey
 //   signature (libjwt, with the configured key)                     -> kBadSignature
 //   claims: exp, nbf, iss, aud, sub, scope (see claims.h)           -> the matching error
+// Each refusal is Refusal(<that VerifyError>) (verify_error.h).
 // Claims are only looked at once the signature holds, so a forged token never learns which
 // claim check it would fail.
 #pragma once
@@ -14,7 +15,6 @@
 #include <chrono>
 #include <memory>
 #include <string_view>
-#include <variant>
 
 #include "auth/claims.h"
 #include "auth/token_cache.h"
@@ -22,9 +22,6 @@
 #include "auth/verify_error.h"
 
 namespace herald::auth {
-
-// Either the verified claims or why the token was refused.
-using VerifyResult = std::variant<Claims, VerifyError>;
 
 class Verifier {
  public:
@@ -37,7 +34,8 @@ class Verifier {
   // Thread-safe (libjwt decodes into per-call state; the token cache has its own lock). A token
   // that verified before and has not expired at `now` is answered from the cache, with the
   // answer a fresh verification would give. `now` is injected so tests control time.
-  VerifyResult Verify(std::string_view token, std::chrono::system_clock::time_point now) const;
+  // A refused token is auth::Refusal(reason): kUnauthorized, with the reason as its cause.
+  Result<Claims> Verify(std::string_view token, std::chrono::system_clock::time_point now) const;
 
   Algorithm algorithm() const { return config_.algorithm; }
   std::size_t cached_tokens() const { return cache_->size(); }

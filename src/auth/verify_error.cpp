@@ -1,5 +1,7 @@
 #include "auth/verify_error.h"
 
+#include <string>
+
 namespace herald::auth {
 
 std::string_view Describe(VerifyError error) {
@@ -29,6 +31,40 @@ std::string_view Describe(VerifyError error) {
              "character";
   }
   return "invalid token";
+}
+
+namespace {
+
+class VerifyErrorCategoryImpl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "herald.auth"; }
+  std::string message(int value) const override {
+    return std::string(Describe(static_cast<VerifyError>(value)));
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& VerifyErrorCategory() {
+  static const VerifyErrorCategoryImpl category;
+  return category;
+}
+
+boost::system::error_code make_error_code(VerifyError error) {
+  return {static_cast<int>(error), VerifyErrorCategory()};
+}
+
+Error Refusal(VerifyError reason) {
+  return Error{ErrorCode::kUnauthorized,
+               "Invalid token: " + std::string(Describe(reason)),
+               {},
+               {},
+               make_error_code(reason)};
+}
+
+std::optional<VerifyError> ReasonOf(const Error& error) {
+  if (error.cause.category() != VerifyErrorCategory()) return std::nullopt;
+  return static_cast<VerifyError>(error.cause.value());
 }
 
 }  // namespace herald::auth

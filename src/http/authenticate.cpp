@@ -65,36 +65,23 @@ std::optional<std::string> ExtractToken(const Request& request, std::string_view
   return std::nullopt;
 }
 
-std::variant<auth::Claims, Error> Authenticate(const Request& request, std::string_view query,
-                                                  const auth::Verifier& verifier,
-                                                  bool allow_query_token,
-                                                  std::chrono::system_clock::time_point now) {
+Result<auth::Claims> Authenticate(const Request& request, std::string_view query,
+                                  const auth::Verifier& verifier, bool allow_query_token,
+                                  std::chrono::system_clock::time_point now) {
   const auto token = ExtractToken(request, query, allow_query_token);
-  if (!token) {
-    return Error{ErrorCode::kUnauthorized, "A bearer token is required.", {}, {}};
-  }
-  auto result = verifier.Verify(*token, now);
-  if (auto* error = std::get_if<auth::VerifyError>(&result)) {
-    return Error{ErrorCode::kUnauthorized,
-                    std::string("Invalid token: ") + std::string(auth::Describe(*error)),
-                    {},
-                    {}};
-  }
-  return std::get<auth::Claims>(std::move(result));
+  if (!token) return Error{ErrorCode::kUnauthorized, "A bearer token is required."};
+  return verifier.Verify(*token, now);
 }
 
-std::variant<auth::Claims, Error> AuthenticateAndCharge(const Request& request,
-                                                           std::string_view query,
-                                                           Services& services,
-                                                           hub::RateLimitKind kind,
-                                                           Requester& requester) {
+Result<auth::Claims> AuthenticateAndCharge(const Request& request, std::string_view query,
+                                           Services& services, hub::RateLimitKind kind,
+                                           Requester& requester) {
   auto caller = Authenticate(request, query, services.verifier, services.options.allow_query_token,
                              services.Now());
-  const auto* claims = std::get_if<auth::Claims>(&caller);
-  if (claims != nullptr) requester.user = claims->user;
-  auto limited = claims != nullptr ? services.rate_limits.Charge(kind, claims->user.str())
-                                   : services.rate_limits.Charge(
-                                         hub::RateLimitKind::kUnauthenticated, requester.peer);
+  if (caller) requester.user = caller->user;
+  auto limited =
+      caller ? services.rate_limits.Charge(kind, caller->user.str())
+             : services.rate_limits.Charge(hub::RateLimitKind::kUnauthenticated, requester.peer);
   if (limited) return std::move(*limited);
   return caller;
 }

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "auth/verifier.h"
 #include "core/error.h"
@@ -21,19 +20,16 @@ namespace herald::http {
 std::optional<std::string> ExtractToken(const Request& request, std::string_view query,
                                         bool allow_query_token);
 
-// The caller's verified claims, or a 401 error.
-std::variant<auth::Claims, Error> Authenticate(const Request& request, std::string_view query,
-                                                  const auth::Verifier& verifier,
-                                                  bool allow_query_token,
-                                                  std::chrono::system_clock::time_point now);
+// The caller's verified claims, or an unauthorized Error (for a refused token, auth::Refusal).
+Result<auth::Claims> Authenticate(const Request& request, std::string_view query,
+                                  const auth::Verifier& verifier, bool allow_query_token,
+                                  std::chrono::system_clock::time_point now);
 
 // Authenticate, then one request of `kind` charged to the caller (spec §6): to the token's user
 // (noted in `requester`), or — when the request carries no valid token — to the requester's
 // address, whose spent budget turns the 401 into a 429. The claims, or the error to answer.
-std::variant<auth::Claims, Error> AuthenticateAndCharge(const Request& request,
-                                                           std::string_view query,
-                                                           Services& services,
-                                                           hub::RateLimitKind kind,
-                                                           Requester& requester);
+Result<auth::Claims> AuthenticateAndCharge(const Request& request, std::string_view query,
+                                           Services& services, hub::RateLimitKind kind,
+                                           Requester& requester);
 
 }  // namespace herald::http

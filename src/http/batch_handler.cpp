@@ -61,9 +61,9 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
                           event->get_object(), caller, now, validation, "event.");
 }
 
-std::variant<std::vector<std::variant<boost::json::value, Error>>, Error> ParseItems(
-    const Request& request, std::vector<NumberTexts>& numbers) {
-  std::vector<std::variant<boost::json::value, Error>> items;
+Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,
+                                                           std::vector<NumberTexts>& numbers) {
+  std::vector<Result<boost::json::value>> items;
   const std::string media_type = MediaType(request);
   if (media_type == "application/x-ndjson") {
     std::string_view body = request.body();
@@ -81,13 +81,14 @@ std::variant<std::vector<std::variant<boost::json::value, Error>>, Error> ParseI
     return items;
   }
   auto parsed = ParseJsonBody(request);
-  if (auto* error = std::get_if<Error>(&parsed)) {
-    if (error->code == ErrorCode::kUnsupportedMediaType) {
-      error->message = "Content-Type must be application/json or application/x-ndjson.";
+  if (!parsed) {
+    Error error = parsed.error();
+    if (error.code == ErrorCode::kUnsupportedMediaType) {
+      error.message = "Content-Type must be application/json or application/x-ndjson.";
     }
-    return std::move(*error);
+    return error;
   }
-  auto* array = std::get<boost::json::value>(parsed).if_array();
+  auto* array = parsed->if_array();
   if (array == nullptr) return Invalid("body", "The body must be a JSON array of items.");
   if (array->size() > kMaxBatchItems) {
     return Error{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
@@ -102,32 +103,31 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
-  const auto& claims = std::get<auth::Claims>(caller);
+  if (!caller) co_return ErrorResponse(request, caller.error(), now);
+  const auto& claims = *caller;
 
   auto idempotency = IdempotencyOf(request, claims, "/api/v1/events");
-  if (auto* error = std::get_if<Error>(&idempotency)) {
-    co_return ErrorResponse(request, *error, now);
+  if (!idempotency) {
+    co_return ErrorResponse(request, idempotency.error(), now);
   }
   std::vector<NumberTexts> numbers;
   auto parsed = ParseItems(request, numbers);
-  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
-  auto& items = std::get<0>(parsed);
+  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
+  auto& items = *parsed;
 
   // Validate every item; the valid ones go to the store together.
   std::vector<boost::json::object> results(items.size());
   std::vector<EventDraft> drafts;
   std::vector<std::size_t> draft_index;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    hub::DraftResult draft = std::holds_alternative<Error>(items[i])
-                                 ? hub::DraftResult(std::get<Error>(items[i]))
-                                 : DraftFromItem(std::get<boost::json::value>(items[i]), claims,
-                                                 now, services->options.validation);
-    if (auto* error = std::get_if<Error>(&draft)) {
-      results[i] = ErrorItem(*error);
+    hub::DraftResult draft =
+        items[i].has_error() ? hub::DraftResult(items[i].error())
+                             : DraftFromItem(*items[i], claims, now, services->options.validation);
+    if (!draft) {
+      results[i] = ErrorItem(draft.error());
     } else {
-      numbers[i].Restore(std::get<EventDraft>(draft).json);
-      drafts.push_back(std::get<EventDraft>(std::move(draft)));
+      numbers[i].Restore(draft->json);
+      drafts.push_back(*std::move(draft));
       draft_index.push_back(i);
     }
   }
@@ -135,19 +135,19 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   std::size_t accepted = 0;
   if (!drafts.empty()) {
     outcome =
-        co_await Publish(services->hub.publisher(), std::move(drafts),
-                         std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
-    if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
-    for (std::size_t k = 0; k < outcome.events.size() && k < draft_index.size(); ++k) {
+        co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
+    if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
+    for (std::size_t k = 0; k < outcome->events.size() && k < draft_index.size(); ++k) {
       boost::json::object& result = results[draft_index[k]];
-      if (outcome.events[k].error) {
-        result = ErrorItem(*outcome.events[k].error);
+      const Result<hub::PublishedEvent>& event = outcome->events[k];
+      if (!event) {
+        result = ErrorItem(event.error());
         continue;
       }
       ++accepted;
       result["status"] = 200;
-      result["event_id"] = FormatEventId(outcome.events[k].id);
-      result["connection_count"] = outcome.events[k].connection_count;
+      result["event_id"] = FormatEventId(event->id);
+      result["connection_count"] = event->connection_count;
     }
   }
   boost::json::object body;

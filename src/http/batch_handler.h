@@ -38,8 +38,8 @@ boost::asio::awaitable<Response> HandleBatch(const Request& request, const Route
 // drives the same code. The items of the body (a JSON array, or NDJSON lines when Content-Type
 // is application/x-ndjson), each parsed or why not, or an error for the whole request;
 // `numbers` receives the text of each item's numbers (core/json_numbers.h).
-std::variant<std::vector<std::variant<boost::json::value, Error>>, Error> ParseItems(
-    const Request& request, std::vector<NumberTexts>& numbers);
+Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,
+                                                           std::vector<NumberTexts>& numbers);
 // One batch item → a draft, or why not.
 hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,
                                std::chrono::system_clock::time_point now,

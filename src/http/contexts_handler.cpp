@@ -30,9 +30,9 @@ Error BadRequest(std::string message) {
 
 Error StoreUnavailable() {
   return Error{ErrorCode::kServiceUnavailable,
-                  "The event store is unavailable; retry shortly.",
-                  {},
-                  std::chrono::seconds(1)};
+               "The event store is unavailable; retry shortly.",
+               {},
+               std::chrono::seconds(1)};
 }
 
 std::string Rfc3339(std::int64_t unix_ms) {
@@ -74,7 +74,7 @@ Response EnvelopeResponse(const Request& request, beast_http::status status,
 
 // A name from a request body: trimmed of ASCII white space, then 1-kMaxContextNameBytes bytes
 // without control characters (the JSON parser has already refused invalid UTF-8).
-std::variant<std::string, Error> ContextName(const boost::json::value& value) {
+Result<std::string> ContextName(const boost::json::value& value) {
   const auto* text = value.if_string();
   if (text == nullptr) return BadRequest("name must be a string.");
   std::string_view name = *text;
@@ -90,11 +90,11 @@ std::variant<std::string, Error> ContextName(const boost::json::value& value) {
 }
 
 // The JSON object of a body; an empty body is an empty object when `empty_ok`.
-std::variant<boost::json::object, Error> BodyObject(const Request& request, bool empty_ok) {
+Result<boost::json::object> BodyObject(const Request& request, bool empty_ok) {
   if (empty_ok && request.body().empty()) return boost::json::object();
   auto parsed = ParseJsonBody(request);
-  if (auto* error = std::get_if<Error>(&parsed)) return std::move(*error);
-  auto* object = std::get<boost::json::value>(parsed).if_object();
+  if (!parsed) return parsed.error();
+  auto* object = parsed->if_object();
   if (object == nullptr) return BadRequest("The body must be a JSON object.");
   return std::move(*object);
 }
@@ -107,15 +107,15 @@ std::optional<Error> CheckPathId(const RouteMatch& match) {
 
 // Whose contexts a request manages: the caller's, or with `?user_id=` and the events:publish
 // scope any user's (another system keeping Herald's table in step, docs/MIGRATING.md).
-std::variant<UserId, Error> ActingUser(const auth::Claims& claims, std::string_view query) {
+Result<UserId> ActingUser(const auth::Claims& claims, std::string_view query) {
   const auto param = QueryParam(query, "user_id");
   if (!param || *param == claims.user.str()) return claims.user;
   if (!IsValidClientId(*param)) return BadRequest("Malformed user_id.");
   if (!claims.HasScope(hub::kPublishScope)) {
     return Error{ErrorCode::kForbidden,
-                    "User ID mismatch: this token may only manage its own contexts.",
-                    {},
-                    {}};
+                 "User ID mismatch: this token may only manage its own contexts.",
+                 {},
+                 {}};
   }
   return UserId(std::string(*param));
 }
@@ -143,7 +143,7 @@ std::optional<store::ContextPosition> DecodeCursor(std::string_view cursor) {
 }
 
 // The page a list request asks for, or 400.
-std::variant<store::ContextQuery, Error> ListPage(std::string_view query) {
+Result<store::ContextQuery> ListPage(std::string_view query) {
   store::ContextQuery page;
   page.limit = kDefaultPageSize;
   if (const auto limit = QueryParam(query, "limit")) {
@@ -174,24 +174,24 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   const auto now = services->Now();
   auto caller =
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
-  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
-  auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
-  if (auto* error = std::get_if<Error>(&acting)) co_return ErrorResponse(request, *error, now);
-  const UserId user = std::get<UserId>(std::move(acting));
+  if (!caller) co_return ErrorResponse(request, caller.error(), now);
+  auto acting = ActingUser(*caller, match.query);
+  if (!acting) co_return ErrorResponse(request, acting.error(), now);
+  const UserId user = *std::move(acting);
 
   if (request.method() == beast_http::verb::get) {
     auto page = ListPage(match.query);
-    if (auto* error = std::get_if<Error>(&page)) co_return ErrorResponse(request, *error, now);
-    store::ContextQuery query = std::get<store::ContextQuery>(std::move(page));
+    if (!page) co_return ErrorResponse(request, page.error(), now);
+    store::ContextQuery query = *std::move(page);
     const std::size_t limit = query.limit;
     ++query.limit;  // one more than the page: whether another page follows
     hub::Hub* hub = &services->hub;
     auto view = co_await Offload(hub->store_pool(),
                                  [hub, &user, &query] { return hub->ReadView(user, query); });
-    if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
-    std::vector<store::ContextRecord>& contexts = view.value->contexts;
+    if (!view.has_value()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
+    std::vector<store::ContextRecord>& contexts = view->contexts;
     boost::json::object meta;
-    meta["total"] = view.value->total;
+    meta["total"] = view->total;
     meta["next_cursor"] = nullptr;
     if (contexts.size() > limit) {
       contexts.resize(limit);
@@ -211,30 +211,28 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
   // the user's cookie, but not an application/json one without a CORS preflight.
   const bool bearer = request.find(beast_http::field::authorization) != request.end();
   auto body = BodyObject(request, bearer);
-  if (auto* error = std::get_if<Error>(&body)) co_return ErrorResponse(request, *error, now);
+  if (!body) co_return ErrorResponse(request, body.error(), now);
   hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
   // The caller's own id (the system that owns the conversation chose it), or a fresh one.
-  if (const auto* id = std::get<boost::json::object>(body).if_contains("context_id");
-      id != nullptr && !id->is_null()) {
+  if (const auto* id = body->if_contains("context_id"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || !IsValidContextId(id->get_string())) {
       co_return ErrorResponse(request, BadRequest("Malformed context_id."), now);
     }
     command.id = ContextId(std::string(id->get_string()));
   }
-  const auto* name = std::get<boost::json::object>(body).if_contains("name");
+  const auto* name = body->if_contains("name");
   if (name == nullptr || name->is_null()) {
     command.name = hub::DefaultContextName(now);
   } else {
     auto checked = ContextName(*name);
-    if (auto* error = std::get_if<Error>(&checked))
-      co_return ErrorResponse(request, *error, now);
-    command.name = std::get<std::string>(std::move(checked));
+    if (!checked) co_return ErrorResponse(request, checked.error(), now);
+    command.name = *std::move(checked);
   }
   const hub::PublishOutcome outcome =
       co_await Publish(services->hub.publisher(), std::move(command));
-  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
   co_return EnvelopeResponse(request, beast_http::status::created,
-                             ContextJson(*outcome.context, false), services->Now());
+                             ContextJson(*outcome->context, false), services->Now());
 }
 
 asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch& match,
@@ -242,11 +240,11 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
   const auto now = services->Now();
   auto caller =
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, *requester);
-  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (!caller) co_return ErrorResponse(request, caller.error(), now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
-  auto acting = ActingUser(std::get<auth::Claims>(caller), match.query);
-  if (auto* error = std::get_if<Error>(&acting)) co_return ErrorResponse(request, *error, now);
-  const UserId user = std::get<UserId>(std::move(acting));
+  auto acting = ActingUser(*caller, match.query);
+  if (!acting) co_return ErrorResponse(request, acting.error(), now);
+  const UserId user = *std::move(acting);
   const ContextId id(match.path_id);
 
   if (request.method() == beast_http::verb::get) {
@@ -256,39 +254,38 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
       only.only = id;
       return hub->ReadView(user, only);
     });
-    if (!view.ok()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
-    if (view.value->contexts.empty()) {
+    if (!view.has_value()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
+    if (view->contexts.empty()) {
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Context not found.", {}, {}},
                               services->Now());
     }
     co_return EnvelopeResponse(request, beast_http::status::ok,
-                               ContextJson(view.value->contexts.front(), true), services->Now());
+                               ContextJson(view->contexts.front(), true), services->Now());
   }
 
   hub::ContextCommand command{hub::ContextCommand::Kind::kDelete, user, id, {}};
   if (request.method() == beast_http::verb::put) {
     auto body = BodyObject(request, false);
-    if (auto* error = std::get_if<Error>(&body)) co_return ErrorResponse(request, *error, now);
-    const auto* name = std::get<boost::json::object>(body).if_contains("name");
+    if (!body) co_return ErrorResponse(request, body.error(), now);
+    const auto* name = body->if_contains("name");
     if (name == nullptr || name->is_null()) {
       co_return ErrorResponse(request, BadRequest("name is required."), now);
     }
     auto checked = ContextName(*name);
-    if (auto* error = std::get_if<Error>(&checked))
-      co_return ErrorResponse(request, *error, now);
+    if (!checked) co_return ErrorResponse(request, checked.error(), now);
     command.kind = hub::ContextCommand::Kind::kRename;
-    command.name = std::get<std::string>(std::move(checked));
+    command.name = *std::move(checked);
   }
   const hub::PublishOutcome outcome =
       co_await Publish(services->hub.publisher(), std::move(command));
-  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
   if (request.method() == beast_http::verb::delete_) {
     Response response{beast_http::status::no_content, request.version()};
     response.keep_alive(request.keep_alive());
     response.prepare_payload();
     co_return response;
   }
-  co_return EnvelopeResponse(request, beast_http::status::ok, ContextJson(*outcome.context, false),
+  co_return EnvelopeResponse(request, beast_http::status::ok, ContextJson(*outcome->context, false),
                              services->Now());
 }
 
@@ -297,14 +294,14 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (!caller) co_return ErrorResponse(request, caller.error(), now);
   if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
-  const auth::Claims& claims = std::get<auth::Claims>(caller);
+  const auth::Claims& claims = *caller;
 
   NumberTexts numbers;
   auto parsed = ParseJsonBody(request, &numbers);
-  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
-  auto* envelope = std::get<boost::json::value>(parsed).if_object();
+  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
+  auto* envelope = parsed->if_object();
   if (envelope == nullptr) {
     co_return ErrorResponse(
         request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
@@ -329,23 +326,23 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   auto draft = hub::FinishDraft(*protocol, claims.user, ContextId(match.path_id),
                                 std::move(event->get_object()), claims, now,
                                 services->options.validation, "event.");
-  if (auto* error = std::get_if<Error>(&draft)) co_return ErrorResponse(request, *error, now);
-  numbers.Restore(std::get<EventDraft>(draft).json);
-  std::get<EventDraft>(draft).context_must_exist = true;
+  if (!draft) co_return ErrorResponse(request, draft.error(), now);
+  numbers.Restore(draft->json);
+  draft->context_must_exist = true;
 
   auto idempotency =
       IdempotencyOf(request, claims, "/api/v1/core/contexts/" + match.path_id + "/events");
-  if (auto* error = std::get_if<Error>(&idempotency)) {
-    co_return ErrorResponse(request, *error, now);
+  if (!idempotency) {
+    co_return ErrorResponse(request, idempotency.error(), now);
   }
   std::vector<EventDraft> drafts;
-  drafts.push_back(std::get<EventDraft>(std::move(draft)));
+  drafts.push_back(*std::move(draft));
   const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(drafts),
-                       std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
-  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
-  const hub::PublishedEvent& published = outcome.events.front();
-  if (published.error) co_return ErrorResponse(request, *published.error, services->Now());
+      co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
+  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
+  const Result<hub::PublishedEvent>& published_event = outcome->events.front();
+  if (!published_event) co_return ErrorResponse(request, published_event.error(), services->Now());
+  const hub::PublishedEvent& published = *published_event;
 
   boost::json::object response;
   response["success"] = true;

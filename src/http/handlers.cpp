@@ -61,8 +61,8 @@ Response HandleAdminConnections(const Request& request, const RouteMatch& match,
   const auto now = services->Now();
   auto caller =
       AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kRead, requester);
-  if (auto* error = std::get_if<Error>(&caller)) return ErrorResponse(request, *error, now);
-  if (!std::get<auth::Claims>(caller).HasScope("admin")) {
+  if (!caller) return ErrorResponse(request, caller.error(), now);
+  if (!caller->HasScope("admin")) {
     return ErrorResponse(request, {ErrorCode::kForbidden, "The admin scope is required.", {}, {}},
                          now);
   }

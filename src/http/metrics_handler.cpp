@@ -20,12 +20,12 @@ namespace {
 // dashboard's) reads them. Not charged to a rate limit, like the other operations routes: a
 // scrape refused with 429 would leave a gap in the operator's graphs.
 std::optional<Error> RefuseMetrics(const Request& request, const RouteMatch& match,
-                                      Requester& requester, Services* services) {
+                                   Requester& requester, Services* services) {
   if (!services->options.metrics_require_token) return std::nullopt;
   auto caller = Authenticate(request, match.query, services->verifier,
                              services->options.allow_query_token, services->Now());
-  if (auto* error = std::get_if<Error>(&caller)) return std::move(*error);
-  const auto& claims = std::get<auth::Claims>(caller);
+  if (!caller) return caller.error();
+  const auto& claims = *caller;
   requester.user = claims.user;
   if (claims.HasScope("metrics") || claims.HasScope("admin")) return std::nullopt;
   return Error{ErrorCode::kForbidden, "The metrics or admin scope is required.", {}, {}};

@@ -35,9 +35,9 @@ std::string Fingerprint(std::string_view route, std::string_view body) {
 
 }  // namespace
 
-std::variant<std::optional<hub::IdempotencyKey>, Error> IdempotencyOf(const Request& request,
-                                                                         const auth::Claims& caller,
-                                                                         std::string_view route) {
+Result<std::optional<hub::IdempotencyKey>> IdempotencyOf(const Request& request,
+                                                         const auth::Claims& caller,
+                                                         std::string_view route) {
   const auto header = request.find("Idempotency-Key");
   if (header == request.end()) return std::optional<hub::IdempotencyKey>{};
   const std::string_view key = header->value();
@@ -57,7 +57,7 @@ std::variant<std::optional<hub::IdempotencyKey>, Error> IdempotencyOf(const Requ
 }
 
 void MarkReplayed(Response& response, const hub::PublishOutcome& outcome) {
-  if (outcome.replayed) response.set("Idempotent-Replayed", "true");
+  if (outcome && outcome->replayed) response.set("Idempotent-Replayed", "true");
 }
 
 std::string MediaType(const Request& request) {
@@ -70,8 +70,7 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-std::variant<boost::json::value, Error> ParseJsonBody(const Request& request,
-                                                         NumberTexts* numbers) {
+Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers) {
   if (MediaType(request) != "application/json") {
     return Error{
         ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.", {}, {}};
@@ -79,7 +78,7 @@ std::variant<boost::json::value, Error> ParseJsonBody(const Request& request,
   return ParseJson(request.body(), numbers);
 }
 
-std::variant<boost::json::value, Error> ParseJson(std::string_view text, NumberTexts* numbers) {
+Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers) {
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
@@ -98,18 +97,18 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
-  if (auto* error = std::get_if<Error>(&caller)) co_return ErrorResponse(request, *error, now);
+  if (!caller) co_return ErrorResponse(request, caller.error(), now);
 
   NumberTexts numbers;
   auto parsed = ParseJsonBody(request, &numbers);
-  if (auto* error = std::get_if<Error>(&parsed)) co_return ErrorResponse(request, *error, now);
-  auto& body = std::get<boost::json::value>(parsed);
+  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
+  auto& body = *parsed;
   if (!body.is_object()) {
     co_return ErrorResponse(
         request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
   }
 
-  const auth::Claims& claims = std::get<auth::Claims>(caller);
+  const auth::Claims& claims = *caller;
   const ValidationMode validation = services->options.validation;
   std::string custom_name;  // the broadcast route: the CUSTOM event's name
   std::string_view route;
@@ -123,23 +122,23 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
     draft = hub::DraftFromWebhook(agui ? Protocol::kAgui : Protocol::kA2a,
                                   std::move(body.get_object()), claims, now, validation);
   }
-  if (auto* error = std::get_if<Error>(&draft)) co_return ErrorResponse(request, *error, now);
-  numbers.Restore(std::get<EventDraft>(draft).json);
+  if (!draft) co_return ErrorResponse(request, draft.error(), now);
+  numbers.Restore(draft->json);
 
   auto idempotency = IdempotencyOf(request, claims, route);
-  if (auto* error = std::get_if<Error>(&idempotency)) {
-    co_return ErrorResponse(request, *error, now);
+  if (!idempotency) {
+    co_return ErrorResponse(request, idempotency.error(), now);
   }
 
   std::vector<EventDraft> drafts;
-  drafts.push_back(std::get<EventDraft>(std::move(draft)));
+  drafts.push_back(*std::move(draft));
   const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(drafts),
-                       std::get<std::optional<hub::IdempotencyKey>>(std::move(idempotency)));
-  if (outcome.error) co_return ErrorResponse(request, *outcome.error, services->Now());
+      co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
+  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
 
-  const hub::PublishedEvent& published = outcome.events.front();
-  if (published.error) co_return ErrorResponse(request, *published.error, services->Now());
+  const Result<hub::PublishedEvent>& event = outcome->events.front();
+  if (!event) co_return ErrorResponse(request, event.error(), services->Now());
+  const hub::PublishedEvent& published = *event;
   boost::json::object response;
   response["status"] = "broadcasted";
   response["connection_count"] = published.connection_count;

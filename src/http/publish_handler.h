@@ -24,9 +24,9 @@ boost::asio::awaitable<Response> HandleWebhook(const Request& request, const Rou
 // The request's Idempotency-Key (spec §1.2), scoped to the caller and the route, with a
 // fingerprint of the body; nullopt without the header; 400 for a malformed key (1-255 visible
 // ASCII characters).
-std::variant<std::optional<hub::IdempotencyKey>, Error> IdempotencyOf(const Request& request,
-                                                                         const auth::Claims& caller,
-                                                                         std::string_view route);
+Result<std::optional<hub::IdempotencyKey>> IdempotencyOf(const Request& request,
+                                                         const auth::Claims& caller,
+                                                         std::string_view route);
 
 // Marks a response answering a replayed Idempotency-Key.
 void MarkReplayed(Response& response, const hub::PublishOutcome& outcome);
@@ -37,10 +37,8 @@ std::string MediaType(const Request& request);
 // Parses a JSON request body with the limits of spec §3.2: Content-Type application/json
 // (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422). An event's body
 // passes `numbers`, which receives the text of its numbers (core/json_numbers.h).
-std::variant<boost::json::value, Error> ParseJsonBody(const Request& request,
-                                                         NumberTexts* numbers = nullptr);
+Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers = nullptr);
 // The same, without the content-type check (for one NDJSON line).
-std::variant<boost::json::value, Error> ParseJson(std::string_view text,
-                                                     NumberTexts* numbers = nullptr);
+Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers = nullptr);
 
 }  // namespace herald::http

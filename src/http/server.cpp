@@ -43,17 +43,17 @@ void LogEscapedException(std::exception_ptr error) {
 
 Error TooManyConnections() {
   return Error{ErrorCode::kRateLimited,
-                  "Too many open connections for this user on this stream.",
-                  {},
-                  std::chrono::seconds(5)};
+               "Too many open connections for this user on this stream.",
+               {},
+               std::chrono::seconds(5)};
 }
 
 // Authenticates and admits a stream request (spec §1.1, §2, §6).
-std::variant<StreamRequest, Error> PrepareStream(const Request& request, const RouteMatch& match,
-                                                    Requester& requester, Services& services) {
+Result<StreamRequest> PrepareStream(const Request& request, const RouteMatch& match,
+                                    Requester& requester, Services& services) {
   auto caller = AuthenticateAndCharge(request, match.query, services,
                                       hub::RateLimitKind::kStreamOpen, requester);
-  if (auto* error = std::get_if<Error>(&caller)) return std::move(*error);
+  if (!caller) return caller.error();
   if (services.draining.load()) {
     return Error{
         ErrorCode::kServiceUnavailable, "The hub is shutting down.", {}, std::chrono::seconds(1)};
@@ -61,7 +61,7 @@ std::variant<StreamRequest, Error> PrepareStream(const Request& request, const R
 
   StreamRequest stream;
   stream.stream = StreamOf(match.route);
-  stream.claims = std::get<auth::Claims>(std::move(caller));
+  stream.claims = *std::move(caller);
   if (auto context = QueryParam(match.query, "context_id")) {
     if (!IsValidContextId(*context)) {
       return Error{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
@@ -86,8 +86,8 @@ std::variant<StreamRequest, Error> PrepareStream(const Request& request, const R
 
 // Cluster mode (spec §6): the cap counts the user's streams on every live node, checked on a
 // store thread. A refused stream gives its local slot back.
-asio::awaitable<std::variant<StreamRequest, Error>> AdmitAcrossCluster(StreamRequest stream,
-                                                                          Services* services) {
+asio::awaitable<Result<StreamRequest>> AdmitAcrossCluster(StreamRequest stream,
+                                                          Services* services) {
   hub::ClusterPresence* cluster = services->hub.cluster();
   if (cluster == nullptr) co_return stream;
   // Captures pointers only: GCC 12 miscompiles coroutine parameters (here Offload's `fn`) that
@@ -124,14 +124,14 @@ constexpr std::size_t kLingerBytes = 64 * 1024;
 Error OverBudget(hub::ByteBudget::Refusal refusal) {
   if (refusal == hub::ByteBudget::Refusal::kPerKey) {
     return Error{ErrorCode::kRateLimited,
-                    "Too many response bytes in flight for this user; retry later.",
-                    {},
-                    std::chrono::seconds(1)};
+                 "Too many response bytes in flight for this user; retry later.",
+                 {},
+                 std::chrono::seconds(1)};
   }
   return Error{ErrorCode::kServiceUnavailable,
-                  "The hub is writing too many responses; retry shortly.",
-                  {},
-                  std::chrono::seconds(1)};
+               "The hub is writing too many responses; retry shortly.",
+               {},
+               std::chrono::seconds(1)};
 }
 
 // One line of the access log (http/access_log.h), when there is one.
@@ -251,11 +251,8 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
       const auto& match = std::get<RouteMatch>(routed);
       if (IsStreamRoute(match.route)) {
         auto prepared = PrepareStream(request, match, requester, *services);
-        if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
-          prepared = co_await AdmitAcrossCluster(std::move(*ready), services);
-          ready = std::get_if<StreamRequest>(&prepared);
-        }
-        if (auto* ready = std::get_if<StreamRequest>(&prepared)) {
+        if (prepared) prepared = co_await AdmitAcrossCluster(*std::move(prepared), services);
+        if (StreamRequest* ready = prepared ? &*prepared : nullptr) {
           if (cors_origin) ready->extra_head = CorsHeaderLines(*cors_origin);
           ready->extra_head += fmt::format("{}: {}\r\n", kRequestIdHeader, request_id);
           LogAccess(options, request, 200, started, request_id, requester.user, 0, true);
@@ -265,7 +262,7 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
                          LogEscapedException);
           co_return;
         }
-        response = ErrorResponse(request, std::get<Error>(prepared), services->Now());
+        response = ErrorResponse(request, prepared.error(), services->Now());
       } else {
         response = co_await HandleRequest(request, match, &requester, services);
       }

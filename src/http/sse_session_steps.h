@@ -150,31 +150,29 @@ boost::asio::awaitable<void> SseSession<IoStream>::SendOpening() {
   };
   // A contexts stream that resumes needs no snapshot: read its contexts only if it cannot.
   auto view = co_await read(contexts_stream && !request_.cursor);
-  if (contexts_stream && request_.cursor && view.ok() &&
-      hub::PlanResume(request_.cursor, history, view.value->range).kind !=
-          hub::ResumeKind::kReplay) {
+  if (contexts_stream && request_.cursor && view.has_value() &&
+      hub::PlanResume(request_.cursor, history, view->range).kind != hub::ResumeKind::kReplay) {
     view = co_await read(true);
   }
   const std::string head = ResponseHead(c_.chunked, request_.extra_head);
   std::string frames;
-  if (!view.ok()) {
+  if (!view.has_value()) {
     // Still a 200 that ends at once: a browser's EventSource retries it, a 503 it would not.
     metrics_.StoreError();
-    spdlog::warn("stream store read failed: {}", view.error.message);
+    spdlog::warn("stream store read failed: {}", view.error().message);
     frames = sse::Preamble(options_.client_retry, "ok");
     reason_ = hub::DisconnectReason::kError;
   } else {
-    Opening opening =
-        PlanOpening(request_, *view.value, history, options_, subscriber_.id(), hub_.Now());
+    Opening opening = PlanOpening(request_, *view, history, options_, subscriber_.id(), hub_.Now());
     if (opening.plan.kind != hub::ResumeKind::kFresh)
       metrics_.ReplayServed(opening.plan.kind == hub::ResumeKind::kReset);
     plan_ = std::move(opening.plan);
     frames = std::move(opening.frames);
     floor_ = opening.floor;
-    range_last_ = view.value->range.last;
+    range_last_ = view->range.last;
   }
   if (co_await Write(c_, subscriber_, boost::asio::buffer(frames), head)) WriteFailed();
-  if (!view.ok()) alive_ = false;
+  if (!view.has_value()) alive_ = false;
   if (alive_) WatchPeer(connection_);
 }
 
@@ -190,14 +188,14 @@ boost::asio::awaitable<void> SseSession<IoStream>::Replay() {
                                              &filter, limit = options_.replay_page_events] {
           return hub.ReadAfter(user, after, filter, limit);
         });
-    if (!page.ok()) {
+    if (!page.has_value()) {
       metrics_.StoreError();
       reason_ = hub::DisconnectReason::kError;
       alive_ = false;
       break;
     }
-    const std::string frames = ReplayFrames(*page.value, request_.stream, after);
-    more = page.value->more && !page.value->events.empty();
+    const std::string frames = ReplayFrames(*page, request_.stream, after);
+    more = page->more && !page->events.empty();
     if (!frames.empty() && co_await Write(c_, subscriber_, boost::asio::buffer(frames))) {
       WriteFailed();
     }

@@ -22,8 +22,8 @@ ClusterPresence::~ClusterPresence() { Stop(); }
 
 void ClusterPresence::Start() {
   auto first = registry_->Heartbeat(lease_, limiter_.Snapshot(), true);
-  if (!first.ok()) throw std::runtime_error(first.error.message);
-  spdlog::info("cluster node {} joined ({} live)", registry_->node(), first.value->size());
+  if (!first.has_value()) throw std::runtime_error(first.error().message);
+  spdlog::info("cluster node {} joined ({} live)", registry_->node(), first->size());
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -42,22 +42,22 @@ void ClusterPresence::Stop() {
 
 std::optional<ClusterPresence::Slot> ClusterPresence::Admit(const UserId& user, Stream stream) {
   auto admitted = registry_->Admit(user, stream, cap_);
-  if (!admitted.ok()) {
+  if (!admitted.has_value()) {
     // The database is away: this node's own cap still holds; the next heartbeat that reaches
     // it rewrites the counts, this stream included.
-    spdlog::warn("cluster cap not checked: {}", admitted.error.message);
+    spdlog::warn("cluster cap not checked: {}", admitted.error().message);
     rewrite_.store(true);
     return Slot{};
   }
-  if (!*admitted.value) return std::nullopt;
+  if (!*admitted) return std::nullopt;
   return Slot{this, user, stream};
 }
 
 void ClusterPresence::Release(const UserId& user, Stream stream) {
   boost::asio::post(store_pool_, [this, user, stream] {
     auto released = registry_->Release(user, stream);
-    if (!released.ok()) {
-      spdlog::warn("cluster slot not released: {}", released.error.message);
+    if (!released.has_value()) {
+      spdlog::warn("cluster slot not released: {}", released.error().message);
       rewrite_.store(true);
     }
   });
@@ -66,13 +66,13 @@ void ClusterPresence::Release(const UserId& user, Stream stream) {
 bool ClusterPresence::Beat() {
   const bool rewrite = rewrite_.exchange(false);
   auto nodes = registry_->Heartbeat(lease_, limiter_.Snapshot(), rewrite);
-  if (!nodes.ok()) {
+  if (!nodes.has_value()) {
     if (rewrite) rewrite_.store(true);
-    spdlog::warn("cluster heartbeat failed: {}", nodes.error.message);
+    spdlog::warn("cluster heartbeat failed: {}", nodes.error().message);
     return false;
   }
   std::vector<std::pair<std::string, std::uint64_t>> streams;
-  for (const auto& node : *nodes.value) streams.emplace_back(node.node, node.streams);
+  for (const auto& node : *nodes) streams.emplace_back(node.node, node.streams);
   metrics_.ClusterNodes(std::move(streams));
   return true;
 }

@@ -54,19 +54,19 @@ GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
     auto stored = stored_counts_.find(user);
     if (stored == stored_counts_.end()) {
       auto count = store_.CountContexts(user);
-      if (!count.ok()) return {.store_error = true, .refused = std::nullopt};
-      stored = stored_counts_.emplace(user, *count.value).first;
+      if (!count.has_value()) return {.store_error = true, .refused = std::nullopt};
+      stored = stored_counts_.emplace(user, *count).first;
     }
     const auto have = static_cast<std::int64_t>(stored->second) + created_[user];
     if (have >= static_cast<std::int64_t>(limits_.max_per_user)) {
       if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(false);
       return {.store_error = false,
-              .refused = Error{ErrorCode::kConflict,
-                                  "This user has reached the limit of " +
-                                      std::to_string(limits_.max_per_user) +
-                                      " contexts; delete some first.",
-                                  {},
-                                  {}}};
+              .refused =
+                  Error{ErrorCode::kConflict,
+                        "This user has reached the limit of " +
+                            std::to_string(limits_.max_per_user) + " contexts; delete some first.",
+                        {},
+                        {}}};
     }
   }
   if (limits_.creates != nullptr) {
@@ -76,22 +76,22 @@ GroupContexts::Creation GroupContexts::MayCreate(const UserId& user) {
       if (limits_.metrics != nullptr) limits_.metrics->ContextCreationRefused(true);
       return {.store_error = false,
               .refused = Error{ErrorCode::kRateLimited,
-                                  "Contexts are being created too fast for this user; retry later.",
-                                  {},
-                                  std::chrono::ceil<std::chrono::seconds>(wait)}};
+                               "Contexts are being created too fast for this user; retry later.",
+                               {},
+                               std::chrono::ceil<std::chrono::seconds>(wait)}};
     }
   }
   ++created_[user];
   return {};
 }
 
-GroupContexts::Working* GroupContexts::Load(const store::ContextKey& key) {
+Result<GroupContexts::Working*> GroupContexts::Load(const store::ContextKey& key) {
   if (auto found = touched_.find(key); found != touched_.end()) return &found->second;
   auto stored = store_.FindContext(key);
-  if (!stored.ok()) return nullptr;
+  if (!stored) return stored.error();
   order_.push_back(key);
   Working& working = touched_[key];
-  working.record = std::move(*stored.value);
+  working.record = std::move(*stored);
   return &working;
 }
 
@@ -100,8 +100,8 @@ std::optional<bool> GroupContexts::TaskSeen(const store::ContextKey& key, Workin
   if (working.group_tasks.contains(task)) return true;
   if (working.tasks_dropped) return false;
   auto seen = store_.TaskSeen(key, task);
-  if (!seen.ok()) return std::nullopt;
-  return *seen.value;
+  if (!seen.has_value()) return std::nullopt;
+  return *seen;
 }
 
 GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
@@ -109,8 +109,9 @@ GroupContexts::Verdict GroupContexts::Attribute(const EventDraft& draft,
   if (!draft.context) return Verdict::kAccepted;
   const ContextId& id = *draft.context;
   const store::ContextKey key{draft.user, id};
-  Working* working = Load(key);
-  if (working == nullptr) return Verdict::kStoreError;
+  const Result<Working*> loaded = Load(key);
+  if (!loaded) return Verdict::kStoreError;
+  Working* working = *loaded;
   std::optional<store::ContextRecord>& record = working->record;
   if (draft.context_effect != EventDraft::ContextEffect::kNone) {
     // Explicit, so whatever --contexts-auto-create says.
@@ -180,44 +181,43 @@ bool GroupContexts::Apply(const EventDraft& draft, Working& working) {
   return true;
 }
 
-std::optional<std::variant<store::ContextRecord, Error>> GroupContexts::Apply(
-    const ContextCommand& command, std::vector<EventDraft>& out) {
-  using Answer = std::variant<store::ContextRecord, Error>;
-  Working* working = Load({command.user, command.id});
-  if (working == nullptr) return std::nullopt;
+Result<store::ContextRecord> GroupContexts::Apply(const ContextCommand& command,
+                                                  std::vector<EventDraft>& out) {
+  const Result<Working*> loaded = Load({command.user, command.id});
+  if (!loaded) return loaded.error();
+  Working* working = *loaded;
   std::optional<store::ContextRecord>& record = working->record;
   switch (command.kind) {
     case ContextCommand::Kind::kCreate: {
       if (record) {  // the caller's id (or, never expected, a drawn one) is taken
-        return Answer(Error{
-            ErrorCode::kConflict, "This user already has a context with this id.", {}, {}});
+        return Error{ErrorCode::kConflict, "This user already has a context with this id."};
       }
       Creation creation = MayCreate(command.user);
-      if (creation.store_error) return std::nullopt;
-      if (creation.refused) return Answer(std::move(*creation.refused));
+      if (creation.store_error) return store::StoreFailure("contexts: count failed");
+      if (creation.refused) return std::move(*creation.refused);
       record = NewRecord(command.id, command.user, command.name);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_CREATED", &record->name, now_));
-      return Answer(*record);
+      return *record;
     }
     case ContextCommand::Kind::kRename:
-      if (!record) return Answer(ContextNotFound());
+      if (!record) return ContextNotFound();
       record->name = command.name;
       record->updated_at_ms = std::max(record->updated_at_ms, now_ms_);
       working->dirty = true;
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_UPDATED", &record->name, now_));
-      return Answer(*record);
+      return *record;
     case ContextCommand::Kind::kDelete: {
-      if (!record) return Answer(ContextNotFound());
+      if (!record) return ContextNotFound();
       Deleted(command.user);
       store::ContextRecord gone = std::move(*record);
       working->dirty = true;
       working->Drop();
       out.push_back(SystemEvent(command.user, command.id, "CONTEXT_DELETED", nullptr, now_));
-      return Answer(std::move(gone));
+      return gone;
     }
   }
-  return std::nullopt;
+  return store::StoreFailure("contexts: unknown command");
 }
 
 std::vector<store::ContextWrite> GroupContexts::Writes() const {

@@ -10,7 +10,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
-#include <variant>
 #include <vector>
 
 #include "core/clock.h"
@@ -68,10 +67,10 @@ class GroupContexts {
   Verdict Attribute(const EventDraft& draft, std::vector<EventDraft>& out);
 
   // Applies a command, appending its system event to `out`: the context afterwards (for kDelete,
-  // as it was), or not_found for a context the user does not have, conflict for a kCreate of an
-  // id the user has, or nullopt on a store error.
-  std::optional<std::variant<store::ContextRecord, Error>> Apply(const ContextCommand& command,
-                                                                    std::vector<EventDraft>& out);
+  // as it was), or why not: not_found for a context the user does not have, conflict for a
+  // kCreate of an id the user has (or past the user's cap), rate_limited past the creation rate,
+  // or the store's error (store::IsStoreFailure: the group fails).
+  Result<store::ContextRecord> Apply(const ContextCommand& command, std::vector<EventDraft>& out);
 
   // What the group changed, one write per context.
   std::vector<store::ContextWrite> Writes() const;
@@ -102,7 +101,7 @@ class GroupContexts {
   // A system CONTEXT_* event's effect on its context; false on a store error.
   bool Apply(const EventDraft& draft, Working& working);
 
-  Working* Load(const store::ContextKey& key);  // nullptr on a store error
+  Result<Working*> Load(const store::ContextKey& key);
   // Whether `task` was counted for the context before; nullopt on a store error.
   std::optional<bool> TaskSeen(const store::ContextKey& key, Working& working,
                                const std::string& task);

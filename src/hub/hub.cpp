@@ -63,23 +63,22 @@ void Hub::ArmSampler() {
   });
 }
 
-store::Result<store::ContextsView> Hub::ReadView(
-    const UserId& user, const std::optional<store::ContextQuery>& contexts) {
+Result<store::ContextsView> Hub::ReadView(const UserId& user,
+                                          const std::optional<store::ContextQuery>& contexts) {
   if (contexts) return store_.ReadContexts(user, *contexts);
   auto range = store_.Range(user);
-  if (!range.ok()) return store::Result<store::ContextsView>::Fail(range.error.message);
+  if (!range) return range.error();
   store::ContextsView view;
-  view.range = *range.value;
-  return store::Result<store::ContextsView>::Ok(std::move(view));
+  view.range = *range;
+  return Result<store::ContextsView>(std::move(view));
 }
 
-store::Result<store::ReplayPage> Hub::ReadAfter(const UserId& user, std::uint64_t after_sequence,
-                                                const store::ReplayFilter& filter,
-                                                std::size_t limit) {
+Result<store::ReplayPage> Hub::ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                         const store::ReplayFilter& filter, std::size_t limit) {
   return store_.ReadAfter(user, after_sequence, filter, limit);
 }
 
-bool Hub::StoreAnswers() { return store_.Range(UserId("health-probe")).ok(); }
+bool Hub::StoreAnswers() { return store_.Range(UserId("health-probe")).has_value(); }
 
 void Hub::DisconnectUser(const UserId& user, DisconnectReason reason) {
   for (std::size_t i = 0; i < shards_.size(); ++i) {

@@ -62,10 +62,10 @@ class Hub {
   std::uint32_t History() const { return store_.History(); }
   // The user's event range and, with `contexts`, the contexts it selects, from one snapshot of
   // the store.
-  store::Result<store::ContextsView> ReadView(const UserId& user,
-                                              const std::optional<store::ContextQuery>& contexts);
-  store::Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
-                                             const store::ReplayFilter& filter, std::size_t limit);
+  Result<store::ContextsView> ReadView(const UserId& user,
+                                       const std::optional<store::ContextQuery>& contexts);
+  Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                      const store::ReplayFilter& filter, std::size_t limit);
   // Whether the store answers a read (the health probe).
   bool StoreAnswers();
   Metrics& metrics() { return metrics_; }

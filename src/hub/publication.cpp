@@ -23,10 +23,10 @@ Error Invalid(std::string field, std::string message) {
 }
 
 // Reads an optional id field; nullopt when absent, an error when present but not a valid id.
-std::variant<std::optional<std::string>, Error> OptionalId(const boost::json::object& body,
-                                                              std::string_view field,
-                                                              bool (*valid)(std::string_view),
-                                                              std::string_view rule) {
+Result<std::optional<std::string>> OptionalId(const boost::json::object& body,
+                                              std::string_view field,
+                                              bool (*valid)(std::string_view),
+                                              std::string_view rule) {
   const auto* value = body.if_contains(field);
   if (value == nullptr) return std::optional<std::string>{};
   const auto* text = value->if_string();
@@ -57,7 +57,7 @@ std::optional<ContextId> EventContext(Protocol protocol, const boost::json::obje
 }
 
 // The original's CUSTOM value for one broadcast event_type, or why not (a 422).
-using BroadcastValue = std::variant<std::pair<std::string, boost::json::object>, Error>;
+using BroadcastValue = Result<std::pair<std::string, boost::json::object>>;
 
 const boost::json::object* ObjectAt(const boost::json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
@@ -165,15 +165,15 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
     const bool context = kIdFields[i] == "context_id";
     auto id = OptionalId(body, kIdFields[i], context ? IsValidContextId : IsValidClientId,
                          context ? kContextIdRule : kClientIdRule);
-    if (auto* error = std::get_if<Error>(&id)) return std::move(*error);
-    auto& value = std::get<std::optional<std::string>>(id);
+    if (!id) return id.error();
+    auto& value = *id;
     if (!value)
       return Invalid(std::string(kIdFields[i]), fmt::format("{} is required", kIdFields[i]));
     ids[i] = std::move(*value);
   }
   auto custom = BroadcastEvent(type->get_string(), body, ids[1], ids[2]);
-  if (auto* error = std::get_if<Error>(&custom)) return std::move(*error);
-  auto& [name, value] = std::get<std::pair<std::string, boost::json::object>>(custom);
+  if (!custom) return custom.error();
+  auto& [name, value] = *custom;
   boost::json::object event;
   event["type"] = "CUSTOM";
   event["timestamp"] = FormatRfc3339(now);  // as the original stamps it
@@ -188,12 +188,12 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
                              const auth::Claims& caller, std::chrono::system_clock::time_point now,
                              ValidationMode validation) {
   auto user = OptionalId(body, "user_id", IsValidClientId, kClientIdRule);
-  if (auto* error = std::get_if<Error>(&user)) return std::move(*error);
-  auto& user_id = std::get<std::optional<std::string>>(user);
+  if (!user) return user.error();
+  auto& user_id = *user;
   if (!user_id) return Invalid("user_id", "user_id is required");
   auto context = OptionalId(body, "context_id", IsValidContextId, kContextIdRule);
-  if (auto* error = std::get_if<Error>(&context)) return std::move(*error);
-  auto& context_id = std::get<std::optional<std::string>>(context);
+  if (!context) return context.error();
+  auto& context_id = *context;
 
   // The routing fields are not part of the event; copy the rest in the publisher's order.
   boost::json::object event(body.storage());
@@ -213,9 +213,9 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
                         std::string_view field_prefix) {
   if (user != caller.user && !caller.HasScope(kPublishScope)) {
     return Error{ErrorCode::kForbidden,
-                    "User ID mismatch: this token may only publish for its own user.",
-                    {},
-                    {}};
+                 "User ID mismatch: this token may only publish for its own user.",
+                 {},
+                 {}};
   }
   if (auto problem = ValidateEvent(protocol, event, validation)) {
     return Invalid(std::string(field_prefix) + problem->field, std::move(problem->message));

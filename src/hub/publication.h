@@ -18,7 +18,7 @@ namespace herald::hub {
 // The scope that lets a service publish for any user (spec §2).
 inline constexpr std::string_view kPublishScope = "events:publish";
 
-using DraftResult = std::variant<EventDraft, Error>;
+using DraftResult = Result<EventDraft>;
 
 // A webhook body (spec §1.2): one event of `protocol` plus a top-level "user_id" and optional
 // "context_id". Those two routing fields are removed from the event that is delivered.

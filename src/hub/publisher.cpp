@@ -73,12 +73,10 @@ void Publisher::Enqueue(Request request) {
   if (!accepted) {
     // Completed outside the lock: a completion may do anything, including publishing again.
     metrics_.PublishRejected();
-    PublishOutcome busy;
-    busy.error = Error{ErrorCode::kServiceUnavailable,
-                          "The hub is busy storing events; retry shortly.",
-                          {},
-                          std::chrono::seconds(1)};
-    Complete(request.done, std::move(busy));
+    Complete(request.done, Error{ErrorCode::kServiceUnavailable,
+                                 "The hub is busy storing events; retry shortly.",
+                                 {},
+                                 std::chrono::seconds(1)});
     return;
   }
   wake_.notify_one();
@@ -134,9 +132,9 @@ namespace {
 
 Error StoreUnavailable() {
   return Error{ErrorCode::kServiceUnavailable,
-                  "The event store is unavailable; retry shortly.",
-                  {},
-                  std::chrono::seconds(1)};
+               "The event store is unavailable; retry shortly.",
+               {},
+               std::chrono::seconds(1)};
 }
 
 // POST /contexts/{id}/events for a context the user does not have. Context ids are per user, so
@@ -145,9 +143,9 @@ Error ContextNotFound() { return Error{ErrorCode::kNotFound, "Context not found.
 
 Error KeyReused() {
   return Error{ErrorCode::kValidationError,
-                  "This Idempotency-Key was already used for a different request.",
-                  "Idempotency-Key",
-                  {}};
+               "This Idempotency-Key was already used for a different request.",
+               "Idempotency-Key",
+               {}};
 }
 
 }  // namespace
@@ -165,8 +163,7 @@ struct Publisher::RequestPlan {
   enum class Kind { kAppend, kCommand, kReplay, kFollow };
   Kind kind = Kind::kAppend;
   std::vector<std::size_t> positions;
-  std::optional<Error> error;                // kCommand: refused
-  std::optional<store::ContextRecord> context;  // kCommand: the context
+  Result<store::ContextRecord> answer;  // kCommand: the context, or why it was refused
   std::size_t leader = 0;
   std::optional<store::IdempotencyRecord> record;
 };
@@ -187,19 +184,20 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
   work.now = clock_.Now();
   work.plans.resize(group.size());
   const auto stored = StoreGroup(group, work);
-  if (!stored.ok()) {
+  if (!stored.has_value()) {
     metrics_.StoreError();
-    spdlog::error("store append of {} events failed: {}", work.drafts.size(), stored.error.message);
-  } else if (!stored.value->empty()) {
-    Deliver(*stored.value);
+    spdlog::error("store append of {} events failed: {}", work.drafts.size(),
+                  stored.error().message);
+  } else if (!stored->empty()) {
+    Deliver(*stored);
   }
   std::vector<PublishOutcome> outcomes(group.size());
   for (std::size_t i = 0; i < group.size(); ++i) {
     // A follower copies the outcome of its leader, an earlier request.
-    if (stored.ok()) {
-      outcomes[i] = OutcomeOf(group, i, work.plans[i], *stored.value, outcomes);
+    if (stored.has_value()) {
+      outcomes[i] = OutcomeOf(group, i, work.plans[i], *stored, outcomes);
     } else {
-      outcomes[i].error = StoreUnavailable();
+      outcomes[i] = StoreUnavailable();
     }
   }
   ReleasePending(group);
@@ -214,15 +212,15 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
 // group's transaction, so that no other writer (another node of a cluster) commits in between.
 // A store error while planning fails the whole group: a half-planned request must not leave
 // changes behind.
-store::Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group,
-                                                              GroupWork& work) {
-  using Stored = store::Result<std::vector<StoredEvent>>;
+Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group,
+                                                       GroupWork& work) {
+  using Stored = Result<std::vector<StoredEvent>>;
   auto opened = store_.BeginGroup();
-  if (!opened.ok()) {
-    spdlog::error("store: cannot open a write group: {}", opened.error.message);
-    return Stored::Fail(std::move(opened.error.message));
+  if (!opened.has_value()) {
+    spdlog::error("store: cannot open a write group: {}", opened.error().message);
+    return store::StoreFailure(std::move(opened.error().message));
   }
-  std::unique_ptr<store::WriteGroup> transaction = std::move(*opened.value);
+  std::unique_ptr<store::WriteGroup> transaction = std::move(*opened);
   GroupContexts contexts(
       *transaction, work.now, options_.contexts_auto_create,
       ContextLimits{.max_per_user = options_.max_contexts_per_user,
@@ -230,51 +228,50 @@ store::Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Reques
                     .metrics = &metrics_,
                     .clock = &clock_});
   for (std::size_t i = 0; i < group.size(); ++i) {
-    if (!PlanRequest(group, i, *transaction, contexts, work))
-      return Stored::Fail("planning failed");
+    if (auto planned = PlanRequest(group, i, *transaction, contexts, work); !planned) {
+      return planned.error();
+    }
   }
-  if (work.drafts.empty()) return Stored::Ok({});  // the transaction ends with nothing written
+  if (work.drafts.empty())
+    return Stored(std::vector<StoredEvent>{});  // the transaction ends with nothing written
   return transaction->Commit(work.drafts, work.claims, contexts.Writes(), work.now);
 }
 
-// Plans request `i`; false on a store error.
-bool Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
-                            store::WriteGroup& transaction, GroupContexts& contexts,
-                            GroupWork& work) {
+// Plans request `i`; the store's error when it fails.
+Result<void> Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
+                                    store::WriteGroup& transaction, GroupContexts& contexts,
+                                    GroupWork& work) {
   constexpr std::size_t kRefused = store::IdempotencyClaim::kRefused;
   Request& r = group[i];
   RequestPlan& plan = work.plans[i];
   if (r.command) {
     plan.kind = RequestPlan::Kind::kCommand;
     auto answer = contexts.Apply(*r.command, work.drafts);
-    if (!answer) return false;
-    if (auto* refused = std::get_if<Error>(&*answer)) {
-      plan.error = std::move(*refused);
-    } else {
-      plan.context = std::get<store::ContextRecord>(std::move(*answer));
-      plan.positions.push_back(work.drafts.size() - 1);
-    }
-    return true;
+    if (!answer && store::IsStoreFailure(answer.error())) return answer.error();
+    if (answer) plan.positions.push_back(work.drafts.size() - 1);
+    plan.answer = std::move(answer);
+    return {};
   }
   if (r.idempotency) {
     const std::string& key = r.idempotency->key;
     if (const auto leader = work.claimed.find(key); leader != work.claimed.end()) {
       plan.kind = RequestPlan::Kind::kFollow;
       plan.leader = leader->second;
-      return true;
+      return {};
     }
     auto found = transaction.FindIdempotencyKey(key, work.now);
-    if (!found.ok()) return false;
-    if (*found.value) {
+    if (!found) return found.error();
+    if (*found) {
       plan.kind = RequestPlan::Kind::kReplay;
-      plan.record = std::move(*found.value);
-      return true;
+      plan.record = std::move(*found);
+      return {};
     }
     work.claimed.emplace(key, i);
   }
   for (EventDraft& d : r.drafts) {
     const auto verdict = contexts.Attribute(d, work.drafts);
-    if (verdict == GroupContexts::Verdict::kStoreError) return false;
+    if (verdict == GroupContexts::Verdict::kStoreError)
+      return store::StoreFailure("planning failed");
     if (verdict == GroupContexts::Verdict::kNotFound) {
       plan.positions.push_back(kRefused);
     } else {
@@ -287,7 +284,7 @@ bool Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
                                                   plan.positions,
                                                   work.now + options_.idempotency_ttl});
   }
-  return true;
+  return {};
 }
 
 void Publisher::Deliver(const std::vector<StoredEvent>& stored) {
@@ -304,62 +301,54 @@ PublishOutcome Publisher::OutcomeOf(const std::vector<Request>& group, std::size
                                     RequestPlan& plan, const std::vector<StoredEvent>& stored,
                                     const std::vector<PublishOutcome>& outcomes) const {
   const Request& r = group[i];
-  PublishOutcome outcome;
+  Published published;
   switch (plan.kind) {
     case RequestPlan::Kind::kCommand:
-      if (plan.error) {
-        outcome.error = std::move(plan.error);
-        break;
-      }
-      outcome.context = std::move(plan.context);
-      outcome.events.push_back(PublishedEvent{stored[plan.positions.front()].id, 0, {}});
+      if (!plan.answer) return plan.answer.error();
+      published.context = *std::move(plan.answer);
+      published.events.push_back(PublishedEvent{stored[plan.positions.front()].id, 0});
       break;
     case RequestPlan::Kind::kAppend:
       for (std::size_t position : plan.positions) {
         if (position == store::IdempotencyClaim::kRefused) {
-          outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
+          published.events.push_back(ContextNotFound());
           continue;
         }
         const StoredEvent& e = stored[position];
-        outcome.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol), {}});
+        published.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol)});
       }
       break;
     case RequestPlan::Kind::kReplay:
       return ReplayOutcome(r, *plan.record);
     case RequestPlan::Kind::kFollow: {
-      const PublishOutcome& leader = outcomes[plan.leader];
       if (group[plan.leader].idempotency->fingerprint != r.idempotency->fingerprint) {
-        outcome.error = KeyReused();
-      } else {
-        outcome = leader;
-        outcome.replayed = !leader.error;
+        return KeyReused();
       }
-      break;
+      PublishOutcome outcome = outcomes[plan.leader];
+      if (outcome) outcome->replayed = true;
+      return outcome;
     }
   }
-  return outcome;
+  return published;
 }
 
 // A retry of a request stored earlier (its Idempotency-Key's record): the original ids.
 PublishOutcome Publisher::ReplayOutcome(const Request& r,
                                         const store::IdempotencyRecord& record) const {
-  PublishOutcome outcome;
-  if (record.fingerprint != r.idempotency->fingerprint) {
-    outcome.error = KeyReused();
-    return outcome;
-  }
-  outcome.replayed = true;
+  if (record.fingerprint != r.idempotency->fingerprint) return KeyReused();
+  Published published;
+  published.replayed = true;
   for (std::size_t k = 0; k < record.event_ids.size(); ++k) {
     const EventId& id = record.event_ids[k];
     if (id.sequence == 0) {
-      outcome.events.push_back(PublishedEvent{{}, 0, ContextNotFound()});
+      published.events.push_back(ContextNotFound());
       continue;
     }
     const std::size_t connections =
         k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
-    outcome.events.push_back(PublishedEvent{id, connections, {}});
+    published.events.push_back(PublishedEvent{id, connections});
   }
-  return outcome;
+  return published;
 }
 
 // The group is no longer pending: its share of the bounds is released before it completes, so
@@ -387,12 +376,12 @@ void Publisher::MaybePrune() {
   auto pruned = store_.Prune(options_.retention, clock_.Now(), options_.prune_rows_per_pass);
   // A full pass means more is waiting: keep pruning, one bounded pass between groups, so that
   // retention keeps up with any sustained publish rate instead of rows_per_pass per interval.
-  prune_backlog_ = pruned.ok() && *pruned.value >= options_.prune_rows_per_pass;
-  if (!pruned.ok()) {
+  prune_backlog_ = pruned.has_value() && *pruned >= options_.prune_rows_per_pass;
+  if (!pruned.has_value()) {
     metrics_.StoreError();
-    spdlog::warn("retention pruning failed: {}", pruned.error.message);
-  } else if (*pruned.value > 0) {
-    spdlog::debug("retention pruned {} events", *pruned.value);
+    spdlog::warn("retention pruning failed: {}", pruned.error().message);
+  } else if (*pruned > 0) {
+    spdlog::debug("retention pruned {} events", *pruned);
   }
 }
 

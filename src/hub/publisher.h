@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/error.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "core/event.h"
 #include "hub/connection_limiter.h"
 #include "hub/contexts.h"
@@ -36,17 +36,19 @@ struct PublishedEvent {
   // Local stream deliveries: the user's connections on the event's protocol stream plus those
   // on the contexts stream (spec §1.2).
   std::size_t connection_count = 0;
-  // Refused when its group was planned (its context belongs to another user, spec §3.4): this
-  // event alone was not stored.
-  std::optional<Error> error;
 };
 
-struct PublishOutcome {
-  std::optional<Error> error;                // set when nothing was stored
-  std::vector<PublishedEvent> events;           // one per draft, in order, when stored
+// What a stored request became.
+struct Published {
+  // One per draft, in order. An error: the event was refused when its group was planned (its
+  // context belongs to another user, spec §3.4), and this event alone was not stored.
+  std::vector<Result<PublishedEvent>> events;
   bool replayed = false;                        // an Idempotency-Key retry: nothing new was stored
   std::optional<store::ContextRecord> context;  // a context command's context
 };
+
+// A request's outcome: what was stored, or the Error when nothing was.
+using PublishOutcome = Result<Published>;
 
 // A request's Idempotency-Key (spec §1.2), already scoped to the caller and route.
 struct IdempotencyKey {
@@ -124,9 +126,10 @@ class Publisher {
   // with PlanRequest inside the transaction, then commits), Deliver, OutcomeOf (ReplayOutcome
   // for an Idempotency-Key stored earlier) per request, ReleasePending, and completes.
   void CommitGroup(std::vector<Request>& group);
-  store::Result<std::vector<StoredEvent>> StoreGroup(std::vector<Request>& group, GroupWork& work);
-  bool PlanRequest(std::vector<Request>& group, std::size_t i, store::WriteGroup& transaction,
-                   GroupContexts& contexts, GroupWork& work);
+  Result<std::vector<StoredEvent>> StoreGroup(std::vector<Request>& group, GroupWork& work);
+  Result<void> PlanRequest(std::vector<Request>& group, std::size_t i,
+                           store::WriteGroup& transaction, GroupContexts& contexts,
+                           GroupWork& work);
   void Deliver(const std::vector<StoredEvent>& stored);
   PublishOutcome OutcomeOf(const std::vector<Request>& group, std::size_t i, RequestPlan& plan,
                            const std::vector<StoredEvent>& stored,

@@ -27,12 +27,12 @@ Relay::~Relay() { Stop(); }
 
 void Relay::Start() {
   auto head = log_->Connect(options_.listen);
-  if (!head.ok()) throw std::runtime_error(head.error.message);
+  if (!head.has_value()) throw std::runtime_error(head.error().message);
   {
     std::lock_guard lock(mutex_);
-    cursor_ = *head.value;
+    cursor_ = *head;
   }
-  head_.store(*head.value);
+  head_.store(*head);
   connected_.store(true);
   metrics_.RelayState(true, 0, 0);
   thread_ = std::thread([this] { Run(); });
@@ -93,11 +93,11 @@ void Relay::EmitPendingUpTo(std::uint64_t position) {
 bool Relay::CatchUp() {
   for (;;) {
     auto page = log_->ReadAfter(cursor(), options_.page_events);
-    if (!page.ok()) {
-      spdlog::warn("{}", page.error.message);
+    if (!page.has_value()) {
+      spdlog::warn("{}", page.error().message);
       return false;
     }
-    std::vector<StoredEvent>& events = *page.value;
+    std::vector<StoredEvent>& events = *page;
     if (!events.empty()) {
       head_.store(std::max(head_.load(), events.back().position));
       std::lock_guard lock(mutex_);
@@ -136,14 +136,14 @@ void Relay::Pause(std::chrono::milliseconds duration) {
 
 bool Relay::Connect() {
   auto head = log_->Connect(options_.listen);
-  if (!head.ok()) {
-    spdlog::debug("{}", head.error.message);
+  if (!head.has_value()) {
+    spdlog::debug("{}", head.error().message);
     return false;
   }
-  head_.store(std::max(head_.load(), *head.value));
+  head_.store(std::max(head_.load(), *head));
   connected_.store(true);
   metrics_.RelayReconnected();
-  spdlog::info("relay reconnected at position {} (log head {})", cursor(), *head.value);
+  spdlog::info("relay reconnected at position {} (log head {})", cursor(), *head);
   return true;
 }
 
@@ -166,11 +166,11 @@ void Relay::Run() {
     }
     if (CatchUp()) {
       auto woke = log_->Wait(options_.poll_interval);
-      if (woke.ok()) {
-        head_.store(std::max(head_.load(), *woke.value));
+      if (woke.has_value()) {
+        head_.store(std::max(head_.load(), *woke));
         continue;
       }
-      spdlog::warn("{}", woke.error.message);
+      spdlog::warn("{}", woke.error().message);
     }
     // The connection is gone: catch up from the cursor once it is back.
     spdlog::warn("relay disconnected at position {}; reconnecting", cursor());

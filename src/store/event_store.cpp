@@ -8,8 +8,8 @@ namespace {
 template <class T, class Read>
 Result<T> InGroup(EventStore& store, Read read) {
   auto group = store.BeginGroup();
-  if (!group.ok()) return Result<T>::Fail(std::move(group.error.message));
-  return read(**group.value);
+  if (!group.has_value()) return StoreFailure(std::move(group.error().message));
+  return read(**group);
 }
 
 }  // namespace

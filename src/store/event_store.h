@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <boost/system/errc.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,28 +18,31 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "core/event.h"
 #include "core/event_id.h"
 #include "core/ids.h"
 
 namespace herald::store {
 
-// A store failure (disk full, database gone, corrupted file). `message` is for logs only.
-struct StoreError {
-  std::string message;
-};
+// A store failure (disk full, database gone, corrupted file): what a client is told is that the
+// service is unavailable; the message is for logs only. Every read and write returns a
+// Result<T> (core/error.h) holding the value or this Error. Its cause (errc::io_error) tells it
+// from a refusal by a caller that mixes the two (IsStoreFailure).
+inline Error StoreFailure(std::string message) {
+  return Error{ErrorCode::kServiceUnavailable,
+               std::move(message),
+               {},
+               {},
+               make_error_code(boost::system::errc::io_error)};
+}
 
-template <class T>
-struct Result {
-  std::optional<T> value;
-  StoreError error;
-
-  bool ok() const { return value.has_value(); }
-  static Result Ok(T v) { return Result{std::move(v), {}}; }
-  static Result Fail(std::string message) { return Result{std::nullopt, {std::move(message)}}; }
-};
+inline bool IsStoreFailure(const Error& error) {
+  return error.cause == boost::system::errc::io_error;
+}
 
 // What the store holds for one user: sequences in [first, last] are retained; first == last + 1
 // when nothing is retained; last == 0 when the user never had an event.

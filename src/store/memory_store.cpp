@@ -52,7 +52,7 @@ MemoryStore::MemoryStore(std::optional<std::uint32_t> history)
     : history_(history.value_or(NewHistory())) {}
 
 Result<std::unique_ptr<WriteGroup>> MemoryStore::BeginGroup() {
-  return Result<std::unique_ptr<WriteGroup>>::Ok(std::make_unique<Group>(*this));
+  return Result<std::unique_ptr<WriteGroup>>(std::make_unique<Group>(*this));
 }
 
 Result<std::vector<StoredEvent>> MemoryStore::Commit(std::span<const EventDraft> drafts,
@@ -90,7 +90,7 @@ Result<std::vector<StoredEvent>> MemoryStore::Commit(std::span<const EventDraft>
     if (write.reset_tasks) entry.tasks.clear();
     entry.tasks.insert(write.new_tasks.begin(), write.new_tasks.end());
   }
-  return Result<std::vector<StoredEvent>>::Ok(std::move(stored));
+  return Result<std::vector<StoredEvent>>(std::move(stored));
 }
 
 Result<std::optional<IdempotencyRecord>> MemoryStore::Key(
@@ -98,29 +98,29 @@ Result<std::optional<IdempotencyRecord>> MemoryStore::Key(
   std::shared_lock lock(mutex_);
   const auto it = keys_.find(key);
   if (it == keys_.end() || it->second.expires_at <= now) {
-    return Result<std::optional<IdempotencyRecord>>::Ok(std::nullopt);
+    return Result<std::optional<IdempotencyRecord>>(std::nullopt);
   }
-  return Result<std::optional<IdempotencyRecord>>::Ok(it->second.record);
+  return Result<std::optional<IdempotencyRecord>>(it->second.record);
 }
 
 Result<std::optional<ContextRecord>> MemoryStore::Context(const ContextKey& key) const {
   std::shared_lock lock(mutex_);
   const auto found = contexts_.find(key);
-  if (found == contexts_.end()) return Result<std::optional<ContextRecord>>::Ok(std::nullopt);
-  return Result<std::optional<ContextRecord>>::Ok(found->second.record);
+  if (found == contexts_.end()) return Result<std::optional<ContextRecord>>(std::nullopt);
+  return Result<std::optional<ContextRecord>>(found->second.record);
 }
 
 Result<bool> MemoryStore::Task(const ContextKey& context, const std::string& task) const {
   std::shared_lock lock(mutex_);
   const auto found = contexts_.find(context);
-  return Result<bool>::Ok(found != contexts_.end() && found->second.tasks.contains(task));
+  return Result<bool>(found != contexts_.end() && found->second.tasks.contains(task));
 }
 
 Result<std::uint64_t> MemoryStore::ContextCount(const UserId& user) const {
   std::shared_lock lock(mutex_);
   std::uint64_t count = 0;
   for (const auto& [key, entry] : contexts_) count += key.user == user ? 1 : 0;
-  return Result<std::uint64_t>::Ok(count);
+  return Result<std::uint64_t>(count);
 }
 
 Result<ContextsView> MemoryStore::ReadContexts(const UserId& user, const ContextQuery& query) {
@@ -137,7 +137,7 @@ Result<ContextsView> MemoryStore::ReadContexts(const UserId& user, const Context
   if (query.limit > 0 && view.contexts.size() > query.limit) view.contexts.resize(query.limit);
   if (const auto found = users_.find(user); found != users_.end())
     view.range = RangeOf(found->second);
-  return Result<ContextsView>::Ok(std::move(view));
+  return Result<ContextsView>(std::move(view));
 }
 
 Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t after_sequence,
@@ -145,7 +145,7 @@ Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t afte
   ReplayPage page;
   std::shared_lock lock(mutex_);
   const auto found = users_.find(user);
-  if (found == users_.end()) return Result<ReplayPage>::Ok(std::move(page));
+  if (found == users_.end()) return Result<ReplayPage>(std::move(page));
   const std::deque<StoredEvent>& events = found->second.events;
   auto it = std::upper_bound(events.begin(), events.end(), after_sequence,
                              [](std::uint64_t sequence, const StoredEvent& event) {
@@ -159,14 +159,14 @@ Result<ReplayPage> MemoryStore::ReadAfter(const UserId& user, std::uint64_t afte
     }
     page.events.push_back(*it);
   }
-  return Result<ReplayPage>::Ok(std::move(page));
+  return Result<ReplayPage>(std::move(page));
 }
 
 Result<UserRange> MemoryStore::Range(const UserId& user) {
   std::shared_lock lock(mutex_);
   const auto found = users_.find(user);
-  if (found == users_.end()) return Result<UserRange>::Ok(UserRange{});
-  return Result<UserRange>::Ok(RangeOf(found->second));
+  if (found == users_.end()) return Result<UserRange>(UserRange{});
+  return Result<UserRange>(RangeOf(found->second));
 }
 
 UserRange MemoryStore::RangeOf(const UserLog& log) {
@@ -192,7 +192,7 @@ Result<std::size_t> MemoryStore::Prune(const RetentionPolicy& policy,
     }
     if (deleted == max_rows) break;
   }
-  return Result<std::size_t>::Ok(deleted);
+  return Result<std::size_t>(deleted);
 }
 
 }  // namespace herald::store

@@ -23,17 +23,17 @@ Log::~Log() {
 
 Result<std::uint64_t> Log::Connect(bool listen) {
   using Out = Result<std::uint64_t>;
-  if (auto error = db_.Open(url_, "relay")) return Out::Fail("relay: connect: " + *error);
+  if (auto error = db_.Open(url_, "relay")) return StoreFailure("relay: connect: " + *error);
   // Listen first, then read the head: a commit after the read is always announced.
   if (listen) {
     Rows listening = db_.Exec("LISTEN herald_log");
-    if (!listening.ok()) return Out::Fail("relay: listen: " + listening.error());
+    if (!listening.ok()) return StoreFailure("relay: listen: " + listening.error());
   }
   Rows head = db_.Exec("SELECT position FROM herald_log_head WHERE id = 1");
   if (!head.ok() || head.size() != 1) {
-    return Out::Fail("relay: head: " + (head.ok() ? std::string("no row") : head.error()));
+    return StoreFailure("relay: head: " + (head.ok() ? std::string("no row") : head.error()));
   }
-  return Out::Ok(static_cast<std::uint64_t>(head.Int64(0, 0)));
+  return Out(static_cast<std::uint64_t>(head.Int64(0, 0)));
 }
 
 Result<std::vector<StoredEvent>> Log::ReadAfter(std::uint64_t after, std::size_t limit) {
@@ -41,15 +41,15 @@ Result<std::vector<StoredEvent>> Log::ReadAfter(std::uint64_t after, std::size_t
   static const std::string sql = fmt::format(
       "SELECT {} FROM herald_events WHERE position > $1 ORDER BY position LIMIT $2", kEventColumns);
   Rows rows = db_.Exec(sql.c_str(), {std::to_string(after), std::to_string(limit)});
-  if (!rows.ok()) return Out::Fail("relay: read: " + rows.error());
+  if (!rows.ok()) return StoreFailure("relay: read: " + rows.error());
   std::vector<StoredEvent> events;
   events.reserve(static_cast<std::size_t>(rows.size()));
   for (int row = 0; row < rows.size(); ++row) {
     auto event = EventFromRow(rows, row, history_);
-    if (!event) return Out::Fail("relay: unknown protocol code");
+    if (!event) return StoreFailure("relay: unknown protocol code");
     events.push_back(std::move(*event));
   }
-  return Out::Ok(std::move(events));
+  return Out(std::move(events));
 }
 
 std::uint64_t Log::DrainNotifications() {
@@ -66,12 +66,12 @@ std::uint64_t Log::DrainNotifications() {
 
 Result<std::uint64_t> Log::Wait(std::chrono::milliseconds timeout) {
   using Out = Result<std::uint64_t>;
-  if (!db_.ok()) return Out::Fail("relay: not connected");
+  if (!db_.ok()) return StoreFailure("relay: not connected");
   // Notifications that arrived with an earlier query's results are already queued.
-  if (const std::uint64_t head = DrainNotifications(); head > 0) return Out::Ok(head);
+  if (const std::uint64_t head = DrainNotifications(); head > 0) return Out(head);
   pollfd fds[2] = {{PQsocket(db_.get()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   const int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
-  if (ready < 0) return Out::Ok(0);  // EINTR: the caller loops
+  if (ready < 0) return Out(0);  // EINTR: the caller loops
   if (fds[1].revents & POLLIN) {
     std::uint64_t ignored = 0;
     [[maybe_unused]] const auto n = ::read(wake_fd_, &ignored, sizeof ignored);
@@ -80,10 +80,10 @@ Result<std::uint64_t> Log::Wait(std::chrono::milliseconds timeout) {
     if (PQconsumeInput(db_.get()) == 0 || PQstatus(db_.get()) != CONNECTION_OK) {
       std::string error = db_.Error();
       db_.Close();
-      return Out::Fail("relay: connection lost: " + error);
+      return StoreFailure("relay: connection lost: " + error);
     }
   }
-  return Out::Ok(DrainNotifications());
+  return Out(DrainNotifications());
 }
 
 void Log::Wake() {

@@ -25,11 +25,11 @@ Result<bool> Nodes::Admit(const UserId& user, Stream stream, std::size_t cap) {
   std::lock_guard lock(mutex_);
   std::string error;
   Connection* db = Db(error);
-  if (db == nullptr) return Result<bool>::Fail("admit: connect: " + error);
+  if (db == nullptr) return StoreFailure("admit: connect: " + error);
   const auto fail = [db](const char* what, const Rows& rows) {
     std::string message = fmt::format("admit: {}: {}", what, rows.error());
     db->Exec("ROLLBACK");
-    return Result<bool>::Fail(std::move(message));
+    return StoreFailure(std::move(message));
   };
   Rows begin = db->Exec("BEGIN");
   if (!begin.ok()) return fail("begin", begin);
@@ -45,7 +45,7 @@ Result<bool> Nodes::Admit(const UserId& user, Stream stream, std::size_t cap) {
   if (!total.ok()) return fail("count", total);
   if (static_cast<std::uint64_t>(total.Int64(0, 0)) >= cap) {
     db->Exec("ROLLBACK");
-    return Result<bool>::Ok(false);
+    return Result<bool>(false);
   }
   Rows counted = db->Exec(
       "INSERT INTO herald_connections (node_id, user_id, stream, count) VALUES ($3, $1, $2, 1) "
@@ -54,20 +54,20 @@ Result<bool> Nodes::Admit(const UserId& user, Stream stream, std::size_t cap) {
   if (!counted.ok()) return fail("count up", counted);
   Rows commit = db->Exec("COMMIT");
   if (!commit.ok() || commit.CommandTag() != "COMMIT") return fail("commit", commit);
-  return Result<bool>::Ok(true);
+  return Result<bool>(true);
 }
 
 Result<bool> Nodes::Release(const UserId& user, Stream stream) {
   std::lock_guard lock(mutex_);
   std::string error;
   Connection* db = Db(error);
-  if (db == nullptr) return Result<bool>::Fail("release: connect: " + error);
+  if (db == nullptr) return StoreFailure("release: connect: " + error);
   Rows rows = db->Exec(
       "UPDATE herald_connections SET count = count - 1 "
       "WHERE user_id = $1 AND stream = $2 AND node_id = $3 AND count > 0",
       {user.str(), StreamCode(stream), node_});
-  if (!rows.ok()) return Result<bool>::Fail("release: " + rows.error());
-  return Result<bool>::Ok(true);
+  if (!rows.ok()) return StoreFailure("release: " + rows.error());
+  return Result<bool>(true);
 }
 
 Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::seconds lease,
@@ -76,11 +76,11 @@ Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::secon
   std::lock_guard lock(mutex_);
   std::string error;
   Connection* db = Db(error);
-  if (db == nullptr) return Out::Fail("heartbeat: connect: " + error);
+  if (db == nullptr) return StoreFailure("heartbeat: connect: " + error);
   const auto fail = [db](const char* what, const Rows& rows) {
     std::string message = fmt::format("heartbeat: {}: {}", what, rows.error());
     db->Exec("ROLLBACK");
-    return Out::Fail(std::move(message));
+    return StoreFailure(std::move(message));
   };
   Rows begin = db->Exec("BEGIN");
   if (!begin.ok()) return fail("begin", begin);
@@ -130,7 +130,7 @@ Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::secon
     nodes.push_back(
         {std::string(live.Text(row, 0)), static_cast<std::uint64_t>(live.Int64(row, 1))});
   }
-  return Out::Ok(std::move(nodes));
+  return Out(std::move(nodes));
 }
 
 void Nodes::Leave() {

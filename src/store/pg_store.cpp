@@ -53,9 +53,9 @@ class PgStore::Group final : public WriteGroup {
     static const std::string sql = fmt::format(
         "SELECT {} FROM herald_contexts WHERE user_id = $1 AND context_id = $2", kContextColumns);
     Rows rows = db_.Exec(sql.c_str(), {key.user.str(), key.id.str()});
-    if (!rows.ok()) return Out::Fail("contexts: find: " + rows.error());
-    if (rows.size() == 0) return Out::Ok(std::nullopt);
-    return Out::Ok(pg::ContextFromRow(rows, 0));
+    if (!rows.ok()) return StoreFailure("contexts: find: " + rows.error());
+    if (rows.size() == 0) return Out(std::nullopt);
+    return Out(pg::ContextFromRow(rows, 0));
   }
 
   Result<bool> TaskSeen(const ContextKey& context, const std::string& task) override {
@@ -63,15 +63,15 @@ class PgStore::Group final : public WriteGroup {
         "SELECT 1 FROM herald_context_tasks WHERE user_id = $1 AND context_id = $2 AND "
         "task_id = $3",
         {context.user.str(), context.id.str(), task});
-    if (!rows.ok()) return Result<bool>::Fail("contexts: task: " + rows.error());
-    return Result<bool>::Ok(rows.size() > 0);
+    if (!rows.ok()) return StoreFailure("contexts: task: " + rows.error());
+    return Result<bool>(rows.size() > 0);
   }
 
   Result<std::uint64_t> CountContexts(const UserId& user) override {
     using Out = Result<std::uint64_t>;
     Rows rows = db_.Exec(kCountContextsSql, {user.str()});
-    if (!rows.ok()) return Out::Fail("contexts: count: " + rows.error());
-    return Out::Ok(std::stoull(std::string(rows.Text(0, 0))));
+    if (!rows.ok()) return StoreFailure("contexts: count: " + rows.error());
+    return Out(std::stoull(std::string(rows.Text(0, 0))));
   }
 
   Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(
@@ -81,12 +81,12 @@ class PgStore::Group final : public WriteGroup {
         "SELECT fingerprint, sequences FROM herald_idempotency_keys "
         "WHERE key = $1 AND expires_at_ms > $2",
         {key, Text(pg::ToMillis(now))});
-    if (!rows.ok()) return Out::Fail("idempotency: find: " + rows.error());
-    if (rows.size() == 0) return Out::Ok(std::nullopt);
+    if (!rows.ok()) return StoreFailure("idempotency: find: " + rows.error());
+    if (rows.size() == 0) return Out(std::nullopt);
     IdempotencyRecord record;
     record.fingerprint = std::string(rows.Text(0, 0));
     record.event_ids = ParseClaimSequences(rows.Text(0, 1), history_);
-    return Out::Ok(std::move(record));
+    return Out(std::move(record));
   }
 
   Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
@@ -115,7 +115,7 @@ class PgStore::Group final : public WriteGroup {
     Rows commit = db_.Exec("COMMIT");
     open_ = false;
     if (!commit.ok() || commit.CommandTag() != "COMMIT") {
-      return Out::Fail("append: commit: " + (commit.ok() ? "rolled back" : commit.error()));
+      return StoreFailure("append: commit: " + (commit.ok() ? "rolled back" : commit.error()));
     }
     std::vector<StoredEvent> stored;
     stored.reserve(drafts.size());
@@ -125,7 +125,7 @@ class PgStore::Group final : public WriteGroup {
                                    draft.context, draft.type, draft.json, stored_at_ms,
                                    head_ + 1 + i});
     }
-    return Out::Ok(std::move(stored));
+    return Out(std::move(stored));
   }
 
   void Opened() { open_ = true; }
@@ -134,7 +134,7 @@ class PgStore::Group final : public WriteGroup {
   Result<std::vector<StoredEvent>> Fail(const std::string& error) {
     db_.Exec("ROLLBACK");
     open_ = false;
-    return Result<std::vector<StoredEvent>>::Fail(error);
+    return StoreFailure(error);
   }
 
   // Draws each draft's sequence: every user's counter moves by the user's count in one
@@ -317,7 +317,7 @@ Result<std::unique_ptr<WriteGroup>> PgStore::BeginGroup() {
   pg::Connection* db = Writer(error);
   if (db == nullptr) {
     group_open_.store(false, std::memory_order_release);
-    return Out::Fail("group: connect: " + error);
+    return StoreFailure("group: connect: " + error);
   }
   // The head's row lock is the cluster's commit order: held from here to COMMIT/ROLLBACK.
   Rows head = db->Exec("BEGIN; SELECT position FROM herald_log_head WHERE id = 1 FOR UPDATE");
@@ -325,12 +325,12 @@ Result<std::unique_ptr<WriteGroup>> PgStore::BeginGroup() {
     std::string message = head.ok() ? "no log head" : head.error();
     db->Exec("ROLLBACK");
     group_open_.store(false, std::memory_order_release);
-    return Out::Fail("group: begin: " + message);
+    return StoreFailure("group: begin: " + message);
   }
   auto group = std::make_unique<Group>(*db, history_, static_cast<std::uint64_t>(head.Int64(0, 0)),
                                        group_open_);
   group->Opened();
-  return Out::Ok(std::move(group));
+  return Out(std::move(group));
 }
 
 pg::Connection PgStore::Borrow(std::string& error) {
@@ -358,7 +358,7 @@ Result<ReplayPage> PgStore::ReadAfter(const UserId& user, std::uint64_t after_se
                                       const ReplayFilter& filter, std::size_t limit) {
   using Out = Result<ReplayPage>;
   Lease db(*this);
-  if (!db.ok()) return Out::Fail("replay: connect: " + db.error());
+  if (!db.ok()) return StoreFailure("replay: connect: " + db.error());
   // One row more than asked tells whether another page follows.
   static const std::string sql = fmt::format(
       "SELECT {} FROM herald_events WHERE user_id = $1 AND seq > $2 AND "
@@ -369,7 +369,7 @@ Result<ReplayPage> PgStore::ReadAfter(const UserId& user, std::uint64_t after_se
                          {user.str(), Text(after_sequence), Text(StreamProtocolMask(filter.stream)),
                           filter.context ? std::optional(filter.context->str()) : std::nullopt,
                           Text(std::min<std::uint64_t>(limit, INT64_MAX - 1) + 1)});
-  if (!rows.ok()) return Out::Fail("replay: " + rows.error());
+  if (!rows.ok()) return StoreFailure("replay: " + rows.error());
   ReplayPage page;
   for (int row = 0; row < rows.size(); ++row) {
     if (page.events.size() == limit) {
@@ -377,10 +377,10 @@ Result<ReplayPage> PgStore::ReadAfter(const UserId& user, std::uint64_t after_se
       break;
     }
     auto event = pg::EventFromRow(rows, row, history_);
-    if (!event) return Out::Fail("replay: unknown protocol code");
+    if (!event) return StoreFailure("replay: unknown protocol code");
     page.events.push_back(std::move(*event));
   }
-  return Out::Ok(std::move(page));
+  return Out(std::move(page));
 }
 
 namespace {
@@ -391,29 +391,29 @@ const char* const kRangeSql =
 
 Result<UserRange> RangeFromRows(const Rows& rows) {
   if (!rows.ok() || rows.size() != 1) {
-    return Result<UserRange>::Fail("range: " + (rows.ok() ? "no row" : rows.error()));
+    return StoreFailure("range: " + (rows.ok() ? "no row" : rows.error()));
   }
   UserRange range;
   range.last = static_cast<std::uint64_t>(rows.Int64(0, 0));
   range.first = rows.IsNull(0, 1) ? range.last + 1 : static_cast<std::uint64_t>(rows.Int64(0, 1));
-  return Result<UserRange>::Ok(range);
+  return Result<UserRange>(range);
 }
 
 }  // namespace
 
 Result<UserRange> PgStore::Range(const UserId& user) {
   Lease db(*this);
-  if (!db.ok()) return Result<UserRange>::Fail("range: connect: " + db.error());
+  if (!db.ok()) return StoreFailure("range: connect: " + db.error());
   return RangeFromRows((*db).Exec(kRangeSql, {user.str()}));
 }
 
 Result<ContextsView> PgStore::ReadContexts(const UserId& user, const ContextQuery& query) {
   using Out = Result<ContextsView>;
   Lease db(*this);
-  if (!db.ok()) return Out::Fail("contexts: connect: " + db.error());
+  if (!db.ok()) return StoreFailure("contexts: connect: " + db.error());
   // One snapshot for both reads: the contexts reflect exactly the events up to range.last.
   Rows begin = (*db).Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!begin.ok()) return Out::Fail("contexts: begin: " + begin.error());
+  if (!begin.ok()) return StoreFailure("contexts: begin: " + begin.error());
   // In the list order of spec §1.3 (SortNewestFirst; "C": byte order, as SQLite and std::string).
   static const std::string sql = fmt::format(
       "SELECT {} FROM herald_contexts WHERE user_id = $1 AND ($2::text IS NULL OR context_id = "
@@ -435,38 +435,38 @@ Result<ContextsView> PgStore::ReadContexts(const UserId& user, const ContextQuer
                    : Rows();
   Rows range_rows = count.ok() ? (*db).Exec(kRangeSql, {user.str()}) : Rows();
   (*db).Exec("COMMIT");
-  if (!contexts.ok()) return Out::Fail("contexts: read: " + contexts.error());
-  if (!count.ok()) return Out::Fail("contexts: count: " + count.error());
+  if (!contexts.ok()) return StoreFailure("contexts: read: " + contexts.error());
+  if (!count.ok()) return StoreFailure("contexts: count: " + count.error());
   auto range = RangeFromRows(range_rows);
-  if (!range.ok()) return Out::Fail(std::move(range.error.message));
+  if (!range.has_value()) return StoreFailure(std::move(range.error().message));
   ContextsView view;
   for (int row = 0; row < contexts.size(); ++row) {
     view.contexts.push_back(pg::ContextFromRow(contexts, row));
   }
   view.total = std::stoull(std::string(count.Text(0, 0)));
-  view.range = *range.value;
-  return Out::Ok(std::move(view));
+  view.range = *range;
+  return Out(std::move(view));
 }
 
 Result<std::size_t> PgStore::Prune(const RetentionPolicy& policy,
                                    std::chrono::system_clock::time_point now,
                                    std::size_t max_rows) {
   using Out = Result<std::size_t>;
-  if (max_rows == 0) return Out::Ok(0);
+  if (max_rows == 0) return Out(0);
   std::string error;
   pg::Connection* db = Writer(error);
-  if (db == nullptr) return Out::Fail("prune: connect: " + error);
+  if (db == nullptr) return StoreFailure("prune: connect: " + error);
   const auto fail = [db](const std::string& what, const Rows& rows) {
     std::string message = "prune: " + what + ": " + rows.error();
     db->Exec("ROLLBACK");
-    return Out::Fail(std::move(message));
+    return StoreFailure(std::move(message));
   };
   // The key spells "prune": one node prunes at a time, the others skip this pass.
   Rows lock = db->Exec("BEGIN; SELECT pg_try_advisory_xact_lock(112114117110101)");
   if (!lock.ok()) return fail("lock", lock);
   if (lock.Text(0, 0) != "t") {
     db->Exec("ROLLBACK");
-    return Out::Ok(0);
+    return Out(0);
   }
   const std::string limit = Text(policy.max_events_per_user);
   // Beyond the count: each user's events more than `limit` behind their last sequence.
@@ -493,7 +493,7 @@ Result<std::size_t> PgStore::Prune(const RetentionPolicy& policy,
   if (!keys.ok()) return fail("idempotency keys", keys);
   Rows commit = db->Exec("COMMIT");
   if (!commit.ok()) return fail("commit", commit);
-  return Out::Ok(deleted);
+  return Out(deleted);
 }
 
 }  // namespace herald::store

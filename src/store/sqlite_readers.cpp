@@ -138,7 +138,7 @@ Result<ReplayPage> Readers::ReadAfter(const UserId& user, std::uint64_t after_se
                                       const ReplayFilter& filter, std::size_t limit) {
   using Out = Result<ReplayPage>;
   ReplayPage page;
-  if (after_sequence >= kMaxSeq) return Out::Ok(std::move(page));
+  if (after_sequence >= kMaxSeq) return Out(std::move(page));
   page.events.reserve(std::min<std::size_t>(limit, kMaxReserve));
   // One row beyond the limit tells whether another page follows.
   const std::uint64_t fetch = std::min<std::uint64_t>(limit, kMaxSeq - 1) + 1;
@@ -164,8 +164,8 @@ Result<ReplayPage> Readers::ReadAfter(const UserId& user, std::uint64_t after_se
       }
       const std::optional<Protocol> protocol = ProtocolFromCode(query.ColumnInt64(1));
       if (!protocol) {
-        return Out::Fail(fmt::format("read: unknown protocol code {} for user {}",
-                                     query.ColumnInt64(1), user.str()));
+        return StoreFailure(fmt::format("read: unknown protocol code {} for user {}",
+                                        query.ColumnInt64(1), user.str()));
       }
       StoredEvent& event = page.events.emplace_back();
       event.user = user;
@@ -176,10 +176,10 @@ Result<ReplayPage> Readers::ReadAfter(const UserId& user, std::uint64_t after_se
       event.stored_at_ms = query.ColumnInt64(4);
       event.json = query.ColumnText(5);
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Out::Fail(reader.db.Error("read events"));
-    return Out::Ok(std::move(page));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StoreFailure(reader.db.Error("read events"));
+    return Out(std::move(page));
   } catch (const std::exception& error) {  // a new connection could not be opened
-    return Out::Fail(error.what());
+    return StoreFailure(error.what());
   }
 }
 
@@ -189,13 +189,13 @@ Result<UserRange> Readers::ReadRange(Reader& reader, const UserId& user) {
   Statement::ResetOnExit reset(query);
   query.BindText(1, user.str());
   const int rc = query.Step();
-  if (rc == SQLITE_DONE) return Out::Ok(UserRange{});
-  if (rc != SQLITE_ROW) return Out::Fail(reader.db.Error("read range"));
+  if (rc == SQLITE_DONE) return Out(UserRange{});
+  if (rc != SQLITE_ROW) return StoreFailure(reader.db.Error("read range"));
   UserRange range;
   range.last = static_cast<std::uint64_t>(query.ColumnInt64(0));
   range.first =
       query.ColumnIsNull(1) ? range.last + 1 : static_cast<std::uint64_t>(query.ColumnInt64(1));
-  return Out::Ok(range);
+  return Out(range);
 }
 
 Result<UserRange> Readers::Range(const UserId& user) {
@@ -203,7 +203,7 @@ Result<UserRange> Readers::Range(const UserId& user) {
     Lease lease(*this);
     return ReadRange(*lease, user);
   } catch (const std::exception& error) {
-    return Result<UserRange>::Fail(error.what());
+    return StoreFailure(error.what());
   }
 }
 
@@ -215,12 +215,13 @@ Result<ContextsView> Readers::ReadContexts(const UserId& user, const ContextQuer
     // One read transaction: both reads see the same commit (WAL snapshot).
     {
       Statement::ResetOnExit reset(reader.begin);
-      if (reader.begin.Step() != SQLITE_DONE) return Out::Fail(reader.db.Error("contexts: begin"));
+      if (reader.begin.Step() != SQLITE_DONE)
+        return StoreFailure(reader.db.Error("contexts: begin"));
     }
     const auto fail = [&reader](std::string_view what) {
       std::string error = reader.db.Error(what);
       if (reader.db.InTransaction()) reader.db.Exec("ROLLBACK");
-      return Out::Fail(std::move(error));
+      return StoreFailure(std::move(error));
     };
     ContextsView view;
     {
@@ -247,18 +248,18 @@ Result<ContextsView> Readers::ReadContexts(const UserId& user, const ContextQuer
       view.total = static_cast<std::uint64_t>(count.ColumnInt64(0));
     }
     auto range = ReadRange(reader, user);
-    if (!range.ok()) {
+    if (!range.has_value()) {
       if (reader.db.InTransaction()) reader.db.Exec("ROLLBACK");
-      return Out::Fail(std::move(range.error.message));
+      return StoreFailure(std::move(range.error().message));
     }
-    view.range = *range.value;
+    view.range = *range;
     {
       Statement::ResetOnExit reset(reader.commit);
       if (reader.commit.Step() != SQLITE_DONE) return fail("contexts: end");
     }
-    return Out::Ok(std::move(view));
+    return Out(std::move(view));
   } catch (const std::exception& error) {
-    return Out::Fail(error.what());
+    return StoreFailure(error.what());
   }
 }
 

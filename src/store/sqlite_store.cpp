@@ -74,9 +74,9 @@ Result<std::unique_ptr<WriteGroup>> SqliteStore::BeginGroup() {
   using Out = Result<std::unique_ptr<WriteGroup>>;
   auto group = std::make_unique<Group>(*writer_, in_writer_call_);
   auto begun = writer_->BeginGroup();
-  if (!begun.ok()) return Out::Fail(std::move(begun.error.message));
+  if (!begun.has_value()) return StoreFailure(std::move(begun.error().message));
   group->Opened();
-  return Out::Ok(std::move(group));
+  return Out(std::move(group));
 }
 
 void SqliteStore::ReleaseMemory() {

@@ -197,9 +197,9 @@ Result<std::optional<ContextRecord>> Writer::FindContext(const ContextKey& key) 
   select_context_.BindText(1, key.user.str());
   select_context_.BindText(2, key.id.str());
   const int rc = select_context_.Step();
-  if (rc == SQLITE_DONE) return Out::Ok(std::nullopt);
-  if (rc != SQLITE_ROW) return Out::Fail(db_.Error("contexts: find"));
-  return Out::Ok(ContextFromRow(select_context_));
+  if (rc == SQLITE_DONE) return Out(std::nullopt);
+  if (rc != SQLITE_ROW) return StoreFailure(db_.Error("contexts: find"));
+  return Out(ContextFromRow(select_context_));
 }
 
 Result<bool> Writer::TaskSeen(const ContextKey& context, const std::string& task) {
@@ -208,16 +208,16 @@ Result<bool> Writer::TaskSeen(const ContextKey& context, const std::string& task
   select_task_.BindText(2, context.id.str());
   select_task_.BindText(3, task);
   const int rc = select_task_.Step();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Result<bool>::Fail(db_.Error("contexts: task"));
-  return Result<bool>::Ok(rc == SQLITE_ROW);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StoreFailure(db_.Error("contexts: task"));
+  return Result<bool>(rc == SQLITE_ROW);
 }
 
 Result<std::uint64_t> Writer::CountContexts(const UserId& user) {
   using Out = Result<std::uint64_t>;
   Statement::ResetOnExit reset(count_contexts_);
   count_contexts_.BindText(1, user.str());
-  if (count_contexts_.Step() != SQLITE_ROW) return Out::Fail(db_.Error("contexts: count"));
-  return Out::Ok(static_cast<std::uint64_t>(count_contexts_.ColumnInt64(0)));
+  if (count_contexts_.Step() != SQLITE_ROW) return StoreFailure(db_.Error("contexts: count"));
+  return Out(static_cast<std::uint64_t>(count_contexts_.ColumnInt64(0)));
 }
 
 Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
@@ -227,17 +227,17 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
   select_key_.BindText(1, key);
   select_key_.BindInt64(2, ToMillis(now));
   const int rc = select_key_.Step();
-  if (rc == SQLITE_DONE) return Out::Ok(std::nullopt);
-  if (rc != SQLITE_ROW) return Out::Fail(db_.Error("idempotency: find"));
+  if (rc == SQLITE_DONE) return Out(std::nullopt);
+  if (rc != SQLITE_ROW) return StoreFailure(db_.Error("idempotency: find"));
   IdempotencyRecord record;
   record.fingerprint = std::string(select_key_.ColumnText(0));
   record.event_ids = ParseClaimSequences(select_key_.ColumnText(1), history_);
-  return Out::Ok(std::move(record));
+  return Out(std::move(record));
 }
 
 Result<bool> Writer::BeginGroup() {
-  if (!Begin()) return Result<bool>::Fail(Abort("group: begin"));
-  return Result<bool>::Ok(true);
+  if (!Begin()) return StoreFailure(Abort("group: begin"));
+  return Result<bool>(true);
 }
 
 void Writer::Rollback() {
@@ -253,7 +253,7 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
   // Forget the open transaction's sequences: the cache keeps only committed ones.
   auto fail = [this](std::string_view what) {
     for (auto* entry : touched_) entry->second.touched = false;
-    return Out::Fail(Abort(what));
+    return StoreFailure(Abort(what));
   };
 
   // Number the drafts in input order.
@@ -315,7 +315,7 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
     stored.push_back(StoredEvent{draft.user, EventId{history_, seq_of_[i]}, draft.protocol,
                                  draft.context, draft.type, draft.json, stored_at_ms});
   }
-  return Out::Ok(std::move(stored));
+  return Out(std::move(stored));
 }
 
 bool Writer::ScanForPruneCandidates(std::size_t limit) {
@@ -389,21 +389,21 @@ bool Writer::PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_
 Result<std::size_t> Writer::Prune(const RetentionPolicy& policy,
                                   std::chrono::system_clock::time_point now, std::size_t max_rows) {
   using Out = Result<std::size_t>;
-  if (max_rows == 0) return Out::Ok(0);
-  if (!Begin()) return Out::Fail(Abort("prune: begin"));
+  if (max_rows == 0) return Out(0);
+  if (!Begin()) return StoreFailure(Abort("prune: begin"));
   const std::size_t limit = policy.max_events_per_user;
   if (scanned_limit_ != limit) {
-    if (!ScanForPruneCandidates(limit)) return Out::Fail(Abort("prune: scan users"));
+    if (!ScanForPruneCandidates(limit)) return StoreFailure(Abort("prune: scan users"));
     scanned_limit_ = limit;
   }
   std::size_t deleted = 0;
   if (!PruneByCount(limit, max_rows, deleted)) {
     scanned_limit_.reset();  // the rollback may bring back rows whose candidates were dropped
-    return Out::Fail(Abort("prune: by count"));
+    return StoreFailure(Abort("prune: by count"));
   }
   if (!PruneByAge(ToMillis(now - policy.max_age), max_rows, deleted)) {
     scanned_limit_.reset();
-    return Out::Fail(Abort("prune: by age"));
+    return StoreFailure(Abort("prune: by age"));
   }
   {
     Statement::ResetOnExit reset(delete_expired_keys_);
@@ -411,14 +411,14 @@ Result<std::size_t> Writer::Prune(const RetentionPolicy& policy,
     delete_expired_keys_.BindInt64(2, ClampToInt64(max_rows));
     if (delete_expired_keys_.Step() != SQLITE_DONE) {
       scanned_limit_.reset();
-      return Out::Fail(Abort("prune: idempotency keys"));
+      return StoreFailure(Abort("prune: idempotency keys"));
     }
   }
   if (!Commit()) {
     scanned_limit_.reset();
-    return Out::Fail(Abort("prune: commit"));
+    return StoreFailure(Abort("prune: commit"));
   }
-  return Out::Ok(deleted);
+  return Out(deleted);
 }
 
 }  // namespace herald::store::sqlite

@@ -143,8 +143,8 @@ TEST(CrashTest, EveryAcknowledgedEventSurvivesKillNineAndSequencesContinue) {
     std::uint64_t after = 0;
     for (int page = 0; page < 1'000; ++page) {
       auto read = store->ReadAfter(UserId("alice"), after, store::ReplayFilter{}, 1'000);
-      ASSERT_TRUE(read.ok()) << read.error.message;
-      for (const StoredEvent& e : read.value->events) {
+      ASSERT_TRUE(read.has_value()) << read.error().message;
+      for (const StoredEvent& e : read->events) {
         EXPECT_EQ(e.id.sequence, after + 1);  // no gap
         after = e.id.sequence;
         stored.insert(FormatEventId(e.id));
@@ -152,13 +152,13 @@ TEST(CrashTest, EveryAcknowledgedEventSurvivesKillNineAndSequencesContinue) {
         std::smatch match;
         if (std::regex_search(e.json, match, kDelta)) stored_bodies.insert(match[1].str());
       }
-      if (!read.value->more || read.value->events.empty()) break;
+      if (!read->more || read->events.empty()) break;
     }
     last = after;
     for (const std::string& id : acknowledged) EXPECT_TRUE(stored.contains(id)) << id;
     for (const std::string& b : bodies) EXPECT_TRUE(stored_bodies.contains(b)) << b;
     EXPECT_GE(stored.size(), acknowledged.size());
-    EXPECT_EQ(store->Range(UserId("alice")).value->last, last);
+    EXPECT_EQ(store->Range(UserId("alice"))->last, last);
   }
 
   // Restarted on the same data dir: the next event continues the sequence.

@@ -15,7 +15,7 @@ using namespace fixtures;  // NOLINT(google-build-using-namespace): test helpers
 using std::chrono::hours;
 using std::chrono::seconds;
 
-VerifyResult VerifyGrants(const std::string& grants, VerifierConfig config = Hs256Config()) {
+Result<Claims> VerifyGrants(const std::string& grants, VerifierConfig config = Hs256Config()) {
   return Verifier(std::move(config)).Verify(SignWithLibjwt("HS256", kSecret, grants), kNow);
 }
 
@@ -74,17 +74,17 @@ TEST(ClaimsTest, RejectsNonNumericExpOrNbfAsMalformed) {
 }
 
 TEST(ClaimsTest, AcceptsFractionalExp) {
-  const VerifyResult result =
+  const Result<Claims> result =
       VerifyGrants(R"({"sub":"alice","exp":)" + std::to_string(At(hours{1})) + ".75}");
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).expires_at, kNow + hours{1});
+  EXPECT_EQ(result->expires_at, kNow + hours{1});
 }
 
 TEST(ClaimsTest, ClampsHugeExpWithoutOverflow) {
   for (const char* exp : {"9223372036854775807", "1e300"}) {
-    const VerifyResult result = VerifyGrants(std::string(R"({"sub":"alice","exp":)") + exp + "}");
+    const Result<Claims> result = VerifyGrants(std::string(R"({"sub":"alice","exp":)") + exp + "}");
     ASSERT_EQ(ErrorOf(result), std::nullopt) << exp;
-    EXPECT_GT(std::get<Claims>(result).expires_at, kNow + hours{24 * 365 * 50}) << exp;
+    EXPECT_GT(result->expires_at, kNow + hours{24 * 365 * 50}) << exp;
   }
   // libjwt parses the payload with Jansson, whose integers are int64: a correctly signed token
   // with a larger integer anywhere cannot be checked, and is refused saying so.
@@ -98,9 +98,9 @@ TEST(ClaimsTest, ClampsHugeExpWithoutOverflow) {
 }
 
 TEST(ClaimsTest, ReportsExpiresAtFromExp) {
-  const VerifyResult result = VerifyGrants(WithExp(seconds{1234}));
+  const Result<Claims> result = VerifyGrants(WithExp(seconds{1234}));
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).expires_at, kNow + seconds{1234});
+  EXPECT_EQ(result->expires_at, kNow + seconds{1234});
 }
 
 // ---- sub -----------------------------------------------------------------------------------
@@ -125,12 +125,12 @@ TEST(ClaimsTest, RejectsSubjectThatIsNotAValidClientId) {
 TEST(ClaimsTest, AcceptsSubjectOfMaximumLengthAndUnicode) {
   const std::string exp = std::to_string(At(hours{1}));
   const std::string longest(kMaxIdBytes, 'a');
-  const VerifyResult result = VerifyGrants(R"({"sub":")" + longest + R"(","exp":)" + exp + "}");
+  const Result<Claims> result = VerifyGrants(R"({"sub":")" + longest + R"(","exp":)" + exp + "}");
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).user.str(), longest);
-  const VerifyResult unicode = VerifyGrants(R"({"sub":"zoë","exp":)" + exp + "}");
+  EXPECT_EQ(result->user.str(), longest);
+  const Result<Claims> unicode = VerifyGrants(R"({"sub":"zoë","exp":)" + exp + "}");
   ASSERT_EQ(ErrorOf(unicode), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(unicode).user.str(), "zoë");
+  EXPECT_EQ(unicode->user.str(), "zoë");
 }
 
 // ---- iss / aud -----------------------------------------------------------------------------
@@ -192,10 +192,10 @@ TEST(ClaimsTest, ChecksIssuerAndAudienceTogether) {
 // ---- scope ---------------------------------------------------------------------------------
 
 std::vector<std::string> ScopesOf(std::string_view scope_json) {
-  const VerifyResult result = VerifyGrants(ClaimsJson(R"(,"scope":)" + std::string(scope_json)));
+  const Result<Claims> result = VerifyGrants(ClaimsJson(R"(,"scope":)" + std::string(scope_json)));
   EXPECT_EQ(ErrorOf(result), std::nullopt) << scope_json;
   if (ErrorOf(result)) return {};
-  return std::get<Claims>(result).scopes;
+  return result->scopes;
 }
 
 TEST(ClaimsTest, SplitsScopeOnSpaces) {
@@ -208,10 +208,10 @@ TEST(ClaimsTest, SplitsScopeOnSpaces) {
 }
 
 TEST(ClaimsTest, HasNoScopesWithoutScopeClaim) {
-  const VerifyResult result = VerifyGrants(ClaimsJson());
+  const Result<Claims> result = VerifyGrants(ClaimsJson());
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_TRUE(std::get<Claims>(result).scopes.empty());
-  EXPECT_FALSE(std::get<Claims>(result).HasScope("admin"));
+  EXPECT_TRUE(result->scopes.empty());
+  EXPECT_FALSE(result->HasScope("admin"));
 }
 
 TEST(ClaimsTest, RejectsNonStringScopeAsMalformed) {

@@ -146,9 +146,9 @@ std::string ClaimsJson(std::string_view extra) {
          std::string(extra) + "}";
 }
 
-std::optional<VerifyError> ErrorOf(const VerifyResult& result) {
-  if (const auto* error = std::get_if<VerifyError>(&result)) return *error;
-  return std::nullopt;
+std::optional<VerifyError> ErrorOf(const Result<Claims>& result) {
+  if (result) return std::nullopt;
+  return ReasonOf(result.error());
 }
 
 VerifierConfig Hs256Config() {

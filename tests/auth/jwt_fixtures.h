@@ -50,7 +50,7 @@ std::string CraftHs256(std::string_view header_json, std::string_view payload_js
 std::string ClaimsJson(std::string_view extra = "");
 
 // The error of a refused token, nullopt when it was accepted.
-std::optional<VerifyError> ErrorOf(const VerifyResult& result);
+std::optional<VerifyError> ErrorOf(const Result<Claims>& result);
 
 VerifierConfig Hs256Config();
 VerifierConfig KeyConfig(Algorithm algorithm, std::map<std::string, std::string> public_keys_pem);

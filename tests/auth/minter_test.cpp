@@ -18,9 +18,9 @@ using std::chrono::seconds;
 
 TEST(MintHs256Test, RoundTripsThroughVerifier) {
   const std::string token = MintHs256(kSecret, "alice", "events:publish admin", hours{1}, kNow);
-  const VerifyResult result = Verifier(Hs256Config()).Verify(token, kNow);
+  const Result<Claims> result = Verifier(Hs256Config()).Verify(token, kNow);
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  const auto& claims = std::get<Claims>(result);
+  const auto& claims = (*result);
   EXPECT_EQ(claims.user, UserId("alice"));
   EXPECT_EQ(claims.scopes, (std::vector<std::string>{"events:publish", "admin"}));
   EXPECT_EQ(claims.expires_at, kNow + hours{1});
@@ -64,9 +64,9 @@ TEST(MintHs256Test, RefusesBadArguments) {
 TEST(MintHs256Test, EscapesJsonSpecialCharactersInSubject) {
   const std::string sub = R"(we"ird\user/é)";
   const std::string token = MintHs256(kSecret, sub, "", hours{1}, kNow);
-  const VerifyResult result = Verifier(Hs256Config()).Verify(token, kNow);
+  const Result<Claims> result = Verifier(Hs256Config()).Verify(token, kNow);
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).user.str(), sub);
+  EXPECT_EQ(result->user.str(), sub);
 }
 
 }  // namespace

@@ -83,13 +83,13 @@ TEST(TokenCacheTest, ACachingVerifierAnswersAsOneThatVerifiesEveryTime) {
                                         seconds{-100}, seconds{40},   seconds{35},   seconds{3629},
                                         seconds{3600}, seconds{31},   seconds{30}};
   for (const seconds offset : offsets) {
-    const VerifyResult want = uncached.Verify(token, kNow + offset);
-    const VerifyResult got = cached.Verify(token, kNow + offset);
+    const Result<Claims> want = uncached.Verify(token, kNow + offset);
+    const Result<Claims> got = cached.Verify(token, kNow + offset);
     ASSERT_EQ(ErrorOf(got), ErrorOf(want)) << "at kNow + " << offset.count() << " s";
     if (!ErrorOf(want)) {
-      EXPECT_EQ(std::get<Claims>(got).user, std::get<Claims>(want).user);
-      EXPECT_EQ(std::get<Claims>(got).scopes, std::get<Claims>(want).scopes);
-      EXPECT_EQ(std::get<Claims>(got).expires_at, std::get<Claims>(want).expires_at);
+      EXPECT_EQ(got->user, want->user);
+      EXPECT_EQ(got->scopes, want->scopes);
+      EXPECT_EQ(got->expires_at, want->expires_at);
     }
   }
   EXPECT_EQ(uncached.cached_tokens(), 0u);

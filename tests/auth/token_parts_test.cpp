@@ -86,9 +86,9 @@ TEST_P(GarbageTokenTest, IsMalformedNeverACrash) {
   VerifierConfig config;
   config.hs256_secret = std::string(fixtures::kSecret);
   const Verifier verifier(config);
-  const VerifyResult result = verifier.Verify(GetParam().token, kNow);
-  ASSERT_TRUE(std::holds_alternative<VerifyError>(result));
-  EXPECT_EQ(std::get<VerifyError>(result), VerifyError::kMalformed);
+  const Result<Claims> result = verifier.Verify(GetParam().token, kNow);
+  ASSERT_TRUE(result.has_error());
+  EXPECT_EQ(ReasonOf(result.error()), VerifyError::kMalformed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Garbage, GarbageTokenTest, ::testing::ValuesIn(GarbageCases()),

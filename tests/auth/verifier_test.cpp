@@ -21,14 +21,34 @@ using std::chrono::seconds;
 
 constexpr const char* kHs256Header = R"({"alg":"HS256","typ":"JWT"})";
 
+// ---- Refusals in the one error vocabulary ----------------------------------------------------
+
+TEST(VerifierTest, ARefusalIsUnauthorizedNamingTheReasonItKeepsAsItsCause) {
+  const Verifier verifier(Hs256Config());
+  const Result<Claims> result =
+      verifier.Verify(CraftHs256(R"({"alg":"HS256"})", ClaimsJson(), "other secret"), kNow);
+  ASSERT_TRUE(result.has_error());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(result.error().message, "Invalid token: invalid token signature");
+  EXPECT_EQ(result.error().cause, VerifyError::kBadSignature);
+  EXPECT_EQ(result.error().cause.message(), "invalid token signature");
+  EXPECT_STREQ(result.error().cause.category().name(), "herald.auth");
+}
+
+TEST(VerifierTest, OnlyARefusalHasAVerifyReason) {
+  EXPECT_EQ(ReasonOf(Refusal(VerifyError::kMalformed)), VerifyError::kMalformed);
+  EXPECT_TRUE(Refusal(VerifyError::kMalformed).cause) << "kMalformed is not error_code 0";
+  EXPECT_EQ(ReasonOf(Error{ErrorCode::kUnauthorized, "A bearer token is required."}), std::nullopt);
+}
+
 // ---- Good tokens --------------------------------------------------------------------------
 
 TEST(VerifierTest, AcceptsHs256TokenSignedByLibjwt) {
   const Verifier verifier(Hs256Config());
-  const VerifyResult result =
+  const Result<Claims> result =
       verifier.Verify(SignWithLibjwt("HS256", kSecret, ClaimsJson(R"(,"scope":"admin")")), kNow);
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  const auto& claims = std::get<Claims>(result);
+  const auto& claims = (*result);
   EXPECT_EQ(claims.user, UserId("alice"));
   EXPECT_EQ(claims.expires_at, kNow + hours{1});
   EXPECT_TRUE(claims.HasScope("admin"));
@@ -36,18 +56,18 @@ TEST(VerifierTest, AcceptsHs256TokenSignedByLibjwt) {
 
 TEST(VerifierTest, AcceptsRs256TokenWithDefaultKey) {
   const Verifier verifier(KeyConfig(Algorithm::kRs256, {{"", Rsa2048().public_pem}}));
-  const VerifyResult result =
+  const Result<Claims> result =
       verifier.Verify(SignWithLibjwt("RS256", Rsa2048().private_pem, ClaimsJson()), kNow);
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).user, UserId("alice"));
+  EXPECT_EQ(result->user, UserId("alice"));
 }
 
 TEST(VerifierTest, AcceptsEs256TokenWithDefaultKey) {
   const Verifier verifier(KeyConfig(Algorithm::kEs256, {{"", EcP256().public_pem}}));
-  const VerifyResult result =
+  const Result<Claims> result =
       verifier.Verify(SignWithLibjwt("ES256", EcP256().private_pem, ClaimsJson()), kNow);
   ASSERT_EQ(ErrorOf(result), std::nullopt);
-  EXPECT_EQ(std::get<Claims>(result).user, UserId("alice"));
+  EXPECT_EQ(result->user, UserId("alice"));
 }
 
 TEST(VerifierTest, AcceptsKeyConfiguredAsCertificate) {

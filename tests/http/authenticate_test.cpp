@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "auth/minter.h"
@@ -162,8 +161,8 @@ class AuthenticateVerifyTest : public ::testing::Test {
     return config;
   }
 
-  std::variant<auth::Claims, Error> Run(const Request& request, std::string_view query = "",
-                                           bool allow_query = false) const {
+  Result<auth::Claims> Run(const Request& request, std::string_view query = "",
+                           bool allow_query = false) const {
     return Authenticate(request, query, verifier_, allow_query, kNow);
   }
 
@@ -178,8 +177,8 @@ TEST_F(AuthenticateVerifyTest, ValidTokenGivesItsClaims) {
   const std::string token =
       auth::MintHs256(kSecret, "alice", "events:publish admin", seconds(600), kNow);
   const auto result = Run(WithBearer(token));
-  const auto* claims = std::get_if<auth::Claims>(&result);
-  ASSERT_NE(claims, nullptr) << std::get<Error>(result).message;
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  const auth::Claims* claims = &*result;
   EXPECT_EQ(claims->user, UserId("alice"));
   EXPECT_TRUE(claims->HasScope("events:publish"));
   EXPECT_TRUE(claims->HasScope("admin"));
@@ -190,23 +189,23 @@ TEST_F(AuthenticateVerifyTest, ValidTokenFromCookieAndFromAllowedQuery) {
   const std::string token = auth::MintHs256(kSecret, "bob", "", seconds(60), kNow);
   const auto from_cookie =
       Run(MakeRequest({{beast_http::field::cookie, "theme=dark; access_token=" + token}}));
-  ASSERT_TRUE(std::holds_alternative<auth::Claims>(from_cookie));
-  EXPECT_EQ(std::get<auth::Claims>(from_cookie).user, UserId("bob"));
+  ASSERT_TRUE(from_cookie.has_value());
+  EXPECT_EQ(from_cookie->user, UserId("bob"));
 
   const auto from_query = Run(MakeRequest(), "access_token=" + token, true);
-  ASSERT_TRUE(std::holds_alternative<auth::Claims>(from_query));
-  EXPECT_EQ(std::get<auth::Claims>(from_query).user, UserId("bob"));
+  ASSERT_TRUE(from_query.has_value());
+  EXPECT_EQ(from_query->user, UserId("bob"));
 
   const auto query_not_allowed = Run(MakeRequest(), "access_token=" + token, false);
-  ASSERT_TRUE(std::holds_alternative<Error>(query_not_allowed));
-  EXPECT_EQ(std::get<Error>(query_not_allowed).code, ErrorCode::kUnauthorized);
+  ASSERT_TRUE(query_not_allowed.has_error());
+  EXPECT_EQ(query_not_allowed.error().code, ErrorCode::kUnauthorized);
 }
 
 TEST_F(AuthenticateVerifyTest, MissingTokenIsUnauthorized) {
   const auto result = Run(MakeRequest());
-  ASSERT_TRUE(std::holds_alternative<Error>(result));
-  EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized);
-  EXPECT_EQ(HttpStatus(std::get<Error>(result).code), 401);
+  ASSERT_TRUE(result.has_error());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(HttpStatus(result.error().code), 401);
 }
 
 TEST_F(AuthenticateVerifyTest, InvalidTokensAreUnauthorized) {
@@ -219,9 +218,9 @@ TEST_F(AuthenticateVerifyTest, InvalidTokensAreUnauthorized) {
   };
   for (const auto& [name, token] : cases) {
     const auto result = Run(WithBearer(token));
-    ASSERT_TRUE(std::holds_alternative<Error>(result)) << name;
-    EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized) << name;
-    EXPECT_EQ(std::get<Error>(result).message.find(token), std::string::npos)
+    ASSERT_TRUE(result.has_error()) << name;
+    EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized) << name;
+    EXPECT_EQ(result.error().message.find(token), std::string::npos)
         << name << ": the token is not echoed";
   }
 }
@@ -231,8 +230,8 @@ TEST_F(AuthenticateVerifyTest, ABadHeaderTokenIsNotRescuedByAGoodCookie) {
   const Request request = MakeRequest({{beast_http::field::authorization, "Bearer bad"},
                                        {beast_http::field::cookie, "access_token=" + good}});
   const auto result = Run(request);
-  ASSERT_TRUE(std::holds_alternative<Error>(result));
-  EXPECT_EQ(std::get<Error>(result).code, ErrorCode::kUnauthorized);
+  ASSERT_TRUE(result.has_error());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized);
 }
 
 }  // namespace

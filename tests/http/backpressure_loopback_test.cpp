@@ -106,7 +106,7 @@ TEST(BackpressureLoopbackTest, SequentialPublisherIsNeverRefusedByItsOwnCommitte
                                            AguiText("alice", "m1", std::to_string(i)));
     ASSERT_EQ(reply.status, 200) << "request " << i << ": " << reply.body;
   }
-  EXPECT_EQ(hub.store().Range(UserId("alice")).value->last, 2'000u);
+  EXPECT_EQ(hub.store().Range(UserId("alice"))->last, 2'000u);
 }
 
 }  // namespace

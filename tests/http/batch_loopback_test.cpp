@@ -105,7 +105,7 @@ TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredIn
 
   // Nothing else was stored (bob's item was refused).
   EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 4u);
-  EXPECT_EQ(hub.store().Range(UserId("bob")).value->last, 0u);
+  EXPECT_EQ(hub.store().Range(UserId("bob"))->last, 0u);
   EXPECT_EQ(agui.body().find("not yours"), std::string::npos);
 }
 
@@ -207,7 +207,7 @@ TEST(BatchLoopbackTest, TooManyItemsTooLargeBodyAndNonArrayAreRefusedWholeAndSto
   const HttpReply ok = Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), most, 30s);
   ASSERT_EQ(ok.status, 200) << ok.body.substr(0, 200);
   EXPECT_NE(ok.body.find(R"("accepted":10000,"rejected":0)"), std::string::npos);
-  EXPECT_EQ(hub.store().Range(UserId("alice")).value->last, 10'000u);
+  EXPECT_EQ(hub.store().Range(UserId("alice"))->last, 10'000u);
 
   // Over the body limit (a hub with a small one, so the refused body fits the socket buffers).
   {
@@ -219,14 +219,14 @@ TEST(BatchLoopbackTest, TooManyItemsTooLargeBodyAndNonArrayAreRefusedWholeAndSto
                 "payload_too_large");
     ExpectError(Request(limited.port(), "POST", kBatch, NdjsonAuthAs("alice"), over), 413,
                 "payload_too_large");
-    EXPECT_EQ(limited.store().Range(UserId("alice")).value->last, 0u);
+    EXPECT_EQ(limited.store().Range(UserId("alice"))->last, 0u);
   }
 
   ExpectError(Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), AguiItem("alice", "o")), 422,
               "validation_error", "body");
   ExpectError(Request(hub.port(), "POST", kBatch, JsonAuthAs("alice"), "42"), 422,
               "validation_error", "body");
-  EXPECT_EQ(hub.store().Range(UserId("alice")).value->last, 10'000u);
+  EXPECT_EQ(hub.store().Range(UserId("alice"))->last, 10'000u);
 }
 
 }  // namespace

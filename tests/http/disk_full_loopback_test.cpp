@@ -72,8 +72,8 @@ TEST(DiskFullLoopbackTest,
   const auto stored = [&hub] {
     std::vector<std::string> ids;
     auto page = hub.store().ReadAfter(UserId("alice"), 0, {}, 10'000);
-    if (page.ok()) {
-      for (const StoredEvent& e : page.value->events) ids.push_back(FormatEventId(e.id));
+    if (page.has_value()) {
+      for (const StoredEvent& e : page->events) ids.push_back(FormatEventId(e.id));
     }
     return ids;
   };

@@ -17,7 +17,7 @@ Headers Keyed(Headers headers, const std::string& key) {
 
 std::uint64_t LastOf(TestHub& hub, const std::string& user) {
   const auto range = hub.store().Range(UserId(user));
-  return range.ok() ? range.value->last : ~0ull;
+  return range.has_value() ? range->last : ~0ull;
 }
 
 TEST(IdempotencyLoopbackTest, WebhookRetryAnswersTheSameIdAndDeliversOnce) {

@@ -204,7 +204,7 @@ class ResumeEdgeLoopbackTest : public ::testing::Test {
     }
     ASSERT_TRUE(WaitUntil([this] {
       const auto range = hub_.store().Range(UserId("alice"));
-      return range.ok() && range.value->first == 16 && range.value->last == 20;
+      return range.has_value() && range->first == 16 && range->last == 20;
     }));
   }
 

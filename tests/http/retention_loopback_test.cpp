@@ -30,9 +30,9 @@ TEST(RetentionLoopbackTest, KeepsTheNewestNEventsPerUser) {
   }
   ASSERT_TRUE(WaitUntil([&hub] {
     const auto range = hub.store().Range(UserId("alice"));
-    return range.ok() && range.value->first == 21;
+    return range.has_value() && range->first == 21;
   }));
-  EXPECT_EQ(hub.store().Range(UserId("alice")).value->last, 30u);
+  EXPECT_EQ(hub.store().Range(UserId("alice"))->last, 30u);
   const auto kept = ReadAllStored(hub.store(), "alice");
   ASSERT_EQ(kept.size(), 10u);
   for (std::size_t i = 0; i < kept.size(); ++i) {
@@ -68,7 +68,7 @@ TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
   // Everything ages out; the range remembers the last sequence.
   ASSERT_TRUE(WaitUntil([&hub] {
     const auto range = hub.store().Range(UserId("alice"));
-    return range.ok() && range.value->first == 6 && range.value->last == 5;
+    return range.has_value() && range->first == 6 && range->last == 5;
   }));
   EXPECT_TRUE(ReadAllStored(hub.store(), "alice").empty());
 
@@ -112,7 +112,7 @@ TEST(RetentionLoopbackTest, KeepsEventsYoungerThanTheMaximumAgeThroughAPrunePass
   clock.Advance(std::chrono::minutes(2));
   ASSERT_TRUE(WaitUntil([&hub] {
     const auto range = hub.store().Range(UserId("alice"));
-    return range.ok() && range.value->first == 2;
+    return range.has_value() && range->first == 2;
   })) << "only the event older than ten minutes goes";
   EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 2u);
 }

@@ -82,12 +82,12 @@ inline std::vector<StoredEvent> ReadAllStored(store::EventStore& store, const st
   std::vector<StoredEvent> all;
   for (int page = 0; page < 10'000; ++page) {
     auto read = store.ReadAfter(UserId(user), after, store::ReplayFilter{}, 1'000);
-    if (!read.ok()) break;
-    for (auto& e : read.value->events) {
+    if (!read.has_value()) break;
+    for (auto& e : read->events) {
       after = e.id.sequence;
       all.push_back(std::move(e));
     }
-    if (!read.value->more || read.value->events.empty()) break;
+    if (!read->more || read->events.empty()) break;
   }
   return all;
 }

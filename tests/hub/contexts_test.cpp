@@ -51,32 +51,32 @@ class GroupContextsTest : public ::testing::Test {
       verdicts.push_back(group.Attribute(d, out));
       if (verdicts.back() == GroupContexts::Verdict::kAccepted) out.push_back(std::move(d));
     }
-    EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), now).ok());
+    EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), now).has_value());
     last_out_ = std::move(out);
     return verdicts;
   }
 
-  std::unique_ptr<store::WriteGroup> Begin() { return std::move(*store_.BeginGroup().value); }
+  std::unique_ptr<store::WriteGroup> Begin() { return std::move(*store_.BeginGroup()); }
 
   std::optional<store::ContextRecord> Find(const std::string& id,
                                            const std::string& user = "alice") {
-    return *store_.FindContext({UserId(user), ContextId(id)}).value;
+    return *store_.FindContext({UserId(user), ContextId(id)});
   }
 
   // Applies `command` in a group of its own, committed like the publisher commits it.
-  std::optional<std::variant<store::ContextRecord, Error>> Command(ContextCommand command) {
+  Result<store::ContextRecord> Command(ContextCommand command) {
     auto transaction = Begin();
     GroupContexts group(*transaction, kT0, true, limits_);
     std::vector<EventDraft> out;
     auto answer = group.Apply(command, out);
     if (!out.empty()) {
-      EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
+      EXPECT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).has_value());
     }
     return answer;
   }
 
   std::size_t Count(const std::string& user) {
-    return store_.ReadContexts(UserId(user), {}).value->contexts.size();
+    return store_.ReadContexts(UserId(user), {})->contexts.size();
   }
 
   store::MemoryStore store_;
@@ -94,10 +94,9 @@ ContextCommand Delete(const std::string& user, const std::string& id) {
 }
 
 // The refusal in a command's answer, if any.
-std::optional<Error> Refusal(
-    const std::optional<std::variant<store::ContextRecord, Error>>& answer) {
-  if (!answer || !std::holds_alternative<Error>(*answer)) return std::nullopt;
-  return std::get<Error>(*answer);
+std::optional<Error> Refusal(const Result<store::ContextRecord>& answer) {
+  if (answer || store::IsStoreFailure(answer.error())) return std::nullopt;
+  return answer.error();
 }
 
 // ---- Limits (issue 14) -------------------------------------------------------------------------
@@ -223,7 +222,7 @@ TEST_F(GroupContextsTest, AnotherUserUsingTheSameIdGetsAContextOfTheirOwn) {
   EXPECT_EQ(bobs->owner, UserId("bob"));
   EXPECT_EQ(bobs->message_count, 1u);
   EXPECT_EQ(bobs->task_count, 1u);
-  EXPECT_FALSE(*store_.TaskSeen({UserId("alice"), ContextId("c1")}, "t2").value);
+  EXPECT_FALSE(*store_.TaskSeen({UserId("alice"), ContextId("c1")}, "t2"));
 }
 
 TEST_F(GroupContextsTest, RequiredContextThatDoesNotExistIsNotFoundAndNotCreated) {
@@ -237,7 +236,7 @@ TEST_F(GroupContextsTest, EventsWithoutContextAreAcceptedUntouched) {
   EXPECT_THAT(Group({Event("alice", Protocol::kAgui, "TEXT_MESSAGE_END", std::nullopt)}),
               ElementsAre(GroupContexts::Verdict::kAccepted));
   EXPECT_THAT(Types(last_out_), ElementsAre("TEXT_MESSAGE_END"));
-  EXPECT_THAT(store_.ReadContexts(UserId("alice"), {}).value->contexts, IsEmpty());
+  EXPECT_THAT(store_.ReadContexts(UserId("alice"), {})->contexts, IsEmpty());
 }
 
 TEST_F(GroupContextsTest, StatisticsCountMessagesAndDistinctTasksAcrossGroups) {
@@ -272,22 +271,22 @@ TEST_F(GroupContextsTest, CommandsEmitTheirSystemEventsAndAnswerNotFoundForOther
   std::vector<EventDraft> out;
   auto created =
       group.Apply({ContextCommand::Kind::kCreate, UserId("alice"), ContextId("c1"), "Trip"}, out);
-  ASSERT_TRUE(created && std::holds_alternative<store::ContextRecord>(*created));
+  ASSERT_TRUE(created.has_value());
   auto renamed = group.Apply(
       {ContextCommand::Kind::kRename, UserId("alice"), ContextId("c1"), "Holiday"}, out);
-  ASSERT_TRUE(renamed && std::holds_alternative<store::ContextRecord>(*renamed));
-  EXPECT_EQ(std::get<store::ContextRecord>(*renamed).name, "Holiday");
+  ASSERT_TRUE(renamed.has_value());
+  EXPECT_EQ(renamed->name, "Holiday");
   for (auto kind : {ContextCommand::Kind::kRename, ContextCommand::Kind::kDelete}) {
     auto refused = group.Apply({kind, UserId("bob"), ContextId("c1"), "Mine"}, out);
-    ASSERT_TRUE(refused && std::holds_alternative<Error>(*refused));
-    EXPECT_EQ(std::get<Error>(*refused).code, ErrorCode::kNotFound);
+    ASSERT_TRUE(refused.has_error() && !store::IsStoreFailure(refused.error()));
+    EXPECT_EQ(refused.error().code, ErrorCode::kNotFound);
   }
   auto missing =
       group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c9"), {}}, out);
-  ASSERT_TRUE(missing && std::holds_alternative<Error>(*missing));
+  ASSERT_TRUE(missing.has_error() && !store::IsStoreFailure(missing.error()));
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "CONTEXT_UPDATED"));
   EXPECT_EQ(boost::json::parse(out[1].json).at("name").as_string(), "Holiday");
-  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).has_value());
   EXPECT_EQ(Find("c1")->name, "Holiday");
 }
 
@@ -299,12 +298,12 @@ TEST_F(GroupContextsTest, DeleteThenAnEventInOneGroupRecreatesTheContextWithFres
   std::vector<EventDraft> out;
   auto deleted =
       group.Apply({ContextCommand::Kind::kDelete, UserId("alice"), ContextId("c1"), {}}, out);
-  ASSERT_TRUE(deleted && std::holds_alternative<store::ContextRecord>(*deleted));
+  ASSERT_TRUE(deleted.has_value());
   EventDraft again = Event("alice", Protocol::kA2a, "TASK_STATUS_UPDATE", "c1", "t1");
   ASSERT_EQ(group.Attribute(again, out), GroupContexts::Verdict::kAccepted);
   out.push_back(again);
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_DELETED", "CONTEXT_CREATED", "TASK_STATUS_UPDATE"));
-  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0 + 1s).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0 + 1s).has_value());
   const auto c1 = Find("c1");
   ASSERT_TRUE(c1);
   EXPECT_EQ(c1->task_count, 1u) << "t1 counts again in the new context";
@@ -326,7 +325,7 @@ TEST_F(GroupContextsTest, WithoutAutoCreateUnknownContextsAreNotInventedButKnown
   EXPECT_EQ(group.Attribute(known, out), GroupContexts::Verdict::kAccepted);
   out.push_back(known);
   EXPECT_THAT(Types(out), ElementsAre("CONTEXT_CREATED", "TASK_SUBMITTED", "TASK_SUBMITTED"));
-  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).ok());
+  ASSERT_TRUE(transaction->Commit(out, {}, group.Writes(), kT0).has_value());
   EXPECT_FALSE(Find("unknown")) << "no placeholder context";
   ASSERT_TRUE(Find("known"));
   EXPECT_EQ(Find("known")->task_count, 1u);

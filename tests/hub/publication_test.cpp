@@ -7,7 +7,6 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "auth/claims.h"
 #include "core/time_format.h"
@@ -30,20 +29,21 @@ DraftResult Webhook(Protocol protocol, std::string_view body,
 
 // The draft, failing the test (and returning an empty draft) when it is an error.
 EventDraft DraftOf(const DraftResult& result) {
-  if (const auto* error = std::get_if<Error>(&result)) {
-    ADD_FAILURE() << "unexpected error: " << CodeName(error->code) << " " << error->field << ": "
-                  << error->message;
+  if (!result) {
+    const Error error = result.error();
+    ADD_FAILURE() << "unexpected error: " << CodeName(error.code) << " " << error.field << ": "
+                  << error.message;
     return {};
   }
-  return std::get<EventDraft>(result);
+  return *result;
 }
 
 Error ErrorOf(const DraftResult& result) {
-  if (const auto* draft = std::get_if<EventDraft>(&result)) {
-    ADD_FAILURE() << "unexpected draft: " << draft->json;
+  if (result) {
+    ADD_FAILURE() << "unexpected draft: " << result->json;
     return {};
   }
-  return std::get<Error>(result);
+  return result.error();
 }
 
 constexpr std::string_view kContent =
@@ -101,7 +101,7 @@ TEST(PublicationTest, UserIdOfExactlyTheMaximumLengthIsAccepted) {
 
 TEST(PublicationTest, PublishingForAnotherUserWithoutScopeIsForbiddenWithoutNamingEitherUser) {
   const Error error = ErrorOf(Webhook(Protocol::kAgui, With(R"(,"user_id":"victim-7f3a")"),
-                                         Caller("mallory-91c2", {"admin"})));
+                                      Caller("mallory-91c2", {"admin"})));
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
   EXPECT_TRUE(error.message.starts_with("User ID mismatch")) << error.message;
   EXPECT_EQ(error.message.find("victim-7f3a"), std::string::npos);
@@ -313,17 +313,16 @@ TEST(PublicationTest, ValidationFailureNamesTheField) {
 
 TEST(PublicationTest, FinishDraftPrefixesTheFieldName) {
   const Error error = ErrorOf(FinishDraft(Protocol::kAgui, UserId("alice"), std::nullopt,
-                                             Object(R"({"type":"TOOL_CALL_END"})"), Caller("alice"),
-                                             kNow, ValidationMode::kStrict, "event."));
+                                          Object(R"({"type":"TOOL_CALL_END"})"), Caller("alice"),
+                                          kNow, ValidationMode::kStrict, "event."));
   EXPECT_EQ(error.code, ErrorCode::kValidationError);
   EXPECT_EQ(error.field, "event.toolCallId");
 }
 
 TEST(PublicationTest, FinishDraftForAnotherUserWithoutScopeIsForbidden) {
-  const Error error =
-      ErrorOf(FinishDraft(Protocol::kSystem, UserId("bob"), ContextId("c1"),
-                          Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"), Caller("alice"),
-                          kNow, ValidationMode::kStrict));
+  const Error error = ErrorOf(FinishDraft(Protocol::kSystem, UserId("bob"), ContextId("c1"),
+                                          Object(R"({"type":"CONTEXT_DELETED","contextId":"c1"})"),
+                                          Caller("alice"), kNow, ValidationMode::kStrict));
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
 }
 

@@ -51,25 +51,24 @@ class FakeStore final : public store::EventStore {
   class Group final : public store::WriteGroup {
    public:
     explicit Group(FakeStore& store) : store_(store) {}
-    store::Result<std::optional<store::ContextRecord>> FindContext(
-        const store::ContextKey& key) override {
+    Result<std::optional<store::ContextRecord>> FindContext(const store::ContextKey& key) override {
       return store_.FindContextIn(key);
     }
-    store::Result<bool> TaskSeen(const store::ContextKey&, const std::string&) override {
-      return store::Result<bool>::Ok(false);
+    Result<bool> TaskSeen(const store::ContextKey&, const std::string&) override {
+      return Result<bool>(false);
     }
     // Only asked for under a cap on contexts, which these publishers do not have.
-    store::Result<std::uint64_t> CountContexts(const UserId&) override {
-      return store::Result<std::uint64_t>::Fail("not used by these tests");
+    Result<std::uint64_t> CountContexts(const UserId&) override {
+      return store::StoreFailure("not used by these tests");
     }
-    store::Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
+    Result<std::optional<store::IdempotencyRecord>> FindIdempotencyKey(
         const std::string& key, std::chrono::system_clock::time_point now) override {
       return store_.FindKeyIn(key, now);
     }
-    store::Result<std::vector<StoredEvent>> Commit(
-        std::span<const EventDraft> drafts, std::span<const store::IdempotencyClaim> claims,
-        std::span<const store::ContextWrite> contexts,
-        std::chrono::system_clock::time_point now) override {
+    Result<std::vector<StoredEvent>> Commit(std::span<const EventDraft> drafts,
+                                            std::span<const store::IdempotencyClaim> claims,
+                                            std::span<const store::ContextWrite> contexts,
+                                            std::chrono::system_clock::time_point now) override {
       return store_.CommitIn(drafts, claims, contexts, now);
     }
 
@@ -77,14 +76,14 @@ class FakeStore final : public store::EventStore {
     FakeStore& store_;
   };
 
-  store::Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override {
-    return store::Result<std::unique_ptr<store::WriteGroup>>::Ok(std::make_unique<Group>(*this));
+  Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override {
+    return Result<std::unique_ptr<store::WriteGroup>>(std::make_unique<Group>(*this));
   }
 
-  store::Result<std::vector<StoredEvent>> CommitIn(std::span<const EventDraft> drafts,
-                                                   std::span<const store::IdempotencyClaim> claims,
-                                                   std::span<const store::ContextWrite>,
-                                                   std::chrono::system_clock::time_point now) {
+  Result<std::vector<StoredEvent>> CommitIn(std::span<const EventDraft> drafts,
+                                            std::span<const store::IdempotencyClaim> claims,
+                                            std::span<const store::ContextWrite>,
+                                            std::chrono::system_clock::time_point now) {
     std::unique_lock lock(mutex_);
     appends_.emplace_back(drafts.begin(), drafts.end());
     times_.push_back(now);
@@ -96,7 +95,7 @@ class FakeStore final : public store::EventStore {
       }
       blocked_ = false;
     }
-    if (fail_) return store::Result<std::vector<StoredEvent>>::Fail("disk on fire");
+    if (fail_) return store::StoreFailure("disk on fire");
     std::vector<StoredEvent> stored;
     for (const EventDraft& d : drafts) {
       stored.push_back(StoredEvent{d.user, EventId{kHistory, ++sequences_[d.user]}, d.protocol,
@@ -107,39 +106,38 @@ class FakeStore final : public store::EventStore {
       for (std::size_t i : claim.drafts) record.event_ids.push_back(stored[i].id);
       keys_[claim.key] = std::move(record);
     }
-    return store::Result<std::vector<StoredEvent>>::Ok(std::move(stored));
+    return Result<std::vector<StoredEvent>>(std::move(stored));
   }
 
-  store::Result<std::optional<store::IdempotencyRecord>> FindKeyIn(
-      const std::string& key, std::chrono::system_clock::time_point) {
+  Result<std::optional<store::IdempotencyRecord>> FindKeyIn(const std::string& key,
+                                                            std::chrono::system_clock::time_point) {
     std::lock_guard lock(mutex_);
     const auto it = keys_.find(key);
-    if (it == keys_.end()) return store::Result<std::optional<store::IdempotencyRecord>>::Ok({});
-    return store::Result<std::optional<store::IdempotencyRecord>>::Ok(it->second);
+    if (it == keys_.end()) return Result<std::optional<store::IdempotencyRecord>>({});
+    return Result<std::optional<store::IdempotencyRecord>>(it->second);
   }
 
-  store::Result<store::ReplayPage> ReadAfter(const UserId&, std::uint64_t,
-                                             const store::ReplayFilter&, std::size_t) override {
-    return store::Result<store::ReplayPage>::Fail("not used by the publisher");
+  Result<store::ReplayPage> ReadAfter(const UserId&, std::uint64_t, const store::ReplayFilter&,
+                                      std::size_t) override {
+    return store::StoreFailure("not used by the publisher");
   }
-  store::Result<store::UserRange> Range(const UserId&) override {
-    return store::Result<store::UserRange>::Fail("not used by the publisher");
+  Result<store::UserRange> Range(const UserId&) override {
+    return store::StoreFailure("not used by the publisher");
   }
   // Every context exists: these tests are about fan-out and completion; attribution and
   // statistics have tests of their own (contexts_test.cpp).
-  store::Result<std::optional<store::ContextRecord>> FindContextIn(const store::ContextKey& key) {
+  Result<std::optional<store::ContextRecord>> FindContextIn(const store::ContextKey& key) {
     store::ContextRecord record;
     record.id = key.id;
     record.owner = key.user;
-    return store::Result<std::optional<store::ContextRecord>>::Ok(std::move(record));
+    return Result<std::optional<store::ContextRecord>>(std::move(record));
   }
-  store::Result<store::ContextsView> ReadContexts(const UserId&,
-                                                  const store::ContextQuery&) override {
-    return store::Result<store::ContextsView>::Fail("not used by the publisher");
+  Result<store::ContextsView> ReadContexts(const UserId&, const store::ContextQuery&) override {
+    return store::StoreFailure("not used by the publisher");
   }
-  store::Result<std::size_t> Prune(const store::RetentionPolicy&,
-                                   std::chrono::system_clock::time_point, std::size_t) override {
-    return store::Result<std::size_t>::Ok(0);
+  Result<std::size_t> Prune(const store::RetentionPolicy&, std::chrono::system_clock::time_point,
+                            std::size_t) override {
+    return Result<std::size_t>(0);
   }
 
   void SetFailing(bool fail) {
@@ -259,7 +257,10 @@ class Outcomes {
 
 std::vector<std::string> Ids(const PublishOutcome& outcome) {
   std::vector<std::string> ids;
-  for (const PublishedEvent& e : outcome.events) ids.push_back(FormatEventId(e.id));
+  if (!outcome) return ids;
+  for (const Result<PublishedEvent>& e : outcome->events) {
+    ids.push_back(FormatEventId(e ? e->id : EventId{}));
+  }
   return ids;
 }
 
@@ -319,7 +320,7 @@ TEST_F(PublisherTest, EachRequestGetsItsOwnOutcomeInOrderOnTheWriterThread) {
   EXPECT_EQ(Ids(records[1].outcome), (std::vector<std::string>{"0000abcd-1", "0000abcd-2"}));
   EXPECT_EQ(Ids(records[2].outcome), (std::vector<std::string>{"0000abcd-3"}));
   for (const auto& r : records) {
-    EXPECT_FALSE(r.outcome.error.has_value()) << r.name;
+    EXPECT_FALSE(r.outcome.has_error()) << r.name;
     EXPECT_NE(r.thread, std::this_thread::get_id()) << r.name;
     EXPECT_EQ(r.batches_delivered, 1u) << r.name << ": acknowledged only after the fan-out";
   }
@@ -346,12 +347,12 @@ TEST_F(PublisherTest, ConnectionCountIsThePrimaryStreamPlusContexts) {
   ASSERT_TRUE(outcomes_.WaitFor(1));
 
   const PublishOutcome outcome = outcomes_.records()[0].outcome;
-  ASSERT_EQ(outcome.events.size(), 5u);
-  EXPECT_EQ(outcome.events[0].connection_count, 3u);  // alice agui 2 + contexts 1
-  EXPECT_EQ(outcome.events[1].connection_count, 4u);  // alice a2a 3 + contexts 1
-  EXPECT_EQ(outcome.events[2].connection_count, 1u);  // system: contexts only
-  EXPECT_EQ(outcome.events[3].connection_count, 4u);  // bob: contexts only
-  EXPECT_EQ(outcome.events[4].connection_count, 0u);  // carol: nobody listening
+  ASSERT_EQ(outcome->events.size(), 5u);
+  EXPECT_EQ(outcome->events[0]->connection_count, 3u);  // alice agui 2 + contexts 1
+  EXPECT_EQ(outcome->events[1]->connection_count, 4u);  // alice a2a 3 + contexts 1
+  EXPECT_EQ(outcome->events[2]->connection_count, 1u);  // system: contexts only
+  EXPECT_EQ(outcome->events[3]->connection_count, 4u);  // bob: contexts only
+  EXPECT_EQ(outcome->events[4]->connection_count, 0u);  // carol: nobody listening
 }
 
 TEST_F(PublisherTest, FanOutBatchCarriesBareAndWrappedFramesSerialisedOnce) {
@@ -421,12 +422,12 @@ TEST_F(PublisherTest, StoreFailureFailsEveryRequestOfTheGroupAndDeliversNothing)
   ASSERT_TRUE(outcomes_.WaitFor(2));
 
   for (const auto& r : outcomes_.records()) {
-    ASSERT_TRUE(r.outcome.error.has_value()) << r.name;
-    EXPECT_EQ(r.outcome.error->code, ErrorCode::kServiceUnavailable) << r.name;
-    EXPECT_GT(r.outcome.error->retry_after.count(), 0) << r.name;
-    EXPECT_EQ(r.outcome.error->message.find("disk on fire"), std::string::npos)
+    ASSERT_TRUE(r.outcome.has_error()) << r.name;
+    EXPECT_EQ(r.outcome.error().code, ErrorCode::kServiceUnavailable) << r.name;
+    EXPECT_GT(r.outcome.error().retry_after.count(), 0) << r.name;
+    EXPECT_EQ(r.outcome.error().message.find("disk on fire"), std::string::npos)
         << "store details stay in the logs";
-    EXPECT_TRUE(r.outcome.events.empty()) << r.name;
+    EXPECT_FALSE(r.outcome.has_value()) << r.name;  // so no events
   }
   EXPECT_EQ(sink_.count(), 0u);
   EXPECT_NE(metrics_.RenderPrometheus().find("herald_store_errors_total 1\n"), std::string::npos);
@@ -436,7 +437,7 @@ TEST_F(PublisherTest, StoreFailureFailsEveryRequestOfTheGroupAndDeliversNothing)
   publisher->Submit({Agui("alice", 4)}, outcomes_.For("after"));
   ASSERT_TRUE(outcomes_.WaitFor(3));
   const auto records = outcomes_.records();
-  EXPECT_FALSE(records[2].outcome.error.has_value());
+  EXPECT_FALSE(records[2].outcome.has_error());
   EXPECT_EQ(sink_.count(), 1u);
 }
 
@@ -458,9 +459,9 @@ TEST_F(PublisherTest, BackPressureRefusesAtOnceWhileTheWriterIsBehind) {
   const auto refused = outcomes_.records()[0];
   EXPECT_EQ(refused.name, "refused");
   EXPECT_EQ(refused.thread, std::this_thread::get_id());
-  ASSERT_TRUE(refused.outcome.error.has_value());
-  EXPECT_EQ(refused.outcome.error->code, ErrorCode::kServiceUnavailable);
-  EXPECT_GT(refused.outcome.error->retry_after.count(), 0);
+  ASSERT_TRUE(refused.outcome.has_error());
+  EXPECT_EQ(refused.outcome.error().code, ErrorCode::kServiceUnavailable);
+  EXPECT_GT(refused.outcome.error().retry_after.count(), 0);
   EXPECT_NE(metrics_.RenderPrometheus().find("herald_publish_rejected_total 1\n"),
             std::string::npos);
 
@@ -490,7 +491,7 @@ TEST_F(PublisherTest, BackPressureAlsoBoundsPendingBytes) {
   ASSERT_TRUE(store_.WaitUntilBlocked());
   publisher->Submit({Agui("alice", 2)}, outcomes_.For("refused"));
   ASSERT_EQ(outcomes_.size(), 1u);
-  EXPECT_EQ(outcomes_.records()[0].outcome.error->code, ErrorCode::kServiceUnavailable);
+  EXPECT_EQ(outcomes_.records()[0].outcome.error().code, ErrorCode::kServiceUnavailable);
 
   store_.OpenGate();
   publisher->Drain();
@@ -507,8 +508,8 @@ TEST_F(PublisherTest, ARequestLargerThanTheBoundIsAcceptedWhenNothingIsPending) 
                     outcomes_.For("big"));
   ASSERT_TRUE(outcomes_.WaitFor(1));
   const auto records = outcomes_.records();
-  EXPECT_FALSE(records[0].outcome.error.has_value());
-  EXPECT_EQ(records[0].outcome.events.size(), 4u);
+  EXPECT_FALSE(records[0].outcome.has_error());
+  EXPECT_EQ(records[0].outcome->events.size(), 4u);
 }
 
 TEST_F(PublisherTest, GroupsAreCappedAtMaxGroupEventsWithoutSplittingARequest) {
@@ -544,7 +545,7 @@ TEST_F(PublisherTest, DrainCompletesEverythingAcceptedThenRefuses) {
   ASSERT_EQ(records.size(), static_cast<std::size_t>(kRequests));
   for (int i = 0; i < kRequests; ++i) {
     EXPECT_EQ(records[i].name, std::to_string(i));
-    ASSERT_FALSE(records[i].outcome.error.has_value()) << i;
+    ASSERT_FALSE(records[i].outcome.has_error()) << i;
     EXPECT_EQ(Ids(records[i].outcome),
               (std::vector<std::string>{"0000abcd-" + std::to_string(i + 1)}));
   }
@@ -552,9 +553,9 @@ TEST_F(PublisherTest, DrainCompletesEverythingAcceptedThenRefuses) {
   publisher->Submit({Agui("alice", 99)}, outcomes_.For("late"));
   ASSERT_EQ(outcomes_.size(), static_cast<std::size_t>(kRequests) + 1);
   const auto late = outcomes_.records().back();
-  ASSERT_TRUE(late.outcome.error.has_value());
-  EXPECT_EQ(late.outcome.error->code, ErrorCode::kServiceUnavailable);
-  EXPECT_GT(late.outcome.error->retry_after.count(), 0);
+  ASSERT_TRUE(late.outcome.has_error());
+  EXPECT_EQ(late.outcome.error().code, ErrorCode::kServiceUnavailable);
+  EXPECT_GT(late.outcome.error().retry_after.count(), 0);
   publisher->Drain();  // a second drain is harmless
 }
 
@@ -578,9 +579,9 @@ TEST_F(PublisherTest, ConcurrentSubmittersEachGetEveryOutcomeInPerUserOrder) {
   // Each submitter's requests are numbered in its submission order.
   std::map<std::string, std::uint64_t> last;
   for (const auto& r : outcomes_.records()) {
-    ASSERT_FALSE(r.outcome.error.has_value()) << r.name;
+    ASSERT_FALSE(r.outcome.has_error()) << r.name;
     const std::string thread = r.name.substr(0, r.name.find(':'));
-    const std::uint64_t sequence = r.outcome.events.at(0).id.sequence;
+    const std::uint64_t sequence = r.outcome->events.at(0)->id.sequence;
     EXPECT_EQ(sequence, last[thread] + 1) << r.name;
     last[thread] = sequence;
   }
@@ -605,8 +606,8 @@ TEST_F(PublisherIdempotencyTest, ARetryWithTheSameKeyReturnsTheOriginalIdsAndSto
   ASSERT_TRUE(outcomes_.WaitFor(2));
 
   const auto records = outcomes_.records();
-  EXPECT_FALSE(records[0].outcome.replayed);
-  EXPECT_TRUE(records[1].outcome.replayed);
+  EXPECT_FALSE(records[0].outcome->replayed);
+  EXPECT_TRUE(records[1].outcome->replayed);
   EXPECT_EQ(Ids(records[1].outcome), Ids(records[0].outcome));
   EXPECT_EQ(Ids(records[1].outcome), (std::vector<std::string>{"0000abcd-1", "0000abcd-2"}));
   EXPECT_EQ(store_.appends().size(), 1u) << "the retry must not be stored again";
@@ -624,8 +625,8 @@ TEST_F(PublisherIdempotencyTest, TheSameKeyTwiceInOneGroupIsStoredOnce) {
   ASSERT_EQ(store_.appends().size(), 1u);
   EXPECT_EQ(store_.appends()[0].size(), 1u);
   EXPECT_EQ(Ids(records[0].outcome), Ids(records[1].outcome));
-  EXPECT_FALSE(records[0].outcome.replayed);
-  EXPECT_TRUE(records[1].outcome.replayed);
+  EXPECT_FALSE(records[0].outcome->replayed);
+  EXPECT_TRUE(records[1].outcome->replayed);
 }
 
 TEST_F(PublisherIdempotencyTest, AKeyReusedForADifferentRequestIsRefusedNamingTheHeader) {
@@ -637,9 +638,9 @@ TEST_F(PublisherIdempotencyTest, AKeyReusedForADifferentRequestIsRefusedNamingTh
   ASSERT_TRUE(outcomes_.WaitFor(2));
 
   const auto b = outcomes_.records()[1].outcome;
-  ASSERT_TRUE(b.error.has_value());
-  EXPECT_EQ(b.error->code, ErrorCode::kValidationError);
-  EXPECT_EQ(b.error->field, "Idempotency-Key");
+  ASSERT_TRUE(b.has_error());
+  EXPECT_EQ(b.error().code, ErrorCode::kValidationError);
+  EXPECT_EQ(b.error().field, "Idempotency-Key");
   EXPECT_EQ(store_.appends().size(), 1u);
 }
 
@@ -668,7 +669,7 @@ TEST_F(PublisherTest, CommittedRequestsReleaseTheirShareOfThePendingBound) {
   for (int i = 0; i < 10; ++i) {
     publisher->Submit({Agui("alice", i), Agui("alice", i)}, outcomes_.For(std::to_string(i)));
     ASSERT_TRUE(outcomes_.WaitFor(static_cast<std::size_t>(i) + 1));
-    EXPECT_FALSE(outcomes_.records().back().outcome.error.has_value())
+    EXPECT_FALSE(outcomes_.records().back().outcome.has_error())
         << "request " << i << " was refused by requests already committed";
   }
 }

@@ -51,29 +51,28 @@ class ScriptedLog final : public store::LogListener {
     return connects_;
   }
 
-  store::Result<std::uint64_t> Connect(bool) override {
+  Result<std::uint64_t> Connect(bool) override {
     std::lock_guard lock(mutex_);
     ++connects_;
-    return store::Result<std::uint64_t>::Ok(events_.size());
+    return Result<std::uint64_t>(events_.size());
   }
-  store::Result<std::vector<StoredEvent>> ReadAfter(std::uint64_t after,
-                                                    std::size_t limit) override {
+  Result<std::vector<StoredEvent>> ReadAfter(std::uint64_t after, std::size_t limit) override {
     std::lock_guard lock(mutex_);
     std::vector<StoredEvent> page;
     for (std::uint64_t p = after; p < events_.size() && page.size() < limit; ++p) {
       page.push_back(events_[p]);
     }
-    return store::Result<std::vector<StoredEvent>>::Ok(std::move(page));
+    return Result<std::vector<StoredEvent>>(std::move(page));
   }
-  store::Result<std::uint64_t> Wait(std::chrono::milliseconds timeout) override {
+  Result<std::uint64_t> Wait(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, timeout, [this] { return woken_ || fail_next_wait_; });
     woken_ = false;
     if (fail_next_wait_) {
       fail_next_wait_ = false;
-      return store::Result<std::uint64_t>::Fail("connection lost");
+      return store::StoreFailure("connection lost");
     }
-    return store::Result<std::uint64_t>::Ok(0);
+    return Result<std::uint64_t>(0);
   }
   void Wake() override { Notify(); }
 

@@ -49,8 +49,8 @@ class SqliteStoreTest : public ::testing::Test {
 
   static RangePair RangeOf(EventStore& store, const std::string& user) {
     auto range = store.Range(UserId(user));
-    EXPECT_TRUE(range.ok()) << range.error.message;
-    return range.ok() ? RangePair(range.value->first, range.value->last) : RangePair(0, 0);
+    EXPECT_TRUE(range.has_value()) << range.error().message;
+    return range.has_value() ? RangePair(range->first, range->last) : RangePair(0, 0);
   }
 
   TempDir dir_;
@@ -69,9 +69,9 @@ TEST_F(SqliteStoreTest, ReopenKeepsHistoryAndContinuesSequences) {
   EXPECT_EQ(RangeOf(*store, "u"), RangePair(1, 3));
   EXPECT_THAT(AppendMany(*store, "u", 2), ElementsAre(4, 5));
   auto page = store->ReadAfter(UserId("u"), 0, {}, 10);
-  ASSERT_TRUE(page.ok());
-  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2, 3, 4, 5));
-  EXPECT_EQ(page.value->events[0].id.history, history);
+  ASSERT_TRUE(page.has_value());
+  EXPECT_THAT(Sequences(page->events), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_EQ(page->events[0].id.history, history);
 }
 
 TEST_F(SqliteStoreTest, SequencesContinueAfterEverythingIsPrunedAndReopened) {
@@ -79,8 +79,8 @@ TEST_F(SqliteStoreTest, SequencesContinueAfterEverythingIsPrunedAndReopened) {
     auto store = Open();
     AppendMany(*store, "u", 3);
     auto deleted = store->Prune({.max_events_per_user = 10, .max_age = 1s}, kT0 + 1h, 100);
-    ASSERT_TRUE(deleted.ok()) << deleted.error.message;
-    EXPECT_EQ(*deleted.value, 3u);
+    ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+    EXPECT_EQ(*deleted, 3u);
   }
   auto store = Open();
   EXPECT_EQ(RangeOf(*store, "u"), RangePair(4, 3));
@@ -95,8 +95,8 @@ TEST_F(SqliteStoreTest, AgePruningOneRowAPassKeepsTheLastSequenceAtEveryStep) {
   for (std::uint64_t pass = 1; pass <= 3; ++pass) {
     auto store = Open();
     auto deleted = store->Prune({.max_events_per_user = 10, .max_age = 1s}, kT0 + 1h, 1);
-    ASSERT_TRUE(deleted.ok()) << deleted.error.message;
-    EXPECT_EQ(*deleted.value, 1u);
+    ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+    EXPECT_EQ(*deleted, 1u);
     EXPECT_EQ(RangeOf(*store, "u"), RangePair(pass + 1, 3));
   }
   auto store = Open();
@@ -148,13 +148,13 @@ TEST_F(SqliteStoreTest, PruneByCountFindsUsersWrittenBeforeReopen) {
   }
   auto store = Open();
   auto deleted = store->Prune({.max_events_per_user = 3, .max_age = 24h}, kT0, 100);
-  ASSERT_TRUE(deleted.ok()) << deleted.error.message;
-  EXPECT_EQ(*deleted.value, 7u);
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 7u);
   EXPECT_EQ(RangeOf(*store, "a"), RangePair(8, 10));
   // A lower limit later finds the excess again.
   deleted = store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 100);
-  ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(*deleted.value, 3u);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(*deleted, 3u);
   EXPECT_EQ(RangeOf(*store, "a"), RangePair(10, 10));
   EXPECT_EQ(RangeOf(*store, "b"), RangePair(2, 2));
 }
@@ -193,13 +193,13 @@ TEST_F(SqliteStoreTest, ContextsOfAVersion3FileKeepTheirOwnersAndTasks) {
   auto store = Open();
   EXPECT_EQ(QueryInt(*Raw(), "PRAGMA user_version"), sqlite::SchemaVersion());
   const auto found = store->FindContext(Key("c1", "alice"));
-  ASSERT_TRUE(found.ok()) << found.error.message;
-  ASSERT_TRUE(found.value->has_value());
-  EXPECT_EQ((*found.value)->name, "Trip");
-  EXPECT_EQ((*found.value)->last_message_at_ms, 1500);
-  EXPECT_TRUE(*store->TaskSeen(Key("c1", "alice"), "t1").value);
-  EXPECT_FALSE(store->FindContext(Key("c1", "bob")).value->has_value());
-  EXPECT_EQ(store->ReadContexts(UserId("alice"), {}).value->contexts.size(), 1u);
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->name, "Trip");
+  EXPECT_EQ((*found)->last_message_at_ms, 1500);
+  EXPECT_TRUE(*store->TaskSeen(Key("c1", "alice"), "t1"));
+  EXPECT_FALSE(store->FindContext(Key("c1", "bob"))->has_value());
+  EXPECT_EQ(store->ReadContexts(UserId("alice"), {})->contexts.size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanTheBuild) {
@@ -232,18 +232,18 @@ TEST_F(SqliteStoreTest, FailedAppendCommitsNothingAndConsumesNoSequence) {
   // The third insert fails after two have gone in: the whole group rolls back.
   auto failed = store->Append(
       std::vector{Draft("a"), Draft("b"), Draft("a", Protocol::kAgui, {}, "POISON")}, kT0);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_THAT(failed.error.message, HasSubstr("poisoned"));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, HasSubstr("poisoned"));
   EXPECT_EQ(RangeOf(*store, "a"), RangePair(1, 1));
   EXPECT_EQ(RangeOf(*store, "b"), RangePair(1, 0));
 
   ASSERT_EQ(raw->Exec("DROP TRIGGER poison"), SQLITE_OK);
   auto stored = store->Append(std::vector{Draft("a"), Draft("b")}, kT0);
-  ASSERT_TRUE(stored.ok()) << stored.error.message;
-  EXPECT_THAT(Sequences(*stored.value), ElementsAre(2, 1));
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  EXPECT_THAT(Sequences(*stored), ElementsAre(2, 1));
   auto page = store->ReadAfter(UserId("a"), 0, {}, 10);
-  ASSERT_TRUE(page.ok());
-  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2));
+  ASSERT_TRUE(page.has_value());
+  EXPECT_THAT(Sequences(page->events), ElementsAre(1, 2));
 }
 
 TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
@@ -262,15 +262,15 @@ TEST_F(SqliteStoreTest, ContextsAndTheirTaskIdsSurviveReopen) {
     ASSERT_TRUE(store
                     ->Append(std::vector{Draft("alice", Protocol::kSystem, "c1")}, {},
                              std::vector{ContextWrite{c1.key(), c1, false, {"t1"}}}, kT0)
-                    .ok());
+                    .has_value());
   }
   auto store = Open();
   auto view = store->ReadContexts(UserId("alice"), {});
-  ASSERT_TRUE(view.ok()) << view.error.message;
-  ASSERT_EQ(view.value->contexts.size(), 1u);
-  EXPECT_EQ(view.value->contexts[0], c1);
-  EXPECT_EQ(view.value->range.last, 1u);
-  EXPECT_TRUE(*store->TaskSeen(Key("c1"), "t1").value);
+  ASSERT_TRUE(view.has_value()) << view.error().message;
+  ASSERT_EQ(view->contexts.size(), 1u);
+  EXPECT_EQ(view->contexts[0], c1);
+  EXPECT_EQ(view->range.last, 1u);
+  EXPECT_TRUE(*store->TaskSeen(Key("c1"), "t1"));
 }
 
 TEST_F(SqliteStoreTest, FailedAppendWritesNoContext) {
@@ -285,9 +285,9 @@ TEST_F(SqliteStoreTest, FailedAppendWritesNoContext) {
   c1.owner = UserId("alice");
   auto failed = store->Append(std::vector{Draft("alice", Protocol::kAgui, {}, "POISON")}, {},
                               std::vector{ContextWrite{c1.key(), c1, false, {"t1"}}}, kT0);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_FALSE(store->FindContext(Key("c1")).value->has_value());
-  EXPECT_FALSE(*store->TaskSeen(Key("c1"), "t1").value);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_FALSE(store->FindContext(Key("c1"))->has_value());
+  EXPECT_FALSE(*store->TaskSeen(Key("c1"), "t1"));
 }
 
 TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {
@@ -297,20 +297,20 @@ TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {
   ASSERT_EQ(raw->Exec("BEGIN IMMEDIATE; INSERT INTO users VALUES ('x', 1)"), SQLITE_OK);
 
   auto failed = store->Append(std::vector{Draft("u")}, kT0);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_THAT(failed.error.message, HasSubstr("locked"));
-  EXPECT_FALSE(store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 10).ok());
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, HasSubstr("locked"));
+  EXPECT_FALSE(store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 10).has_value());
   // Readers see the last commit, without waiting for the open write transaction.
   auto page = store->ReadAfter(UserId("u"), 0, {}, 10);
-  ASSERT_TRUE(page.ok()) << page.error.message;
-  EXPECT_THAT(Sequences(page.value->events), ElementsAre(1, 2));
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  EXPECT_THAT(Sequences(page->events), ElementsAre(1, 2));
   EXPECT_EQ(RangeOf(*store, "x"), RangePair(1, 0));
 
   ASSERT_EQ(raw->Exec("ROLLBACK"), SQLITE_OK);
   EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(3));
   auto deleted = store->Prune({.max_events_per_user = 1, .max_age = 24h}, kT0, 10);
-  ASSERT_TRUE(deleted.ok()) << deleted.error.message;
-  EXPECT_EQ(*deleted.value, 2u);
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 2u);
 }
 
 TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
@@ -329,12 +329,12 @@ TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
       std::uint64_t after = 0;
       for (bool more = true; more;) {
         auto page = store->ReadAfter(UserId("u"), after, {stream, {}}, page_size);
-        ASSERT_TRUE(page.ok()) << page.error.message;
-        for (const StoredEvent& event : page.value->events) {
+        ASSERT_TRUE(page.has_value()) << page.error().message;
+        for (const StoredEvent& event : page->events) {
           ASSERT_EQ(event.id.sequence, after + 1);
           after = event.id.sequence;
         }
-        more = page.value->more;
+        more = page->more;
       }
       ASSERT_GE(after, seen_before);      // never goes back
       ASSERT_EQ(after % kBatchSize, 0u);  // whole groups only
@@ -350,9 +350,9 @@ TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
     drafts.reserve(kBatchSize);
     for (int i = 0; i < kBatchSize; ++i) drafts.push_back(Draft("u"));
     auto stored = store->Append(drafts, kT0);
-    const bool ok = stored.ok() && stored.value->back().id.sequence ==
-                                       static_cast<std::uint64_t>(batch + 1) * kBatchSize;
-    EXPECT_TRUE(ok) << stored.error.message;
+    const bool ok = stored.has_value() && stored->back().id.sequence ==
+                                              static_cast<std::uint64_t>(batch + 1) * kBatchSize;
+    EXPECT_TRUE(ok) << stored.error().message;
     if (!ok) break;  // the readers still stop: `done` is set below
   }
   done.store(true, std::memory_order_release);
@@ -364,7 +364,7 @@ TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
 TEST_F(SqliteStoreTest, ReleaseMemoryFreesThePageCachesLargeReadsFilled) {
   auto store = Open();
   AppendMany(*store, "u", 1);
-  ASSERT_TRUE(store->ReadAfter(UserId("u"), 0, {}, 10).ok());
+  ASSERT_TRUE(store->ReadAfter(UserId("u"), 0, {}, 10).has_value());
   store->ReleaseMemory();
   const std::int64_t warm = sqlite3_memory_used();
 
@@ -377,13 +377,13 @@ TEST_F(SqliteStoreTest, ReleaseMemoryFreesThePageCachesLargeReadsFilled) {
       drafts.push_back(Draft("big"));
       drafts.back().json = fmt::format(R"({{"type":"CUSTOM","n":{},"pad":"{}"}})", i, padding);
     }
-    ASSERT_TRUE(store->Append(drafts, kT0).ok());
+    ASSERT_TRUE(store->Append(drafts, kT0).has_value());
   }
   std::vector<std::thread> readers;
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&store] {
       auto page = store->ReadAfter(UserId("big"), 0, {}, 10'000);
-      EXPECT_TRUE(page.ok() && page.value->events.size() == 8000);
+      EXPECT_TRUE(page.has_value() && page->events.size() == 8000);
     });
   }
   for (std::thread& reader : readers) reader.join();
@@ -395,8 +395,8 @@ TEST_F(SqliteStoreTest, ReleaseMemoryFreesThePageCachesLargeReadsFilled) {
   // The store reads and writes as before.
   EXPECT_THAT(AppendMany(*store, "u", 1), ElementsAre(2));
   auto page = store->ReadAfter(UserId("big"), 7999, {}, 10);
-  ASSERT_TRUE(page.ok());
-  EXPECT_THAT(Sequences(page.value->events), ElementsAre(8000));
+  ASSERT_TRUE(page.has_value());
+  EXPECT_THAT(Sequences(page->events), ElementsAre(8000));
 }
 
 // Appends `events` single-event groups of about 1 KB each: every commit adds WAL pages.
@@ -405,7 +405,7 @@ void AppendSingles(SqliteStore& store, int events) {
   for (int i = 0; i < events; ++i) {
     std::vector<EventDraft> drafts{Draft("u" + std::to_string(i % 7))};
     drafts.back().json = fmt::format(R"({{"type":"CUSTOM","n":{},"pad":"{}"}})", i, padding);
-    ASSERT_TRUE(store.Append(drafts, kT0).ok());
+    ASSERT_TRUE(store.Append(drafts, kT0).has_value());
   }
 }
 

@@ -75,8 +75,8 @@ inline std::vector<std::uint64_t> AppendMany(EventStore& store, const std::strin
   std::vector<EventDraft> drafts;
   for (int i = 0; i < count; ++i) drafts.push_back(Draft(user));
   auto stored = store.Append(drafts, now);
-  if (!stored.ok()) return {};
-  return Sequences(*stored.value);
+  if (!stored.has_value()) return {};
+  return Sequences(*stored);
 }
 
 // A context row as a group commit would write it.

@@ -46,29 +46,27 @@ class SessionHarness::ReadFailingStore final : public store::EventStore {
   }
 
   std::uint32_t History() const override { return inner_.History(); }
-  store::Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override {
-    return inner_.BeginGroup();
-  }
-  store::Result<store::ContextsView> ReadContexts(const UserId& user,
-                                                  const store::ContextQuery& query) override {
-    if (fail_reads) return store::Result<store::ContextsView>::Fail("reads fail (test)");
+  Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override { return inner_.BeginGroup(); }
+  Result<store::ContextsView> ReadContexts(const UserId& user,
+                                           const store::ContextQuery& query) override {
+    if (fail_reads) return store::StoreFailure("reads fail (test)");
     PassGate();
     return inner_.ReadContexts(user, query);
   }
-  store::Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
-                                             const store::ReplayFilter& filter,
-                                             std::size_t limit) override {
-    if (fail_reads) return store::Result<store::ReplayPage>::Fail("reads fail (test)");
+  Result<store::ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
+                                      const store::ReplayFilter& filter,
+                                      std::size_t limit) override {
+    if (fail_reads) return store::StoreFailure("reads fail (test)");
     return inner_.ReadAfter(user, after_sequence, filter, limit);
   }
-  store::Result<store::UserRange> Range(const UserId& user) override {
-    if (fail_reads) return store::Result<store::UserRange>::Fail("reads fail (test)");
+  Result<store::UserRange> Range(const UserId& user) override {
+    if (fail_reads) return store::StoreFailure("reads fail (test)");
     PassGate();
     return inner_.Range(user);
   }
-  store::Result<std::size_t> Prune(const store::RetentionPolicy& policy,
-                                   std::chrono::system_clock::time_point now,
-                                   std::size_t max_rows) override {
+  Result<std::size_t> Prune(const store::RetentionPolicy& policy,
+                            std::chrono::system_clock::time_point now,
+                            std::size_t max_rows) override {
     return inner_.Prune(policy, now, max_rows);
   }
 
@@ -213,9 +211,9 @@ std::vector<EventId> SessionHarness::Publish(const std::string& user,
     throw std::runtime_error("publish not completed within 10 s");
   }
   const hub::PublishOutcome result = outcome.get();
-  if (result.error) throw std::runtime_error("publish refused");
+  if (!result) throw std::runtime_error("publish refused");
   std::vector<EventId> ids;
-  for (const hub::PublishedEvent& e : result.events) ids.push_back(e.id);
+  for (const Result<hub::PublishedEvent>& e : result->events) ids.push_back(e ? e->id : EventId{});
   return ids;
 }
 
