@@ -48,14 +48,19 @@ TEST(RetentionLoopbackTest, KeepsTheNewestNEventsPerUser) {
   EXPECT_EQ(SequenceOf(EventIdOf(next)), 31u);
 }
 
-TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
-  ScratchDir dir;
-  ManualClock clock;
+// A hub on SQLite that keeps events ten minutes by `clock`, pruning every 10 ms of real time.
+TestHubOptions TenMinuteRetention(const ScratchDir& dir, const ManualClock& clock) {
   TestHubOptions options = SqliteHub(dir);
   options.hub.publisher.retention.max_age = std::chrono::minutes(10);
   options.hub.publisher.prune_interval = 10ms;
   options.clock = &clock;
-  TestHub hub(options);
+  return options;
+}
+
+TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
+  ScratchDir dir;
+  ManualClock clock;
+  TestHub hub(TenMinuteRetention(dir, clock));
   HttpClient client(hub.port());
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(client
@@ -91,11 +96,7 @@ TEST(RetentionLoopbackTest, DropsEventsOlderThanTheMaximumAge) {
 TEST(RetentionLoopbackTest, KeepsEventsYoungerThanTheMaximumAgeThroughAPrunePass) {
   ScratchDir dir;
   ManualClock clock;
-  TestHubOptions options = SqliteHub(dir);
-  options.hub.publisher.retention.max_age = std::chrono::minutes(10);
-  options.hub.publisher.prune_interval = 10ms;
-  options.clock = &clock;
-  TestHub hub(options);
+  TestHub hub(TenMinuteRetention(dir, clock));
   HttpClient client(hub.port());
   const auto publish = [&client](const std::string& delta) {
     return client.Request("POST", kAguiWebhook, JsonAuthAs("alice"), AguiText("alice", "m1", delta))
