@@ -220,6 +220,38 @@ TEST(ConfigTest, ANegativeCountIsRefusedInsteadOfWrappingToAHugeOne) {
   EXPECT_THROW(TomlRefusal("max-connections-per-user = -1"), CLI::ValidationError);
 }
 
+// Every serve option that takes a number or a yes/no, given a value that is neither, as a flag
+// and as a configuration-file key: refused, and the one-line reason names the option, so an
+// operator knows which line to fix.
+TEST(ConfigTest, EveryNumericOrBooleanOptionGivenGarbageIsRefusedNamingIt) {
+  CLI::App reference;
+  ServeConfig defaults;
+  AddServeOptions(reference, defaults);
+  int checked = 0;
+  for (const CLI::Option* option : reference.get_options()) {
+    const std::string type = option->get_type_name();
+    if (option->get_name().empty() || option->get_expected_min() == 0 || type == "TEXT") continue;
+    const std::string flag = option->get_name();  // "--heartbeat-interval"
+    const std::string key = flag.substr(2);
+    std::string reason;
+    try {
+      Parse({flag, "garbage"});
+    } catch (const std::exception& e) {
+      reason = e.what();
+    }
+    EXPECT_NE(reason.find(key), std::string::npos) << flag << " (" << type << "): " << reason;
+    std::string toml_reason;
+    try {
+      toml_reason = TomlRefusal(key + " = \"garbage\"");
+    } catch (const std::exception& e) {
+      toml_reason = e.what();
+    }
+    EXPECT_NE(toml_reason.find(key), std::string::npos) << key << " in a file: " << toml_reason;
+    ++checked;
+  }
+  EXPECT_GE(checked, 30) << "the options' types changed: look at what this test skips";
+}
+
 // `herald check-config ARGS…` as main() runs it, without the process: the printed configuration,
 // or the reason it is refused.
 std::string CheckConfig(std::vector<std::string> args) {
