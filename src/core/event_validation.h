@@ -22,7 +22,7 @@
 // Unknown extra fields are allowed, at any level, and kept untouched.
 //
 // AG-UI shapes follow the AG-UI 1.0 schema as generated into @ag-ui/core's zod validators; see the
-// note at the top of event_validation.cpp for the exact source and the points where the hub
+// note at the top of agui_schema.cpp for the exact source and the points where the hub
 // deliberately differs (ids, string timestamps, non-negative timestamps).
 //
 // A2A kinds where spec §3.1 names a field without a type:
