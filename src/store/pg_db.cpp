@@ -1,6 +1,8 @@
 #include "store/pg_db.h"
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 #include <utility>
 
 namespace herald::store::pg {
@@ -121,6 +123,13 @@ std::string ArrayBuilder::Finish() {
   if (text_.empty()) text_.push_back('{');
   text_.push_back('}');
   return std::exchange(text_, {});
+}
+
+std::string Text(std::int64_t value) { return std::to_string(value); }
+
+std::string Text(std::uint64_t value) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return std::to_string(std::min(value, kMax));
 }
 
 std::int64_t ToMillis(std::chrono::system_clock::time_point time) {

@@ -85,6 +85,11 @@ class ArrayBuilder {
   std::string text_;
 };
 
+// A bigint parameter's text. PostgreSQL's bigint is signed: an unsigned value above its range
+// (a count or limit meaning "no bound") is clamped to its maximum.
+std::string Text(std::int64_t value);
+std::string Text(std::uint64_t value);
+
 // Unix milliseconds of a time point.
 std::int64_t ToMillis(std::chrono::system_clock::time_point time);
 

@@ -50,7 +50,6 @@ class PgStore final : public EventStore {
                             std::size_t max_rows) override;
 
  private:
-  class Group;
   class Lease;
 
   // The writer connection, re-opened if it was lost; nullptr (and `error`) when it cannot be.
