@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -91,6 +93,15 @@ void Connection::ExecOrThrow(const char* sql, std::string_view what) {
 
 std::string Connection::Error(std::string_view what) const {
   return fmt::format("{}: {}", what, sqlite3_errmsg(db_));
+}
+
+std::int64_t ToMillis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::int64_t ClampToInt64(std::size_t value) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(value, kMax));
 }
 
 }  // namespace herald::store::sqlite

@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -81,5 +83,11 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// Unix milliseconds of a time point.
+std::int64_t ToMillis(std::chrono::system_clock::time_point time);
+// A count or limit as SQLite's signed 64-bit integer: a larger value means "no bound" and is
+// clamped to its maximum.
+std::int64_t ClampToInt64(std::size_t value);
 
 }  // namespace herald::store::sqlite

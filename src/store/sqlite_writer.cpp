@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <limits>
-
 #include "store/sqlite_schema.h"
 
 namespace herald::store::sqlite {
@@ -12,15 +9,6 @@ namespace herald::store::sqlite {
 namespace {
 
 constexpr int kCreateFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-constexpr std::uint64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
-
-std::int64_t ToMillis(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-std::int64_t ClampToInt64(std::size_t value) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(value, kMaxSeq));
-}
 
 }  // namespace
 
@@ -250,19 +238,55 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
                                                      std::chrono::system_clock::time_point now) {
   using Out = Result<std::vector<StoredEvent>>;
   touched_.clear();
-  // Forget the open transaction's sequences: the cache keeps only committed ones.
-  auto fail = [this](std::string_view what) {
+  const std::int64_t stored_at_ms = ToMillis(now);
+  if (const auto failed = WriteAndCommit(drafts, claims, contexts, stored_at_ms)) {
+    // Forget the open transaction's sequences: the cache keeps only committed ones.
     for (auto* entry : touched_) entry->second.touched = false;
-    return StoreFailure(Abort(what));
-  };
+    return StoreFailure(Abort(*failed));
+  }
+  AdoptCommitted();
+  std::vector<StoredEvent> stored;
+  stored.reserve(drafts.size());
+  for (std::size_t i = 0; i < drafts.size(); ++i) {
+    const EventDraft& draft = drafts[i];
+    stored.push_back(StoredEvent{draft.user, EventId{history_, seq_of_[i]}, draft.protocol,
+                                 draft.context, draft.type, draft.json, stored_at_ms});
+  }
+  return Out(std::move(stored));
+}
 
-  // Number the drafts in input order.
+std::optional<std::string_view> Writer::WriteAndCommit(std::span<const EventDraft> drafts,
+                                                       std::span<const IdempotencyClaim> claims,
+                                                       std::span<const ContextWrite> contexts,
+                                                       std::int64_t stored_at_ms) {
+  if (!NumberDrafts(drafts)) return "append: load user";
+  OrderByUser(drafts.size());
+  for (std::size_t i : order_) {
+    if (!Insert(drafts[i], seq_of_[i], stored_at_ms)) return "append: insert event";
+  }
+  // A user's row is written once, with their first events; their last sequence is read from
+  // `events` after that (sqlite_schema.cpp, version 5), so an append writes no row of `users`.
+  for (auto* entry : touched_) {
+    if (entry->second.has_row) continue;
+    if (!RaiseFloor(entry->first, entry->second.pending_seq)) return "append: add user";
+  }
+  for (const IdempotencyClaim& claim : claims) {
+    if (!InsertClaim(claim)) return "append: idempotency key";
+  }
+  for (const ContextWrite& write : contexts) {
+    if (!WriteContext(write)) return "append: context";
+  }
+  if (!Commit()) return "append: commit";
+  return std::nullopt;
+}
+
+bool Writer::NumberDrafts(std::span<const EventDraft> drafts) {
   const std::size_t count = drafts.size();
   seq_of_.resize(count);
   slot_of_.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     UserMap::value_type* entry = Load(drafts[i].user);
-    if (entry == nullptr) return fail("append: load user");
+    if (entry == nullptr) return false;
     UserState& state = entry->second;
     if (!state.touched) {
       state.touched = true;
@@ -273,31 +297,18 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
     seq_of_[i] = ++state.pending_seq;
     slot_of_[i] = state.slot;
   }
-  // Insert user by user (a stable counting sort by slot), so that a user's events of this group
-  // sit together in the table and a later replay reads fewer pages.
+  return true;
+}
+
+void Writer::OrderByUser(std::size_t count) {
   slot_start_.assign(touched_.size() + 1, 0);
   for (std::uint32_t slot : slot_of_) ++slot_start_[slot + 1];
   for (std::size_t s = 1; s < slot_start_.size(); ++s) slot_start_[s] += slot_start_[s - 1];
   order_.resize(count);
   for (std::size_t i = 0; i < count; ++i) order_[slot_start_[slot_of_[i]]++] = i;
-  const std::int64_t stored_at_ms = ToMillis(now);
-  for (std::size_t i : order_) {
-    if (!Insert(drafts[i], seq_of_[i], stored_at_ms)) return fail("append: insert event");
-  }
-  // A user's row is written once, with their first events; their last sequence is read from
-  // `events` after that (sqlite_schema.cpp, version 5), so an append writes no row of `users`.
-  for (auto* entry : touched_) {
-    if (entry->second.has_row) continue;
-    if (!RaiseFloor(entry->first, entry->second.pending_seq)) return fail("append: add user");
-  }
-  for (const IdempotencyClaim& claim : claims) {
-    if (!InsertClaim(claim)) return fail("append: idempotency key");
-  }
-  for (const ContextWrite& write : contexts) {
-    if (!WriteContext(write)) return fail("append: context");
-  }
-  if (!Commit()) return fail("append: commit");
+}
 
+void Writer::AdoptCommitted() {
   for (auto* entry : touched_) {
     UserState& state = entry->second;
     state.touched = false;
@@ -308,117 +319,6 @@ Result<std::vector<StoredEvent>> Writer::CommitGroup(std::span<const EventDraft>
       prune_candidates_.push_back(entry);
     }
   }
-  std::vector<StoredEvent> stored;
-  stored.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const EventDraft& draft = drafts[i];
-    stored.push_back(StoredEvent{draft.user, EventId{history_, seq_of_[i]}, draft.protocol,
-                                 draft.context, draft.type, draft.json, stored_at_ms});
-  }
-  return Out(std::move(stored));
-}
-
-bool Writer::ScanForPruneCandidates(std::size_t limit) {
-  Statement::ResetOnExit reset(select_users_over_);
-  select_users_over_.BindInt64(1, ClampToInt64(limit));
-  int rc = SQLITE_OK;
-  while ((rc = select_users_over_.Step()) == SQLITE_ROW) {
-    UserId user(std::string(select_users_over_.ColumnText(0)));
-    UserState loaded;
-    loaded.last_seq = static_cast<std::uint64_t>(select_users_over_.ColumnInt64(1));
-    loaded.has_row = true;
-    auto* entry = &*users_.try_emplace(std::move(user), loaded).first;
-    if (!entry->second.prune_candidate) {
-      entry->second.prune_candidate = true;
-      prune_candidates_.push_back(entry);
-    }
-  }
-  return rc == SQLITE_DONE;
-}
-
-bool Writer::PruneByCount(std::size_t limit, std::size_t max_rows, std::size_t& deleted) {
-  while (deleted < max_rows && !prune_candidates_.empty()) {
-    UserMap::value_type* entry = prune_candidates_.back();
-    const std::uint64_t last_seq = entry->second.last_seq;
-    std::uint64_t first_seq = 0;
-    if (last_seq > limit) {
-      Statement::ResetOnExit reset(first_seq_);
-      first_seq_.BindText(1, entry->first.str());
-      if (first_seq_.Step() != SQLITE_ROW) return false;
-      if (!first_seq_.ColumnIsNull(0)) {
-        first_seq = static_cast<std::uint64_t>(first_seq_.ColumnInt64(0));
-      }
-    }
-    const std::uint64_t cut = last_seq > limit ? last_seq - limit : 0;  // delete seq <= cut
-    if (first_seq == 0 || first_seq > cut) {
-      entry->second.prune_candidate = false;
-      prune_candidates_.pop_back();
-      continue;
-    }
-    // Sequences are unique, so [first_seq, through] holds at most max_rows - deleted events;
-    // at least first_seq itself goes, so every round makes progress.
-    const std::uint64_t budget = max_rows - deleted;
-    const std::uint64_t through = cut - first_seq < budget ? cut : first_seq + budget - 1;
-    if (through >= last_seq && !RaiseFloor(entry->first, last_seq)) return false;
-    Statement::ResetOnExit reset(delete_range_);
-    delete_range_.BindText(1, entry->first.str());
-    delete_range_.BindInt64(2, static_cast<std::int64_t>(first_seq));
-    delete_range_.BindInt64(3, static_cast<std::int64_t>(through));
-    if (delete_range_.Step() != SQLITE_DONE) return false;
-    deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
-  }
-  return true;
-}
-
-bool Writer::PruneByAge(std::int64_t cutoff_ms, std::size_t max_rows, std::size_t& deleted) {
-  if (deleted >= max_rows) return true;
-  {
-    Statement::ResetOnExit reset(floor_aged_);
-    floor_aged_.BindInt64(1, cutoff_ms);
-    floor_aged_.BindInt64(2, ClampToInt64(max_rows - deleted));
-    if (floor_aged_.Step() != SQLITE_DONE) return false;
-  }
-  Statement::ResetOnExit reset(delete_aged_);
-  delete_aged_.BindInt64(1, cutoff_ms);
-  delete_aged_.BindInt64(2, ClampToInt64(max_rows - deleted));
-  if (delete_aged_.Step() != SQLITE_DONE) return false;
-  deleted += static_cast<std::size_t>(sqlite3_changes64(db_.get()));
-  return true;
-}
-
-Result<std::size_t> Writer::Prune(const RetentionPolicy& policy,
-                                  std::chrono::system_clock::time_point now, std::size_t max_rows) {
-  using Out = Result<std::size_t>;
-  if (max_rows == 0) return Out(0);
-  if (!Begin()) return StoreFailure(Abort("prune: begin"));
-  const std::size_t limit = policy.max_events_per_user;
-  if (scanned_limit_ != limit) {
-    if (!ScanForPruneCandidates(limit)) return StoreFailure(Abort("prune: scan users"));
-    scanned_limit_ = limit;
-  }
-  std::size_t deleted = 0;
-  if (!PruneByCount(limit, max_rows, deleted)) {
-    scanned_limit_.reset();  // the rollback may bring back rows whose candidates were dropped
-    return StoreFailure(Abort("prune: by count"));
-  }
-  if (!PruneByAge(ToMillis(now - policy.max_age), max_rows, deleted)) {
-    scanned_limit_.reset();
-    return StoreFailure(Abort("prune: by age"));
-  }
-  {
-    Statement::ResetOnExit reset(delete_expired_keys_);
-    delete_expired_keys_.BindInt64(1, ToMillis(now));
-    delete_expired_keys_.BindInt64(2, ClampToInt64(max_rows));
-    if (delete_expired_keys_.Step() != SQLITE_DONE) {
-      scanned_limit_.reset();
-      return StoreFailure(Abort("prune: idempotency keys"));
-    }
-  }
-  if (!Commit()) {
-    scanned_limit_.reset();
-    return StoreFailure(Abort("prune: commit"));
-  }
-  return Out(deleted);
 }
 
 }  // namespace herald::store::sqlite

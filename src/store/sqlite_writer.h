@@ -62,6 +62,20 @@ class Writer {
   };
   using UserMap = std::unordered_map<UserId, UserState>;
 
+  // CommitGroup's steps. WriteAndCommit: numbers the drafts, inserts them user by user, adds new
+  // users' rows, claims and contexts, commits; the failed step's name, or nullopt.
+  std::optional<std::string_view> WriteAndCommit(std::span<const EventDraft> drafts,
+                                                 std::span<const IdempotencyClaim> claims,
+                                                 std::span<const ContextWrite> contexts,
+                                                 std::int64_t stored_at_ms);
+  // Each draft's sequence (seq_of_) in input order, its user's slot (slot_of_) in touched_;
+  // false on a database error.
+  bool NumberDrafts(std::span<const EventDraft> drafts);
+  // order_: the drafts user by user (a stable counting sort by slot), so that a user's events of
+  // this group sit together in the table and a later replay reads fewer pages.
+  void OrderByUser(std::size_t count);
+  // After COMMIT: the touched users' pending sequences become their committed ones.
+  void AdoptCommitted();
   // The user's cache entry, loaded from `users` on first touch; nullptr on a database error.
   UserMap::value_type* Load(const UserId& user);
   bool Insert(const EventDraft& draft, std::uint64_t seq, std::int64_t stored_at_ms);
