@@ -46,6 +46,11 @@ const ProtocolSpec& SchemaOf(Protocol protocol) {
 
 // ---- The checker --------------------------------------------------------------------------------
 
+// Recursion below (Path::Render, the Check* chain, FindNonFinite) is bounded: by the depth of the
+// constexpr tables (the checker only descends where a Field has a shape), and by kMaxJsonDepth,
+// checked iteratively (CheckDepth) before any recursive walk of the input.
+// NOLINTBEGIN(misc-no-recursion)
+
 // A JSON path kept on the stack while checking, rendered only when a problem is reported.
 struct Path {
   const Path* parent = nullptr;
@@ -107,16 +112,16 @@ Kinds KindOf(const json::value& value) {
 std::string DescribeKinds(Kinds kinds) {
   if (kinds == kNotNull) return "must not be null";
   std::vector<std::string_view> names;
-  if (kinds & kBool) names.push_back("a boolean");
+  if (kinds & kBool) names.emplace_back("a boolean");
   if ((kinds & kInteger) && (kinds & kFraction)) {
-    names.push_back("a number");
+    names.emplace_back("a number");
   } else if (kinds & kInteger) {
-    names.push_back("an integer");
+    names.emplace_back("an integer");
   }
-  if (kinds & kString) names.push_back("a string");
-  if (kinds & kArray) names.push_back("an array");
-  if (kinds & kObject) names.push_back("an object");
-  if (kinds & kNull) names.push_back("null");
+  if (kinds & kString) names.emplace_back("a string");
+  if (kinds & kArray) names.emplace_back("an array");
+  if (kinds & kObject) names.emplace_back("an object");
+  if (kinds & kNull) names.emplace_back("null");
   return fmt::format("must be {}", fmt::join(names, " or "));
 }
 
@@ -250,11 +255,33 @@ bool FindNonFinite(const json::value& value, std::string& path) {
   return false;
 }
 
-// Depth and non-finite numbers (a number too large for a double, such as 1e400, which no JSON
-// encoder can write back). Iterative, so that a hostile document cannot exhaust the stack here.
-Error CheckDepth(const json::object& event) {
-  std::vector<std::pair<const json::value*, std::size_t>> stack;
-  bool non_finite = false;
+// NOLINTEND(misc-no-recursion)
+
+using DepthStack = std::vector<std::pair<const json::value*, std::size_t>>;
+
+void PushChildren(const json::value& value, std::size_t depth, DepthStack& stack) {
+  if (const auto* array = value.if_array()) {
+    for (const json::value& item : *array) stack.emplace_back(&item, depth + 1);
+  } else if (const auto* object = value.if_object()) {
+    for (const json::key_value_pair& child : *object) {
+      stack.emplace_back(&child.value(), depth + 1);
+    }
+  }
+}
+
+// The error for a value nested too deep in the event's top-level `member`.
+ValidationError TooDeep(const json::key_value_pair& member) {
+  const std::string_view key{member.key().data(), member.key().size()};
+  const std::string field = IsValidClientId(key) ? std::string(key) : std::string();
+  return ValidationError{field, fmt::format("{} is nested deeper than {} levels",
+                                            field.empty() ? "the event" : field, kMaxJsonDepth)};
+}
+
+// The nesting limit, iteratively, so that a hostile document cannot exhaust the stack here; sets
+// `non_finite` when a number is too large for a double (such as 1e400, which no JSON encoder can
+// write back).
+Error CheckNesting(const json::object& event, bool& non_finite) {
+  DepthStack stack;
   for (const json::key_value_pair& member : event) {
     stack.assign(1, {&member.value(), 2});
     while (!stack.empty()) {
@@ -262,22 +289,17 @@ Error CheckDepth(const json::object& event) {
       stack.pop_back();
       non_finite = non_finite || IsNonFinite(*value);
       if (!value->is_array() && !value->is_object()) continue;
-      if (depth > kMaxJsonDepth) {
-        const std::string_view key{member.key().data(), member.key().size()};
-        const std::string field = IsValidClientId(key) ? std::string(key) : std::string();
-        return ValidationError{field,
-                               fmt::format("{} is nested deeper than {} levels",
-                                           field.empty() ? "the event" : field, kMaxJsonDepth)};
-      }
-      if (value->is_array()) {
-        for (const json::value& item : value->get_array()) stack.emplace_back(&item, depth + 1);
-      } else {
-        for (const json::key_value_pair& child : value->get_object()) {
-          stack.emplace_back(&child.value(), depth + 1);
-        }
-      }
+      if (depth > kMaxJsonDepth) return TooDeep(member);
+      PushChildren(*value, depth, stack);
     }
   }
+  return std::nullopt;
+}
+
+// Depth, then non-finite numbers, named by the path of the first one.
+Error CheckDepth(const json::object& event) {
+  bool non_finite = false;
+  if (auto error = CheckNesting(event, non_finite)) return error;
   if (!non_finite) return std::nullopt;
   std::string field;
   for (const json::key_value_pair& member : event) {

@@ -4,6 +4,30 @@ namespace herald {
 
 namespace {
 
+// A UTF-8 sequence's length and the bounds of its second byte, by its lead byte (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF); length 0 for a byte that cannot lead.
+struct Utf8Lead {
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+};
+
+Utf8Lead LeadOf(unsigned char c) {
+  Utf8Lead lead;
+  if (c >= 0xc2 && c <= 0xdf) {
+    lead.length = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    lead.length = 3;
+    if (c == 0xe0) lead.low = 0xa0;
+    if (c == 0xed) lead.high = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    lead.length = 4;
+    if (c == 0xf0) lead.low = 0x90;
+    if (c == 0xf4) lead.high = 0x8f;
+  }
+  return lead;
+}
+
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsUtf8(std::string_view text) {
   std::size_t i = 0;
@@ -14,28 +38,14 @@ bool IsUtf8(std::string_view text) {
       ++i;
       continue;
     }
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xbf;  // bounds of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;
-      if (c == 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (n - i < length) return false;
+    const Utf8Lead lead = LeadOf(c);
+    if (lead.length == 0 || n - i < lead.length) return false;
     const auto second = static_cast<unsigned char>(text[i + 1]);
-    if (second < low || second > high) return false;
-    for (std::size_t k = 2; k < length; ++k) {
+    if (second < lead.low || second > lead.high) return false;
+    for (std::size_t k = 2; k < lead.length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
     }
-    i += length;
+    i += lead.length;
   }
   return true;
 }

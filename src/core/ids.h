@@ -20,6 +20,7 @@ class StringId {
   const std::string& str() const { return value_; }
   bool empty() const { return value_.empty(); }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>'s `0`
   friend auto operator<=>(const StringId&, const StringId&) = default;
   friend bool operator==(const StringId&, const StringId&) = default;
 

@@ -27,7 +27,12 @@ struct DateTime {
 
 std::optional<DateTime> ParseDateTime(std::string_view text) {
   using namespace std::chrono;
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
   if (!ParseDigits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
       !ParseDigits(text, 5, 2, month) || text[7] != '-' || !ParseDigits(text, 8, 2, day) ||
       (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !ParseDigits(text, 11, 2, hour) ||
@@ -43,7 +48,8 @@ std::optional<DateTime> ParseDateTime(std::string_view text) {
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
     const std::size_t start = pos;
-    std::int64_t scale = 100'000'000, value = 0;
+    std::int64_t scale = 100'000'000;
+    std::int64_t value = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
       value += (text[pos] - '0') * scale;
       scale /= 10;
@@ -57,7 +63,8 @@ std::optional<DateTime> ParseDateTime(std::string_view text) {
   if (text[pos] == 'Z' || text[pos] == 'z') {
     ++pos;
   } else if (text[pos] == '+' || text[pos] == '-') {
-    int off_hour = 0, off_minute = 0;
+    int off_hour = 0;
+    int off_minute = 0;
     if (!ParseDigits(text, pos + 1, 2, off_hour) || pos + 3 >= text.size() ||
         text[pos + 3] != ':' || !ParseDigits(text, pos + 4, 2, off_minute) || off_hour > 23 ||
         off_minute > 59) {
