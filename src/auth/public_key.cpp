@@ -79,7 +79,7 @@ std::string WritePem(EVP_PKEY* key) {
   }
   char* data = nullptr;
   const long size = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return {data, static_cast<std::size_t>(size)};
 }
 
 }  // namespace

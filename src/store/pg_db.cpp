@@ -91,12 +91,12 @@ std::string Connection::Error() const {
 }
 
 Rows Connection::Exec(const char* sql) {
-  if (conn_ == nullptr) return Rows();
+  if (conn_ == nullptr) return {};
   return Rows(ResultPtr(PQexec(conn_, sql)));
 }
 
 Rows Connection::Exec(const char* sql, const Params& params) {
-  if (conn_ == nullptr) return Rows();
+  if (conn_ == nullptr) return {};
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);

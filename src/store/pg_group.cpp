@@ -131,7 +131,8 @@ class Group final : public WriteGroup {
     std::unordered_map<UserId, std::size_t> slot_of_user;
     std::vector<std::uint64_t> counts;
     std::vector<std::size_t> slot_of_draft(drafts.size());
-    pg::ArrayBuilder users, increments;
+    pg::ArrayBuilder users;
+    pg::ArrayBuilder increments;
     for (std::size_t i = 0; i < drafts.size(); ++i) {
       const auto [it, added] = slot_of_user.try_emplace(drafts[i].user, counts.size());
       if (added) {
@@ -164,7 +165,13 @@ class Group final : public WriteGroup {
                                           const std::vector<std::uint64_t>& sequences,
                                           std::int64_t stored_at_ms) {
     if (drafts.empty()) return std::nullopt;
-    pg::ArrayBuilder positions, users, seqs, protocols, types, context_ids, payloads;
+    pg::ArrayBuilder positions;
+    pg::ArrayBuilder users;
+    pg::ArrayBuilder seqs;
+    pg::ArrayBuilder protocols;
+    pg::ArrayBuilder types;
+    pg::ArrayBuilder context_ids;
+    pg::ArrayBuilder payloads;
     for (std::size_t i = 0; i < drafts.size(); ++i) {
       const EventDraft& d = drafts[i];
       positions.Add(Text(head_ + 1 + i));

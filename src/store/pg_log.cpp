@@ -12,8 +12,8 @@
 
 namespace herald::store::pg {
 
-Log::Log(std::string url, std::uint32_t history) : url_(std::move(url)), history_(history) {
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+Log::Log(std::string url, std::uint32_t history)
+    : url_(std::move(url)), history_(history), wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
 

@@ -72,7 +72,7 @@ class Connection {
   int Exec(const char* sql);
   // Runs SQL or throws std::runtime_error naming `what`.
   void ExecOrThrow(const char* sql, std::string_view what);
-  Statement Prepare(std::string_view sql) { return Statement(db_, sql); }
+  Statement Prepare(std::string_view sql) { return {db_, sql}; }
 
   // The last error, as "<what>: <sqlite message>".
   std::string Error(std::string_view what) const;

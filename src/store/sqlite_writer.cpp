@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "store/sqlite_schema.h"
 
 namespace herald::store::sqlite {
@@ -14,7 +16,8 @@ constexpr int kCreateFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 Writer::Writer(const SqliteStoreOptions& options) : db_(options.path, kCreateFlags) {
   ConfigureWriter(db_, options.durability, options.busy_timeout);
-  history_ = Migrate(db_);
+  // After ConfigureWriter: the connection's pragmas are set before the migration runs.
+  history_ = Migrate(db_);  // NOLINT(cppcoreguidelines-prefer-member-initializer)
   checkpointer_ = std::make_unique<Checkpointer>(
       options.path, options.durability,
       CheckpointOptions{options.checkpoint_frames, options.writer_checkpoint_frames});
@@ -169,14 +172,13 @@ bool Writer::WriteContext(const ContextWrite& write) {
     }
     if (upsert_context_.Step() != SQLITE_DONE) return false;
   }
-  for (const std::string& task : write.new_tasks) {
+  return std::ranges::all_of(write.new_tasks, [&](const std::string& task) {
     Statement::ResetOnExit reset(insert_task_);
     insert_task_.BindText(1, r.owner.str());
     insert_task_.BindText(2, r.id.str());
     insert_task_.BindText(3, task);
-    if (insert_task_.Step() != SQLITE_DONE) return false;
-  }
-  return true;
+    return insert_task_.Step() == SQLITE_DONE;
+  });
 }
 
 Result<std::optional<ContextRecord>> Writer::FindContext(const ContextKey& key) {
