@@ -73,9 +73,8 @@ std::string TomlValueText(const toml::node& node) {
   }
 }
 
-}  // namespace
-
-void AddServeOptions(CLI::App& command, ServeConfig& c) {
+// AddServeOptions' groups, in the order --help and check-config list them.
+void AddServerOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "listen", c.listen, "Address to listen on, HOST:PORT (port 0 picks a free one)");
   Add(command, "data-dir", c.data_dir, "Directory for the SQLite store and the dev secret");
   AddFlag(command, "dev", c.dev,
@@ -93,6 +92,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "durability", c.durability,
       "normal: survives a crash of the hub; full: also power loss (fsync per commit)")
       ->check(CLI::IsMember({"normal", "full"}));
+}
+
+void AddStreamOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "heartbeat-interval", c.heartbeat_interval,
       "Seconds without a frame before a keep-alive is sent");
   Add(command, "heartbeat-style", c.heartbeat_style,
@@ -130,6 +132,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
       "metrics or admin scope) or none (anyone who can reach the hub); default: token, none "
       "with --dev")
       ->check(CLI::IsMember({"token", "none"}));
+}
+
+void AddCapacityOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "outbox-max-bytes", c.outbox_max_bytes,
       "Bytes queued to one connection before it is closed as a slow consumer");
   Add(command, "outbox-max-frames", c.outbox_max_frames,
@@ -154,6 +159,9 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "cluster-lease", c.cluster_lease,
       "Cluster: seconds a node that stopped renewing its lease (killed, cut off) still holds its "
       "streams' share of --max-connections-per-user");
+}
+
+void AddRateLimitAndLogOptions(CLI::App& command, ServeConfig& c) {
   AddRateLimit(command, "stream-opens", c.rate_limit_stream_opens, c.rate_limit_stream_opens_burst,
                "Stream opens per user");
   AddRateLimit(command, "publishes", c.rate_limit_publishes, c.rate_limit_publishes_burst,
@@ -178,46 +186,44 @@ void AddServeOptions(CLI::App& command, ServeConfig& c) {
   Add(command, "config", c.config_file, "TOML configuration file (flags and HERALD_* win)");
 }
 
-void FinishServeConfig(CLI::App& command, ServeConfig& c) {
-  if (!c.config_file.empty()) {
-    toml::table table;
+// The TOML file's values, for the options no flag or HERALD_* variable set.
+void ApplyConfigFile(CLI::App& command, const std::string& file) {
+  toml::table table;
+  try {
+    table = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    throw std::invalid_argument("cannot read configuration file " + file + ": " +
+                                std::string(e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    CLI::Option* option = nullptr;
     try {
-      table = toml::parse_file(c.config_file);
-    } catch (const toml::parse_error& e) {
-      throw std::invalid_argument("cannot read configuration file " + c.config_file + ": " +
-                                  std::string(e.description()));
+      option = command.get_option("--" + name);
+    } catch (const CLI::OptionNotFound&) {
+      throw std::invalid_argument("unknown key '" + name + "' in " + file);
     }
-    for (const auto& [key, node] : table) {
-      const std::string name(key.str());
-      CLI::Option* option = nullptr;
-      try {
-        option = command.get_option("--" + name);
-      } catch (const CLI::OptionNotFound&) {
-        throw std::invalid_argument("unknown key '" + name + "' in " + c.config_file);
-      }
-      if (option->count() > 0 || name == "config") continue;  // a flag or HERALD_* won
-      if (const auto* array = node.as_array()) {
-        if (array->empty()) continue;  // none given: the default (what check-config prints)
-        for (const auto& element : *array) option->add_result(TomlValueText(element));
-      } else {
-        option->add_result(TomlValueText(node));
-      }
-      option->run_callback();
+    if (option->count() > 0 || name == "config") continue;  // a flag or HERALD_* won
+    if (const auto* array = node.as_array()) {
+      if (array->empty()) continue;  // none given: the default (what check-config prints)
+      for (const auto& element : *array) option->add_result(TomlValueText(element));
+    } else {
+      option->add_result(TomlValueText(node));
     }
+    option->run_callback();
   }
-  // Metrics are open in development mode unless asked otherwise; the effective value is what
-  // check-config prints.
-  if (CLI::Option* metrics_auth = command.get_option("--metrics-auth");
-      metrics_auth->count() == 0) {
-    c.metrics_auth = c.dev ? "none" : "token";
-    metrics_auth->default_str(c.metrics_auth);
-  }
-  ParseListen(c.listen);
-  // Written so that NaN fails too; upper bounds keep every duration inside the clocks' range.
+}
+
+// The bounds of each value, the first broken one thrown. Comparisons are written so that NaN fails
+// too; upper bounds keep every duration inside the clocks' range.
+void CheckHeartbeat(const ServeConfig& c) {
   if (!(c.heartbeat_interval > 0)) throw std::invalid_argument("--heartbeat-interval must be > 0");
   if (!(c.heartbeat_interval <= 3600)) {
     throw std::invalid_argument("--heartbeat-interval must be at most 3600 seconds");
   }
+}
+
+void CheckLimits(const ServeConfig& c) {
   if (c.max_connections_per_user == 0) {
     throw std::invalid_argument("--max-connections-per-user must be > 0");
   }
@@ -244,6 +250,9 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
     throw std::invalid_argument(
         "--response-bytes-per-user must not exceed --response-bytes-budget");
   }
+}
+
+void CheckRateLimits(const ServeConfig& c) {
   const auto check_rate = [](const char* flag, double rate, double burst) {
     if (!(rate >= 0 && std::isfinite(rate))) {
       throw std::invalid_argument(std::string("--") + flag + " must be >= 0");
@@ -259,6 +268,30 @@ void FinishServeConfig(CLI::App& command, ServeConfig& c) {
   check_rate("rate-limit-reads", c.rate_limit_reads, c.rate_limit_reads_burst);
   check_rate("rate-limit-context-creates", c.rate_limit_context_creates,
              c.rate_limit_context_creates_burst);
+}
+
+}  // namespace
+
+void AddServeOptions(CLI::App& command, ServeConfig& c) {
+  AddServerOptions(command, c);
+  AddStreamOptions(command, c);
+  AddCapacityOptions(command, c);
+  AddRateLimitAndLogOptions(command, c);
+}
+
+void FinishServeConfig(CLI::App& command, ServeConfig& c) {
+  if (!c.config_file.empty()) ApplyConfigFile(command, c.config_file);
+  // Metrics are open in development mode unless asked otherwise; the effective value is what
+  // check-config prints.
+  if (CLI::Option* metrics_auth = command.get_option("--metrics-auth");
+      metrics_auth->count() == 0) {
+    c.metrics_auth = c.dev ? "none" : "token";
+    metrics_auth->default_str(c.metrics_auth);
+  }
+  ParseListen(c.listen);
+  CheckHeartbeat(c);
+  CheckLimits(c);
+  CheckRateLimits(c);
 }
 
 std::string EffectiveServeConfig(const CLI::App& command) {
