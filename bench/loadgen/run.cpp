@@ -10,13 +10,13 @@
 #include <chrono>
 #include <cmath>
 #include <future>
-#include <map>
 #include <memory>
 #include <thread>
 
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
+#include "run_figures.h"
 #include "storm.h"
 #include "subscriber.h"
 
@@ -93,32 +93,6 @@ std::int64_t PlannedEvents(const Options& o) {
   return 0;
 }
 
-void ReportConnections(const Options& o, Report& report, SubscriberList& subs,
-                       std::int64_t connect_start) {
-  std::vector<std::int64_t> times;
-  std::int64_t last = connect_start;
-  std::map<std::string, std::int64_t> failures;
-  for (const auto& s : subs) {
-    if (s->established_ns != 0) {
-      times.push_back(s->established_ns - s->start_ns);
-      last = std::max(last, s->established_ns);
-    } else {
-      ++failures[s->failed ? s->failure : std::string("not opened in time")];
-    }
-  }
-  const Percentiles p = ComputePercentiles(times, 1e-6);
-  report.Integer("connections_opened", static_cast<std::int64_t>(p.count));
-  report.Integer("connections_failed", static_cast<std::int64_t>(subs.size() - p.count));
-  for (const auto& [why, count] : failures) {
-    report.Text("connection_failure", fmt::format("{} x {}", count, why));
-  }
-  report.Number("connect_total_ms", Seconds(last - connect_start) * 1e3, "ms");
-  report.Number("connect_p50_ms", p.p50, "ms");
-  report.Number("connect_p99_ms", p.p99, "ms");
-  report.Number("connect_max_ms", p.max, "ms");
-  (void)o;
-}
-
 // --interval: while publishing, one line per interval with the deliveries measured in it and
 // their latency, so a long run (bench/soak.sh) shows drift the whole-run figures would hide.
 class IntervalLines {
@@ -161,35 +135,7 @@ class IntervalLines {
   int index_ = 0;
 };
 
-}  // namespace
-
-int RunBenchmark(const Options& o) {
-  const std::uint64_t fd_limit = RaiseFileLimit();
-  const std::int64_t connections = std::int64_t{o.users} * o.per_user;
-  Report report(fmt::format("[{} {}]", ToString(o.target), ToString(o.scenario)));
-  report.Text("target", ToString(o.target));
-  report.Text("scenario", ToString(o.scenario));
-  if (!o.label.empty()) report.Text("label", o.label);
-  for (const std::string& tag : o.tags) {
-    const std::size_t eq = tag.find('=');
-    report.Text(std::string_view(tag).substr(0, eq), std::string_view(tag).substr(eq + 1));
-  }
-  report.Integer("loadgen_threads", o.threads);
-  report.Integer("users", o.users);
-  report.Integer("batch", o.batch);
-  report.Integer("per_user", o.per_user);
-  report.Integer("connections", connections);
-  report.Integer("fd_limit", static_cast<std::int64_t>(fd_limit));
-  report.Integer("cores", static_cast<std::int64_t>(std::thread::hardware_concurrency()));
-  report.Number("load_average_at_start", LoadAverage1());
-  if (static_cast<std::uint64_t>(connections + o.publishers + 32) > fd_limit) {
-    fmt::print(stderr, "loadgen: {} connections do not fit the file limit {}\n", connections,
-               fd_limit);
-    return 2;
-  }
-
-  const Target target(o);
-  PortPicker ports;
+Plan MakePlan(const Options& o, const Target& target, PortPicker& ports) {
   Plan plan;
   plan.target = &target;
   plan.ports = &ports;
@@ -204,9 +150,12 @@ int RunBenchmark(const Options& o) {
   plan.batch = o.batch;
   plan.paced = o.scenario == Scenario::kLatency;
   plan.rate = o.rate;
+  return plan;
+}
 
-  WorkerList workers;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+using WorkGuards = std::vector<asio::executor_work_guard<asio::io_context::executor_type>>;
+
+void StartWorkers(const Options& o, const Plan& plan, WorkerList& workers, WorkGuards& guards) {
   for (int i = 0; i < o.threads; ++i) {
     workers.push_back(std::make_unique<Worker>());
     guards.push_back(asio::make_work_guard(workers.back()->io));
@@ -214,42 +163,42 @@ int RunBenchmark(const Options& o) {
         static_cast<std::size_t>(plan.events * o.per_user / o.threads + 1024));
   }
   for (auto& w : workers) w->thread = std::thread([io = &w->io] { io->run(); });
+}
 
+SubscriberList MakeSubscribers(const Options& o, const Plan& plan, WorkerList& workers,
+                               std::int64_t connections) {
   SubscriberList subs;
   subs.reserve(static_cast<std::size_t>(connections));
   for (std::int64_t i = 0; i < connections; ++i) {
     subs.push_back(std::make_unique<Subscriber>(
         static_cast<int>(i % o.users), *workers[static_cast<std::size_t>(i % o.threads)], plan));
   }
+  return subs;
+}
 
-  // Phase 1: open every subscriber, with at most connect_concurrency being opened at once.
-  const std::int64_t rss_before = RssKib(o.server_pids);
-  const std::int64_t pss_before = PssKib(o.server_pids);
-  const Phase connect = Phase::Begin(o);
-  {
-    const int per_worker = std::max(1, o.connect_concurrency / o.threads);
-    std::vector<std::vector<std::vector<Subscriber*>>> lists(
-        workers.size(), std::vector<std::vector<Subscriber*>>(per_worker));
-    for (std::size_t i = 0; i < subs.size(); ++i) {
-      const std::size_t w = i % workers.size();
-      lists[w][(i / workers.size()) % static_cast<std::size_t>(per_worker)].push_back(
-          subs[i].get());
-    }
-    for (std::size_t w = 0; w < workers.size(); ++w) {
-      for (auto& list : lists[w]) {
-        if (!list.empty()) {
-          asio::co_spawn(workers[w]->io, ConnectSubscribers(std::move(list)), asio::detached);
-        }
+// Opens every subscriber, with at most connect_concurrency being opened at once.
+void SpawnConnects(const Options& o, WorkerList& workers, SubscriberList& subs) {
+  const int per_worker = std::max(1, o.connect_concurrency / o.threads);
+  std::vector<std::vector<std::vector<Subscriber*>>> lists(
+      workers.size(), std::vector<std::vector<Subscriber*>>(per_worker));
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    const std::size_t w = i % workers.size();
+    lists[w][(i / workers.size()) % static_cast<std::size_t>(per_worker)].push_back(subs[i].get());
+  }
+  for (std::size_t w = 0; w < workers.size(); ++w) {
+    for (auto& list : lists[w]) {
+      if (!list.empty()) {
+        asio::co_spawn(workers[w]->io, ConnectSubscribers(std::move(list)), asio::detached);
       }
     }
   }
-  const bool all_opened = WaitUntil(
-      [&] {
-        return Total(workers, &Counters::established) + Total(workers, &Counters::failed) >=
-               static_cast<std::uint64_t>(connections);
-      },
-      o.connect_timeout);
-  connect.End(o, report, "connect");
+}
+
+// The server's memory once connected (settle_ms after the connect phase); returns how many
+// subscribers are established.
+std::uint64_t ReportConnectedMemory(const Options& o, Report& report, const WorkerList& workers,
+                                    std::int64_t connections, bool all_opened,
+                                    std::int64_t rss_before, std::int64_t pss_before) {
   std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
   const std::int64_t rss_idle = RssKib(o.server_pids);
   const std::int64_t pss_idle = PssKib(o.server_pids);
@@ -269,6 +218,133 @@ int RunBenchmark(const Options& o) {
         static_cast<double>(pss_idle - pss_before) * 1024.0 / static_cast<double>(established),
         "B");
   }
+  return established;
+}
+
+// Phase 1 of a run, its connect phase and how many subscribers it established.
+struct Connected {
+  Phase phase;
+  std::uint64_t established = 0;
+};
+
+Connected ConnectAll(const Options& o, Report& report, WorkerList& workers, SubscriberList& subs,
+                     std::int64_t connections) {
+  const std::int64_t rss_before = RssKib(o.server_pids);
+  const std::int64_t pss_before = PssKib(o.server_pids);
+  Connected out{Phase::Begin(o)};
+  SpawnConnects(o, workers, subs);
+  const bool all_opened = WaitUntil(
+      [&] {
+        return Total(workers, &Counters::established) + Total(workers, &Counters::failed) >=
+               static_cast<std::uint64_t>(connections);
+      },
+      o.connect_timeout);
+  out.phase.End(o, report, "connect");
+  out.established =
+      ReportConnectedMemory(o, report, workers, connections, all_opened, rss_before, pss_before);
+  return out;
+}
+
+void StopWorkers(WorkGuards& guards, WorkerList& workers) {
+  for (auto& guard : guards) guard.reset();
+  for (auto& w : workers) w->io.stop();
+  for (auto& w : workers) w->thread.join();
+}
+
+// Per user, the subscribers that should receive what is published: established and, outside a
+// storm, still open.
+std::vector<std::uint64_t> LivePerUser(const Options& o, WorkerList& workers,
+                                       const SubscriberList& subs, bool storm) {
+  std::vector<std::uint64_t> live_per_user(static_cast<std::size_t>(o.users), 0);
+  for (std::size_t w = 0; w < workers.size(); ++w) {
+    const auto counts = OnWorker(*workers[w], [&subs, &o, w, storm, n = workers.size()] {
+      std::vector<std::uint64_t> c(static_cast<std::size_t>(o.users), 0);
+      for (std::size_t i = w; i < subs.size(); i += n) {
+        if (subs[i]->established_ns != 0 && (!subs[i]->closed || storm)) {
+          ++c[static_cast<std::size_t>(subs[i]->user())];
+        }
+      }
+      return c;
+    });
+    for (std::size_t u = 0; u < counts.size(); ++u) live_per_user[u] += counts[u];
+  }
+  return live_per_user;
+}
+
+// What the publish phase leaves for the report.
+struct PublishOutcome {
+  Phase run;
+  bool published_all = true;
+  bool delivered_all = true;
+  bool restarted = false;
+  std::int64_t release_ns = 0;
+};
+
+// Publishes, then waits for every subscriber to have every accepted event.
+PublishOutcome Publish(const Options& o, Plan& plan, WorkerList& workers, SubscriberList& subs,
+                       PublishShared& shared, std::vector<PublisherResult>& results,
+                       std::uint64_t established, bool storm) {
+  PublishOutcome out;
+  const std::vector<std::uint64_t> live_per_user = LivePerUser(o, workers, subs, storm);
+  out.run = Phase::Begin(o);
+  plan.start_ns = out.run.start_ns + 10'000'000;
+  for (int j = 0; j < o.publishers; ++j) {
+    Worker& w = *workers[static_cast<std::size_t>(j % o.threads)];
+    asio::co_spawn(w.io, RunPublisher(&w, &plan, &shared, &results[static_cast<std::size_t>(j)], j),
+                   asio::detached);
+  }
+  const double publish_bound = (plan.paced ? o.duration : 0) + std::max(60.0, o.connect_timeout);
+  IntervalLines intervals(o, workers, out.run.start_ns);
+  out.published_all = WaitUntil(
+      [&] {
+        intervals.PrintDue();
+        return shared.publishers_done.load() >= o.publishers;
+      },
+      publish_bound);
+  const auto expected = [&] {
+    std::uint64_t sum = 0;
+    for (std::size_t u = 0; u < live_per_user.size(); ++u) {
+      sum += shared.user_published[u].load(std::memory_order_relaxed) * live_per_user[u];
+    }
+    return sum;
+  };
+  if (storm) {
+    out.restarted = WaitForRestart(o);
+    out.release_ns = ReleaseStreams(workers);
+  }
+  out.delivered_all = WaitUntil(
+      [&] {
+        return Total(workers, &Counters::delivered) >= expected() &&
+               (!storm || Total(workers, &Counters::resumed) >= established);
+      },
+      o.drain_timeout);
+  return out;
+}
+
+}  // namespace
+
+int RunBenchmark(const Options& o) {
+  const std::uint64_t fd_limit = RaiseFileLimit();
+  const std::int64_t connections = std::int64_t{o.users} * o.per_user;
+  Report report(fmt::format("[{} {}]", ToString(o.target), ToString(o.scenario)));
+  ReportSetup(o, report, connections, fd_limit);
+  if (static_cast<std::uint64_t>(connections + o.publishers + 32) > fd_limit) {
+    fmt::print(stderr, "loadgen: {} connections do not fit the file limit {}\n", connections,
+               fd_limit);
+    return 2;
+  }
+
+  const Target target(o);
+  PortPicker ports;
+  Plan plan = MakePlan(o, target, ports);
+  WorkerList workers;
+  WorkGuards guards;
+  StartWorkers(o, plan, workers, guards);
+  SubscriberList subs = MakeSubscribers(o, plan, workers, connections);
+
+  // Phase 1: open every subscriber.
+  const Connected connected = ConnectAll(o, report, workers, subs, connections);
+  const std::uint64_t established = connected.established;
 
   // Storm: every stream ends now and waits; the events below are what it misses.
   const bool storm = o.scenario == Scenario::kStorm;
@@ -279,165 +355,27 @@ int RunBenchmark(const Options& o) {
   // Phase 2: publish, then wait for every subscriber to have every accepted event.
   PublishShared shared(o.users);
   std::vector<PublisherResult> results(static_cast<std::size_t>(o.publishers));
-  std::vector<std::uint64_t> live_per_user(static_cast<std::size_t>(o.users), 0);
-  Phase run;
-  bool published_all = true;
-  bool delivered_all = true;
-  bool restarted = false;
-  std::int64_t release_ns = 0;
   const bool publishing = o.scenario != Scenario::kIdle && established > 0;
+  PublishOutcome outcome;
   if (publishing) {
-    for (std::size_t w = 0; w < workers.size(); ++w) {
-      const auto counts = OnWorker(*workers[w], [&subs, &o, w, storm, n = workers.size()] {
-        std::vector<std::uint64_t> c(static_cast<std::size_t>(o.users), 0);
-        for (std::size_t i = w; i < subs.size(); i += n) {
-          if (subs[i]->established_ns != 0 && (!subs[i]->closed || storm)) {
-            ++c[static_cast<std::size_t>(subs[i]->user())];
-          }
-        }
-        return c;
-      });
-      for (std::size_t u = 0; u < counts.size(); ++u) live_per_user[u] += counts[u];
-    }
-    run = Phase::Begin(o);
-    plan.start_ns = run.start_ns + 10'000'000;
-    for (int j = 0; j < o.publishers; ++j) {
-      Worker& w = *workers[static_cast<std::size_t>(j % o.threads)];
-      asio::co_spawn(w.io,
-                     RunPublisher(&w, &plan, &shared, &results[static_cast<std::size_t>(j)], j),
-                     asio::detached);
-    }
-    const double publish_bound = (plan.paced ? o.duration : 0) + std::max(60.0, o.connect_timeout);
-    IntervalLines intervals(o, workers, run.start_ns);
-    published_all = WaitUntil(
-        [&] {
-          intervals.PrintDue();
-          return shared.publishers_done.load() >= o.publishers;
-        },
-        publish_bound);
-    const auto expected = [&] {
-      std::uint64_t sum = 0;
-      for (std::size_t u = 0; u < live_per_user.size(); ++u) {
-        sum += shared.user_published[u].load(std::memory_order_relaxed) * live_per_user[u];
-      }
-      return sum;
-    };
-    if (storm) {
-      restarted = WaitForRestart(o);
-      release_ns = ReleaseStreams(workers);
-    }
-    delivered_all = WaitUntil(
-        [&] {
-          return Total(workers, &Counters::delivered) >= expected() &&
-                 (!storm || Total(workers, &Counters::resumed) >= established);
-        },
-        o.drain_timeout);
+    outcome = Publish(o, plan, workers, subs, shared, results, established, storm);
   }
   const std::int64_t rss_after = RssKib(o.server_pids);
 
-  for (auto& guard : guards) guard.reset();
-  for (auto& w : workers) w->io.stop();
-  for (auto& w : workers) w->thread.join();
+  StopWorkers(guards, workers);
 
   // Everything below reads state the joined threads left behind.
-  ReportConnections(o, report, subs, connect.start_ns);
+  ReportConnections(o, report, subs, connected.phase.start_ns);
   if (publishing) {
-    run.End(o, report, "run");
-    PublisherResult sum;
-    std::int64_t publish_end = run.start_ns;
-    for (const auto& r : results) {
-      sum.accepted += r.accepted;
-      sum.failed += r.failed;
-      sum.retries += r.retries;
-      sum.reconnects += r.reconnects;
-      sum.requests += r.requests;
-      for (const auto& [status, count] : r.item_statuses) sum.item_statuses[status] += count;
-      publish_end = std::max(publish_end, r.done_ns);
-      for (const auto& [status, count] : r.statuses) sum.statuses[status] += count;
-      if (sum.first_error.empty()) sum.first_error = r.first_error;
-    }
-    const std::int64_t publish_start = plan.paced ? plan.start_ns : run.start_ns;
-    report.Integer("events_planned", plan.events);
-    report.Integer("events_accepted", static_cast<std::int64_t>(sum.accepted));
-    report.Integer("events_failed", static_cast<std::int64_t>(sum.failed));
-    report.Integer("publish_retries", static_cast<std::int64_t>(sum.retries));
-    report.Integer("publish_reconnects", static_cast<std::int64_t>(sum.reconnects));
-    for (const auto& [status, count] : sum.statuses) {
-      report.Integer(fmt::format("publish_status_{}", status), static_cast<std::int64_t>(count));
-    }
-    for (const auto& [status, count] : sum.item_statuses) {
-      report.Integer(fmt::format("batch_item_status_{}", status), static_cast<std::int64_t>(count));
-    }
-    report.Integer("publish_requests_ok", static_cast<std::int64_t>(sum.requests));
-    if (!sum.first_error.empty()) report.Text("publish_first_error", sum.first_error);
-    report.Flag("published_all", published_all && sum.accepted == std::uint64_t(plan.events));
-    const double publish_s = Seconds(publish_end - publish_start);
-    report.Number("publish_s", publish_s, "s");
-    if (publish_s > 0) {
-      report.Number("publishes_per_s", static_cast<double>(sum.accepted) / publish_s, "/s");
-    }
-
-    std::uint64_t delivered = 0, expected = 0, missing = 0, duplicates = 0, misrouted = 0,
-                  unparsed = 0, named = 0, heartbeats = 0, closes = 0, resumes = 0, down = 0;
-    std::int64_t last_delivery = publish_start;
-    for (const auto& s : subs) {
-      if (s->established_ns == 0) continue;
-      const std::uint64_t want = shared.user_published[static_cast<std::size_t>(s->user())].load();
-      delivered += s->unique;
-      expected += want;
-      missing += want > s->unique ? want - s->unique : 0;
-      duplicates += s->duplicates;
-      misrouted += s->misrouted;
-      unparsed += s->unparsed;
-      named += s->named;
-      heartbeats += s->heartbeats;
-      closes += static_cast<std::uint64_t>(s->closes);
-      resumes += static_cast<std::uint64_t>(s->resumes);
-      down += s->closed ? 1 : 0;
-      last_delivery = std::max(last_delivery, s->last_event_ns);
-    }
-    report.Integer("deliveries", static_cast<std::int64_t>(delivered));
-    report.Integer("deliveries_expected", static_cast<std::int64_t>(expected));
-    report.Integer("deliveries_missing", static_cast<std::int64_t>(missing));
-    report.Integer("duplicates", static_cast<std::int64_t>(duplicates));
-    report.Integer("misrouted", static_cast<std::int64_t>(misrouted));
-    report.Integer("unparsed_frames", static_cast<std::int64_t>(unparsed));
-    report.Integer("named_frames", static_cast<std::int64_t>(named));
-    report.Integer("heartbeats", static_cast<std::int64_t>(heartbeats));
-    report.Integer("streams_closed_by_server", static_cast<std::int64_t>(closes));
-    report.Integer("streams_resumed", static_cast<std::int64_t>(resumes));
-    report.Integer("streams_down_at_end", static_cast<std::int64_t>(down));
-    report.Flag("every_event_delivered",
-                delivered_all && missing == 0 && duplicates == 0 && misrouted == 0);
-    const double deliver_s = Seconds(last_delivery - publish_start);
-    report.Number("deliver_s", deliver_s, "s");
-    if (deliver_s > 0) {
-      report.Number("deliveries_per_s", static_cast<double>(delivered) / deliver_s, "/s");
-    }
-    std::vector<std::int64_t> latencies;
-    std::vector<std::int64_t> warmup;
-    for (auto& w : workers) {
-      latencies.insert(latencies.end(), w->latencies_ns.begin(), w->latencies_ns.end());
-      warmup.insert(warmup.end(), w->warmup_latencies_ns.begin(), w->warmup_latencies_ns.end());
-    }
-    if (o.warmup_events > 0) {
-      // The first events (a channel's first message, cold caches) reported apart and together.
-      report.Integer("latency_warmup_events", o.warmup_events);
-      warmup.insert(warmup.end(), latencies.begin(), latencies.end());
-      const Percentiles all = ComputePercentiles(warmup, 1e-6);
-      report.Number("latency_incl_warmup_p50_ms", all.p50, "ms");
-      report.Number("latency_incl_warmup_p99_ms", all.p99, "ms");
-      report.Number("latency_incl_warmup_max_ms", all.max, "ms");
-    }
-    const Percentiles p = ComputePercentiles(latencies, 1e-6);
-    report.Integer("latency_samples", static_cast<std::int64_t>(p.count));
-    report.Number("latency_p50_ms", p.p50, "ms");
-    report.Number("latency_p99_ms", p.p99, "ms");
-    report.Number("latency_max_ms", p.max, "ms");
+    outcome.run.End(o, report, "run");
+    const std::int64_t publish_start =
+        ReportPublishers(report, plan, results, outcome.run.start_ns, outcome.published_all);
+    ReportDeliveries(report, subs, shared, publish_start, outcome.delivered_all);
+    ReportLatencies(o, report, workers);
     report.Integer("server_rss_after_kib", rss_after, "KiB");
     if (storm) {
-      report.Flag("storm_server_restarted", restarted);
-      ReportStorm(report, subs, release_ns);
+      report.Flag("storm_server_restarted", outcome.restarted);
+      ReportStorm(report, subs, outcome.release_ns);
     }
   }
   fmt::print("{}\n", report.Json());
