@@ -5,6 +5,7 @@
 #   make bench-micro  builds and runs the publish path's microbenchmarks (bench/micro)
 #   make package  builds the release binary and the Debian package build/herald_VERSION_ARCH.deb
 #   make test-package  builds the binary, then packages, installs and checks it in a temporary root
+#   make lint  clang-tidy (.clang-tidy) over src/ and the file-size rule (scripts/lint.sh)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 HERALD_LISTEN ?= 127.0.0.1:8080
@@ -12,7 +13,7 @@ HERALD_DATA_DIR ?= .data
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build run test test-release test-sanitize format format-check bench bench-micro fuzz \
-        package test-package clean
+        package test-package lint clean
 
 all: build
 
@@ -35,6 +36,9 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h')
 
+lint: deps
+	@JOBS=$(JOBS) bash scripts/lint.sh
+
 bench: deps
 	@bash scripts/install-deps.sh --bench
 	@bash bench/run_compare.sh
@@ -56,4 +60,4 @@ fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/run-fuzz.sh
 
 clean:
-	rm -rf build build-debug build-tsan build-fuzz
+	rm -rf build build-debug build-tsan build-fuzz build-lint

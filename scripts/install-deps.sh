@@ -10,7 +10,7 @@ build_pkgs=(
   postgresql-15 postgresql-client-15
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang clang-format libclang-rt-14-dev
+  clang clang-format clang-tidy libclang-rt-14-dev  # clang-tidy: make lint (scripts/lint.sh)
   openssl curl jq
   python3  # /usr/bin/python3 runs the Python client's tests (scripts/run-python-client-tests.sh)
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test suite, then prints one summary line: "N passed, N failed".
-#   1. format check (clang-format)
+#   1. format check (clang-format) and lint (clang-tidy over src/ and the file-size rule,
+#      scripts/lint.sh; HERALD_SKIP_LINT=1 skips it)
 #   2. release build (warnings as errors) + all GoogleTest suites through CTest
 #   3. script stages against build/herald: conformance (independent clients and Chromium,
 #      scripts/run-conformance.sh), the Python client (scripts/run-python-client-tests.sh), the
@@ -51,6 +52,21 @@ else
   head -n 40 "$log_dir/format.log"
   failed=$((failed + 1))
 fi
+
+# ---- lint stage: scripts/lint.sh (make lint), one count: passed when it has no finding ---------
+# clang-tidy with .clang-tidy over every src/**/*.cpp on JOBS cores (a configure-only clang tree,
+# build-lint/, gives the compile database) and no src/ file over 400 lines. Its last line is
+# "lint: N files, N findings"; the findings are printed above it. HERALD_SKIP_LINT=1 skips it.
+if [ "${HERALD_SKIP_LINT:-0}" != "1" ]; then
+  echo "== lint"
+  JOBS="$JOBS" bash scripts/lint.sh 2>&1 | tee "$log_dir/lint.log"
+  if grep -qE '^lint: [0-9]+ files, 0 findings$' "$log_dir/lint.log"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+fi
+# ---- end of lint stage ---------------------------------------------------------------------------
 
 run_suite release
 
