@@ -98,60 +98,83 @@ void AddPublishOptions(CLI::App& command, PublishConfig& c) {
   event->excludes(file);
 }
 
+namespace {
+
+using StreamParser = beast_http::response_parser<beast_http::buffer_body>;
+
+// Sends the stream's GET (resuming after `last_id` when set) and reads the response's head.
+void OpenStream(tcp::socket& socket, beast::flat_buffer& buffer, StreamParser& parser,
+                const Endpoint& endpoint, const TailConfig& c, const std::string& last_id) {
+  std::string target = endpoint.base_path + "/api/v1/stream/" + c.stream;
+  if (!c.context_id.empty()) target += "?context_id=" + c.context_id;
+  beast_http::request<beast_http::empty_body> request{beast_http::verb::get, target, 11};
+  request.set(beast_http::field::host, endpoint.host);
+  request.set(beast_http::field::authorization, "Bearer " + c.client.token);
+  request.set(beast_http::field::accept, "text/event-stream");
+  if (!last_id.empty()) request.set("Last-Event-ID", last_id);
+  beast_http::write(socket, request);
+  parser.body_limit(boost::none);
+  beast_http::read_header(socket, buffer, parser);
+  if (parser.get().result() != beast_http::status::ok) {
+    throw std::runtime_error("the hub answered " + std::to_string(parser.get().result_int()));
+  }
+}
+
+// Every id moves the cursor (the `connected` event's too); only events without an `event:` line
+// are printed, as EventSource.onmessage would see them.
+void PrintFrame(const std::string& frame, const TailConfig& c, std::string& last_id) {
+  std::istringstream lines(frame);
+  std::string line;
+  std::string name;
+  std::string data;
+  while (std::getline(lines, line)) {
+    if (line.rfind("id: ", 0) == 0) last_id = line.substr(4);
+    if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+    if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+  }
+  if (c.raw) {
+    std::cout << frame;
+  } else if (name.empty() && !data.empty()) {
+    std::cout << data << "\n";
+  } else if (name == "reset") {
+    std::cerr << "herald tail: stream reset: " << data << "\n";
+  }
+  std::cout.flush();
+}
+
+// Reads the body until the stream ends, printing each complete frame.
+void ReadFrames(tcp::socket& socket, beast::flat_buffer& buffer, StreamParser& parser,
+                const TailConfig& c, std::string& last_id) {
+  std::string pending;
+  char chunk[8192];
+  boost::system::error_code ec;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof(chunk);
+    beast_http::read_some(socket, buffer, parser, ec);
+    if (ec == beast_http::error::need_buffer) ec = {};
+    if (ec) break;
+    pending.append(chunk, sizeof(chunk) - parser.get().body().size);
+    for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
+      const std::string frame = pending.substr(0, end + 2);
+      pending.erase(0, end + 2);
+      PrintFrame(frame, c, last_id);
+    }
+  }
+}
+
+}  // namespace
+
 int Tail(const TailConfig& c) {
   const Endpoint endpoint = ParseUrl(c.client.url);
   std::string last_id = c.last_event_id;
   for (;;) {
     asio::io_context io;
     tcp::socket socket = Connect(io, endpoint);
-    std::string target = endpoint.base_path + "/api/v1/stream/" + c.stream;
-    if (!c.context_id.empty()) target += "?context_id=" + c.context_id;
-    beast_http::request<beast_http::empty_body> request{beast_http::verb::get, target, 11};
-    request.set(beast_http::field::host, endpoint.host);
-    request.set(beast_http::field::authorization, "Bearer " + c.client.token);
-    request.set(beast_http::field::accept, "text/event-stream");
-    if (!last_id.empty()) request.set("Last-Event-ID", last_id);
-    beast_http::write(socket, request);
-
     beast::flat_buffer buffer;
-    beast_http::response_parser<beast_http::buffer_body> parser;
-    parser.body_limit(boost::none);
-    beast_http::read_header(socket, buffer, parser);
-    if (parser.get().result() != beast_http::status::ok) {
-      throw std::runtime_error("the hub answered " + std::to_string(parser.get().result_int()));
-    }
-    std::string pending;
-    char chunk[8192];
-    boost::system::error_code ec;
-    while (!parser.is_done()) {
-      parser.get().body().data = chunk;
-      parser.get().body().size = sizeof(chunk);
-      beast_http::read_some(socket, buffer, parser, ec);
-      if (ec == beast_http::error::need_buffer) ec = {};
-      if (ec) break;
-      pending.append(chunk, sizeof(chunk) - parser.get().body().size);
-      for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
-        const std::string frame = pending.substr(0, end + 2);
-        pending.erase(0, end + 2);
-        // Every id moves the cursor (the `connected` event's too); only events without an
-        // `event:` line are printed, as EventSource.onmessage would see them.
-        std::istringstream lines(frame);
-        std::string line, name, data;
-        while (std::getline(lines, line)) {
-          if (line.rfind("id: ", 0) == 0) last_id = line.substr(4);
-          if (line.rfind("event: ", 0) == 0) name = line.substr(7);
-          if (line.rfind("data: ", 0) == 0) data = line.substr(6);
-        }
-        if (c.raw) {
-          std::cout << frame;
-        } else if (name.empty() && !data.empty()) {
-          std::cout << data << "\n";
-        } else if (name == "reset") {
-          std::cerr << "herald tail: stream reset: " << data << "\n";
-        }
-        std::cout.flush();
-      }
-    }
+    StreamParser parser;
+    OpenStream(socket, buffer, parser, endpoint, c, last_id);
+    ReadFrames(socket, buffer, parser, c, last_id);
     if (!c.follow) return 0;
     std::cerr << "herald tail: stream ended; resuming after " << last_id << "\n";
   }
@@ -173,7 +196,8 @@ int Publish(const PublishConfig& c) {
       if (!file_stream) throw std::invalid_argument("cannot read " + c.file);
       in = &file_stream;
     }
-    std::string body, line;
+    std::string body;
+    std::string line;
     while (std::getline(*in, line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       boost::json::object item;

@@ -201,7 +201,7 @@ void ApplyConfigFile(CLI::App& command, const std::string& file) {
     try {
       option = command.get_option("--" + name);
     } catch (const CLI::OptionNotFound&) {
-      throw std::invalid_argument("unknown key '" + name + "' in " + file);
+      throw std::invalid_argument(fmt::format("unknown key '{}' in {}", name, file));
     }
     if (option->count() > 0 || name == "config") continue;  // a flag or HERALD_* won
     if (const auto* array = node.as_array()) {

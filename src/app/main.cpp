@@ -9,6 +9,10 @@
 #include "app/serve.h"
 #include "app/token_command.h"
 
+// Only building the command line, before the try blocks below, can throw out of main: a
+// std::bad_alloc, or CLI11's ConstructionError for a badly declared option, a bug every test that
+// starts the binary would show. std::terminate is the right end for either.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   // Named "herald" whatever argv[0] is, so that --help (and the manual page built from it) reads
   // "Usage: herald ..." rather than the path it was started by.

@@ -91,7 +91,7 @@ RouteResult Route(verb method, std::string_view target) {
   }
 
   std::vector<std::string> segments;
-  for (auto segment : url.segments()) segments.push_back(std::string(segment));
+  for (auto segment : url.segments()) segments.emplace_back(segment);
   // "/" has one empty segment in some parsers; normalise to none.
   if (segments.size() == 1 && segments[0].empty()) segments.clear();
 

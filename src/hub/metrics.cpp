@@ -111,12 +111,12 @@ std::uint64_t Metrics::Disconnects(DisconnectReason reason) const {
 }
 
 MetricsTotals Metrics::Totals() const {
-  constexpr auto relaxed = std::memory_order_relaxed;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   MetricsTotals totals;
-  totals.delivered = delivered_.load(relaxed);
-  for (std::size_t s = 0; s < totals.open.size(); ++s) totals.open[s] = open_[s].load(relaxed);
+  totals.delivered = delivered_.load(kRelaxed);
+  for (std::size_t s = 0; s < totals.open.size(); ++s) totals.open[s] = open_[s].load(kRelaxed);
   for (std::size_t b = 0; b < totals.latency_buckets.size(); ++b) {
-    totals.latency_buckets[b] = latency_buckets_[b].load(relaxed);
+    totals.latency_buckets[b] = latency_buckets_[b].load(kRelaxed);
   }
   std::lock_guard lock(by_type_mutex_);
   for (const auto& [key, count] : published_by_type_) totals.published += count;
@@ -125,33 +125,33 @@ MetricsTotals Metrics::Totals() const {
 
 std::string Metrics::RenderPrometheus() const {
   std::string out;
-  constexpr auto relaxed = std::memory_order_relaxed;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   constexpr Stream kStreams[] = {Stream::kAgui, Stream::kA2a, Stream::kContexts};
 
   Append(out, "# HELP herald_connections Open SSE connections by stream.\n");
   Append(out, "# TYPE herald_connections gauge\n");
   for (Stream s : kStreams) {
     Append(out, "herald_connections{{stream=\"{}\"}} {}\n", StreamName(s),
-           open_[static_cast<int>(s)].load(relaxed));
+           open_[static_cast<int>(s)].load(kRelaxed));
   }
   Append(out, "# HELP herald_connections_opened_total SSE connections accepted by stream.\n");
   Append(out, "# TYPE herald_connections_opened_total counter\n");
   for (Stream s : kStreams) {
     Append(out, "herald_connections_opened_total{{stream=\"{}\"}} {}\n", StreamName(s),
-           opened_total_[static_cast<int>(s)].load(relaxed));
+           opened_total_[static_cast<int>(s)].load(kRelaxed));
   }
   Append(out,
          "# HELP herald_connections_rejected_total Stream opens refused by the per-user cap.\n");
   Append(out, "# TYPE herald_connections_rejected_total counter\n");
   for (Stream s : kStreams) {
     Append(out, "herald_connections_rejected_total{{stream=\"{}\"}} {}\n", StreamName(s),
-           rejected_by_cap_[static_cast<int>(s)].load(relaxed));
+           rejected_by_cap_[static_cast<int>(s)].load(kRelaxed));
   }
   Append(out, "# HELP herald_disconnects_total Streams ended, by reason.\n");
   Append(out, "# TYPE herald_disconnects_total counter\n");
   for (int r = 0; r < kDisconnectReasonCount; ++r) {
     Append(out, "herald_disconnects_total{{reason=\"{}\"}} {}\n",
-           DisconnectReasonName(static_cast<DisconnectReason>(r)), disconnects_[r].load(relaxed));
+           DisconnectReasonName(static_cast<DisconnectReason>(r)), disconnects_[r].load(kRelaxed));
   }
   Append(out, "# HELP herald_events_published_total Events stored, by protocol and type.\n");
   Append(out, "# TYPE herald_events_published_total counter\n");
@@ -164,21 +164,21 @@ std::string Metrics::RenderPrometheus() const {
   }
   Append(out, "# HELP herald_deliveries_total Frames queued to subscribers.\n");
   Append(out, "# TYPE herald_deliveries_total counter\n");
-  Append(out, "herald_deliveries_total {}\n", delivered_.load(relaxed));
+  Append(out, "herald_deliveries_total {}\n", delivered_.load(kRelaxed));
   Append(out, "# HELP herald_publish_rejected_total Publishes refused with 503 (back-pressure).\n");
   Append(out, "# TYPE herald_publish_rejected_total counter\n");
-  Append(out, "herald_publish_rejected_total {}\n", publish_rejected_.load(relaxed));
+  Append(out, "herald_publish_rejected_total {}\n", publish_rejected_.load(kRelaxed));
   Append(out, "# HELP herald_rate_limited_total Requests refused with 429 by a rate limit.\n");
   Append(out, "# TYPE herald_rate_limited_total counter\n");
   for (int k = 0; k < kRateLimitKindCount; ++k) {
     Append(out, "herald_rate_limited_total{{kind=\"{}\"}} {}\n",
-           RateLimitKindName(static_cast<RateLimitKind>(k)), rate_limited_[k].load(relaxed));
+           RateLimitKindName(static_cast<RateLimitKind>(k)), rate_limited_[k].load(kRelaxed));
   }
   Append(out,
          "# HELP herald_response_bytes_in_flight Body bytes of non-stream responses being "
          "written.\n");
   Append(out, "# TYPE herald_response_bytes_in_flight gauge\n");
-  Append(out, "herald_response_bytes_in_flight {}\n", response_bytes_in_flight_.load(relaxed));
+  Append(out, "herald_response_bytes_in_flight {}\n", response_bytes_in_flight_.load(kRelaxed));
   Append(out,
          "# HELP herald_responses_refused_total Non-stream responses replaced by an error because "
          "their body would exceed the bytes-in-flight budget, by limit.\n");
@@ -186,44 +186,44 @@ std::string Metrics::RenderPrometheus() const {
   for (ByteBudget::Refusal refusal : {ByteBudget::Refusal::kPerKey, ByteBudget::Refusal::kTotal}) {
     Append(out, "herald_responses_refused_total{{limit=\"{}\"}} {}\n",
            refusal == ByteBudget::Refusal::kPerKey ? "per_user" : "total",
-           responses_refused_[static_cast<int>(refusal)].load(relaxed));
+           responses_refused_[static_cast<int>(refusal)].load(kRelaxed));
   }
   Append(out,
          "# HELP herald_response_write_timeouts_total Connections closed because a non-stream "
          "response was not written within the timeout.\n");
   Append(out, "# TYPE herald_response_write_timeouts_total counter\n");
-  Append(out, "herald_response_write_timeouts_total {}\n", response_write_timeouts_.load(relaxed));
+  Append(out, "herald_response_write_timeouts_total {}\n", response_write_timeouts_.load(kRelaxed));
   Append(out,
          "# HELP herald_context_creations_refused_total Contexts not created because their user "
          "had as many as --max-contexts-per-user, or was past --rate-limit-context-creates.\n");
   Append(out, "# TYPE herald_context_creations_refused_total counter\n");
   Append(out, "herald_context_creations_refused_total{{reason=\"cap\"}} {}\n",
-         context_creations_refused_[0].load(relaxed));
+         context_creations_refused_[0].load(kRelaxed));
   Append(out, "herald_context_creations_refused_total{{reason=\"rate\"}} {}\n",
-         context_creations_refused_[1].load(relaxed));
+         context_creations_refused_[1].load(kRelaxed));
   Append(out, "# HELP herald_store_errors_total Failed store operations.\n");
   Append(out, "# TYPE herald_store_errors_total counter\n");
-  Append(out, "herald_store_errors_total {}\n", store_errors_.load(relaxed));
+  Append(out, "herald_store_errors_total {}\n", store_errors_.load(kRelaxed));
   Append(out, "# HELP herald_replays_total Stream resumes, by outcome.\n");
   Append(out, "# TYPE herald_replays_total counter\n");
-  Append(out, "herald_replays_total{{outcome=\"hit\"}} {}\n", replay_hits_.load(relaxed));
-  Append(out, "herald_replays_total{{outcome=\"reset\"}} {}\n", replay_resets_.load(relaxed));
-  if (relay_enabled_.load(relaxed)) {
+  Append(out, "herald_replays_total{{outcome=\"hit\"}} {}\n", replay_hits_.load(kRelaxed));
+  Append(out, "herald_replays_total{{outcome=\"reset\"}} {}\n", replay_resets_.load(kRelaxed));
+  if (relay_enabled_.load(kRelaxed)) {
     Append(out, "# HELP herald_relay_connected Whether the cluster relay's connection is up.\n");
     Append(out, "# TYPE herald_relay_connected gauge\n");
-    Append(out, "herald_relay_connected {}\n", relay_connected_.load(relaxed) ? 1 : 0);
+    Append(out, "herald_relay_connected {}\n", relay_connected_.load(kRelaxed) ? 1 : 0);
     Append(out, "# HELP herald_relay_lag_events Committed events the relay has not delivered.\n");
     Append(out, "# TYPE herald_relay_lag_events gauge\n");
-    Append(out, "herald_relay_lag_events {}\n", relay_lag_events_.load(relaxed));
+    Append(out, "herald_relay_lag_events {}\n", relay_lag_events_.load(kRelaxed));
     Append(out,
            "# HELP herald_relay_lag_seconds Age of what the relay delivers while behind, or time "
            "since its connection was lost.\n");
     Append(out, "# TYPE herald_relay_lag_seconds gauge\n");
     Append(out, "herald_relay_lag_seconds {}\n",
-           static_cast<double>(relay_lag_ms_.load(relaxed)) / 1000.0);
+           static_cast<double>(relay_lag_ms_.load(kRelaxed)) / 1000.0);
     Append(out, "# HELP herald_relay_reconnects_total Times the relay reconnected.\n");
     Append(out, "# TYPE herald_relay_reconnects_total counter\n");
-    Append(out, "herald_relay_reconnects_total {}\n", relay_reconnects_.load(relaxed));
+    Append(out, "herald_relay_reconnects_total {}\n", relay_reconnects_.load(kRelaxed));
   }
   {
     std::lock_guard lock(cluster_mutex_);
@@ -241,21 +241,21 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "# HELP herald_queued_bytes Bytes waiting in subscriber queues.\n");
   Append(out, "# TYPE herald_queued_bytes gauge\n");
   std::int64_t queued = 0;
-  for (const auto& shard : queued_bytes_) queued += shard.load(relaxed);
+  for (const auto& shard : queued_bytes_) queued += shard.load(kRelaxed);
   Append(out, "herald_queued_bytes {}\n", queued);
   Append(out, "# HELP herald_publish_latency_seconds Publish request to stored and fanned out.\n");
   Append(out, "# TYPE herald_publish_latency_seconds histogram\n");
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kLatencyBucketsSeconds.size(); ++i) {
-    cumulative += latency_buckets_[i].load(relaxed);
+    cumulative += latency_buckets_[i].load(kRelaxed);
     Append(out, "herald_publish_latency_seconds_bucket{{le=\"{}\"}} {}\n",
            kLatencyBucketsSeconds[i], cumulative);
   }
-  cumulative += latency_buckets_.back().load(relaxed);
+  cumulative += latency_buckets_.back().load(kRelaxed);
   Append(out, "herald_publish_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
   Append(out, "herald_publish_latency_seconds_sum {}\n",
-         static_cast<double>(latency_sum_ns_.load(relaxed)) / 1e9);
-  Append(out, "herald_publish_latency_seconds_count {}\n", latency_count_.load(relaxed));
+         static_cast<double>(latency_sum_ns_.load(kRelaxed)) / 1e9);
+  Append(out, "herald_publish_latency_seconds_count {}\n", latency_count_.load(kRelaxed));
   return out;
 }
 
