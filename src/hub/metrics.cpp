@@ -123,8 +123,8 @@ MetricsTotals Metrics::Totals() const {
   return totals;
 }
 
-std::string Metrics::RenderPrometheus() const {
-  std::string out;
+// The streams: open, opened, refused by the cap, ended by reason.
+void Metrics::RenderConnections(std::string& out) const {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   constexpr Stream kStreams[] = {Stream::kAgui, Stream::kA2a, Stream::kContexts};
 
@@ -153,6 +153,11 @@ std::string Metrics::RenderPrometheus() const {
     Append(out, "herald_disconnects_total{{reason=\"{}\"}} {}\n",
            DisconnectReasonName(static_cast<DisconnectReason>(r)), disconnects_[r].load(kRelaxed));
   }
+}
+
+// Events published by type, deliveries, publishes refused, rate limits.
+void Metrics::RenderEvents(std::string& out) const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   Append(out, "# HELP herald_events_published_total Events stored, by protocol and type.\n");
   Append(out, "# TYPE herald_events_published_total counter\n");
   {
@@ -174,6 +179,11 @@ std::string Metrics::RenderPrometheus() const {
     Append(out, "herald_rate_limited_total{{kind=\"{}\"}} {}\n",
            RateLimitKindName(static_cast<RateLimitKind>(k)), rate_limited_[k].load(kRelaxed));
   }
+}
+
+// Non-stream responses, context creations refused, store errors, replays.
+void Metrics::RenderResponses(std::string& out) const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   Append(out,
          "# HELP herald_response_bytes_in_flight Body bytes of non-stream responses being "
          "written.\n");
@@ -208,6 +218,11 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "# TYPE herald_replays_total counter\n");
   Append(out, "herald_replays_total{{outcome=\"hit\"}} {}\n", replay_hits_.load(kRelaxed));
   Append(out, "herald_replays_total{{outcome=\"reset\"}} {}\n", replay_resets_.load(kRelaxed));
+}
+
+// The relay (when enabled) and the cluster's live nodes (when known).
+void Metrics::RenderCluster(std::string& out) const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   if (relay_enabled_.load(kRelaxed)) {
     Append(out, "# HELP herald_relay_connected Whether the cluster relay's connection is up.\n");
     Append(out, "# TYPE herald_relay_connected gauge\n");
@@ -238,6 +253,11 @@ std::string Metrics::RenderPrometheus() const {
       }
     }
   }
+}
+
+// Queued bytes and the publish latency histogram.
+void Metrics::RenderQueuesAndLatency(std::string& out) const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   Append(out, "# HELP herald_queued_bytes Bytes waiting in subscriber queues.\n");
   Append(out, "# TYPE herald_queued_bytes gauge\n");
   std::int64_t queued = 0;
@@ -256,6 +276,15 @@ std::string Metrics::RenderPrometheus() const {
   Append(out, "herald_publish_latency_seconds_sum {}\n",
          static_cast<double>(latency_sum_ns_.load(kRelaxed)) / 1e9);
   Append(out, "herald_publish_latency_seconds_count {}\n", latency_count_.load(kRelaxed));
+}
+
+std::string Metrics::RenderPrometheus() const {
+  std::string out;
+  RenderConnections(out);
+  RenderEvents(out);
+  RenderResponses(out);
+  RenderCluster(out);
+  RenderQueuesAndLatency(out);
   return out;
 }
 

@@ -92,6 +92,13 @@ class Metrics {
   std::string RenderPrometheus() const;
 
  private:
+  // RenderPrometheus' parts, in the order of the text.
+  void RenderConnections(std::string& out) const;
+  void RenderEvents(std::string& out) const;
+  void RenderResponses(std::string& out) const;
+  void RenderCluster(std::string& out) const;
+  void RenderQueuesAndLatency(std::string& out) const;
+
   std::array<std::atomic<std::int64_t>, kStreamCount> open_{};
   std::array<std::atomic<std::uint64_t>, kStreamCount> opened_total_{};
   std::array<std::atomic<std::uint64_t>, kStreamCount> rejected_by_cap_{};
