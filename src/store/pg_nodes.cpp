@@ -99,7 +99,9 @@ Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::secon
     if (!joined.ok()) return fail("join", joined);
     Rows cleared = db->Exec("DELETE FROM herald_connections WHERE node_id = $1", {node_});
     if (!cleared.ok()) return fail("clear", cleared);
-    ArrayBuilder users, streams, numbers;
+    ArrayBuilder users;
+    ArrayBuilder streams;
+    ArrayBuilder numbers;
     for (const auto& [user, stream, count] : counts) {
       users.Add(user.str());
       streams.Add(StreamCode(stream));
@@ -126,6 +128,7 @@ Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::secon
   Rows commit = db->Exec("COMMIT");
   if (!commit.ok() || commit.CommandTag() != "COMMIT") return fail("commit", commit);
   std::vector<NodeCount> nodes;
+  nodes.reserve(static_cast<std::size_t>(live.size()));
   for (int row = 0; row < live.size(); ++row) {
     nodes.push_back(
         {std::string(live.Text(row, 0)), static_cast<std::uint64_t>(live.Int64(row, 1))});

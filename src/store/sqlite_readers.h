@@ -28,7 +28,7 @@ class Readers {
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit);
   Result<UserRange> Range(const UserId& user);
-  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query);
+  Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& selection);
   // Closes the connections not in use but one and frees that one's page cache; the pool grows
   // again as reads overlap.
   void ReleaseMemory();
