@@ -70,6 +70,26 @@ Result<bool> Nodes::Release(const UserId& user, Stream stream) {
   return Result<bool>(true);
 }
 
+namespace {
+
+// This node's rows of herald_connections: one per (user, stream) it holds streams of.
+Rows WriteCounts(Connection& db, const std::string& node, const NodeRegistry::Counts& counts) {
+  ArrayBuilder users;
+  ArrayBuilder streams;
+  ArrayBuilder numbers;
+  for (const auto& [user, stream, count] : counts) {
+    users.Add(user.str());
+    streams.Add(StreamCode(stream));
+    numbers.Add(std::to_string(count));
+  }
+  return db.Exec(
+      "INSERT INTO herald_connections (node_id, user_id, stream, count) "
+      "SELECT $1, u, s, n FROM unnest($2::text[], $3::smallint[], $4::integer[]) AS x(u, s, n)",
+      {node, users.Finish(), streams.Finish(), numbers.Finish()});
+}
+
+}  // namespace
+
 Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::seconds lease,
                                                               const Counts& counts, bool rewrite) {
   using Out = Result<std::vector<NodeCount>>;
@@ -99,18 +119,7 @@ Result<std::vector<NodeRegistry::NodeCount>> Nodes::Heartbeat(std::chrono::secon
     if (!joined.ok()) return fail("join", joined);
     Rows cleared = db->Exec("DELETE FROM herald_connections WHERE node_id = $1", {node_});
     if (!cleared.ok()) return fail("clear", cleared);
-    ArrayBuilder users;
-    ArrayBuilder streams;
-    ArrayBuilder numbers;
-    for (const auto& [user, stream, count] : counts) {
-      users.Add(user.str());
-      streams.Add(StreamCode(stream));
-      numbers.Add(std::to_string(count));
-    }
-    Rows written = db->Exec(
-        "INSERT INTO herald_connections (node_id, user_id, stream, count) "
-        "SELECT $1, u, s, n FROM unnest($2::text[], $3::smallint[], $4::integer[]) AS x(u, s, n)",
-        {node_, users.Finish(), streams.Finish(), numbers.Finish()});
+    Rows written = WriteCounts(*db, node_, counts);
     if (!written.ok()) return fail("write counts", written);
   }
   // Dead nodes' counts no longer count; rows at zero are dropped.
