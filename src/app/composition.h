@@ -56,7 +56,7 @@ class Node {
   void Drain(std::chrono::milliseconds streams_bound = kDrainStreamsBound);
 
   // Waits (bounded, polling) until the hub counts `n` open streams in total.
-  bool WaitForOpenStreams(std::int64_t n, std::chrono::milliseconds timeout);
+  bool WaitForOpenStreams(std::int64_t n, std::chrono::milliseconds timeout) const;
   std::int64_t OpenStreams() const;
 
   boost::asio::ip::tcp::endpoint local_endpoint() const { return server_->local_endpoint(); }

@@ -45,7 +45,7 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
   const auto protocol = protocol_value != nullptr && protocol_value->is_string()
                             ? ParseProtocol(protocol_value->get_string())
                             : std::nullopt;
-  if (!protocol) return Invalid("protocol", "protocol must be \"agui\", \"a2a\" or \"system\"");
+  if (!protocol) return Invalid("protocol", R"(protocol must be "agui", "a2a" or "system")");
   const auto* event = item->if_contains("event");
   if (event == nullptr || !event->is_object()) return Invalid("event", "event must be an object");
   std::optional<ContextId> context;

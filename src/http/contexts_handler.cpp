@@ -313,7 +313,7 @@ asio::awaitable<Response> HandleContextEvents(const Request& request, const Rout
   if (!protocol) {
     co_return ErrorResponse(request,
                             {ErrorCode::kValidationError,
-                             "protocol must be \"agui\", \"a2a\" or \"system\"",
+                             R"(protocol must be "agui", "a2a" or "system")",
                              "protocol",
                              {}},
                             now);

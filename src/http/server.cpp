@@ -32,7 +32,7 @@ using asio::ip::tcp;
 namespace {
 
 // Completion for detached coroutines: an escaped exception is a bug; log it, never swallow it.
-void LogEscapedException(std::exception_ptr error) {
+void LogEscapedException(const std::exception_ptr& error) {
   if (!error) return;
   try {
     std::rethrow_exception(error);

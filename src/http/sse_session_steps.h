@@ -44,6 +44,9 @@ class SseSession {
   SseSession(IoStream stream, hub::Shard* shard, StreamRequest request, Services* services);
   SseSession(const SseSession&) = delete;
   SseSession& operator=(const SseSession&) = delete;
+  SseSession(SseSession&&) = delete;
+  SseSession& operator=(SseSession&&) = delete;
+  ~SseSession() = default;
 
   boost::asio::awaitable<void> Run() {
     co_await SendOpening();

@@ -184,6 +184,8 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
                      std::move(event), caller, now, validation);
 }
 
+// `body` is a sink: the event's members are moved out of it.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
                              const auth::Claims& caller, std::chrono::system_clock::time_point now,
                              ValidationMode validation) {

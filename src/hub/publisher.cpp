@@ -56,27 +56,28 @@ void Publisher::Submit(ContextCommand command, Completion done) {
 }
 
 void Publisher::Enqueue(Request request) {
-  bool accepted = false;
+  Completion refused;  // set when the request is refused: its completion, called below
   {
     std::lock_guard lock(mutex_);
     const bool full = pending_events_ + request.events > options_.max_pending_events ||
                       pending_bytes_ + request.bytes > options_.max_pending_bytes;
     // A single request larger than the bound still goes through when nothing else is queued.
-    accepted = !stopping_ && (!full || pending_events_ == 0);
-    if (accepted) {
+    if (!stopping_ && (!full || pending_events_ == 0)) {
       pending_events_ += request.events;
       pending_bytes_ += request.bytes;
       request.accepted_at = clock_.Monotonic();
       queue_.push_back(std::move(request));
+    } else {
+      refused = std::move(request.done);
     }
   }
-  if (!accepted) {
+  if (refused) {
     // Completed outside the lock: a completion may do anything, including publishing again.
     metrics_.PublishRejected();
-    Complete(request.done, Error{ErrorCode::kServiceUnavailable,
-                                 "The hub is busy storing events; retry shortly.",
-                                 {},
-                                 std::chrono::seconds(1)});
+    Complete(refused, Error{ErrorCode::kServiceUnavailable,
+                            "The hub is busy storing events; retry shortly.",
+                            {},
+                            std::chrono::seconds(1)});
     return;
   }
   wake_.notify_one();
@@ -355,7 +356,8 @@ PublishOutcome Publisher::ReplayOutcome(const Request& r,
 // that a publisher that sends its next request as soon as it has this answer is not refused by
 // its own, already committed, request.
 void Publisher::ReleasePending(const std::vector<Request>& group) {
-  std::size_t events = 0, bytes = 0;
+  std::size_t events = 0;
+  std::size_t bytes = 0;
   for (const Request& r : group) {
     events += r.events;
     bytes += r.bytes;

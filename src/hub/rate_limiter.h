@@ -42,6 +42,9 @@ class RateLimiter {
   explicit RateLimiter(RateLimit limit) : limit_(limit) {}
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
+  RateLimiter(RateLimiter&&) = delete;
+  RateLimiter& operator=(RateLimiter&&) = delete;
+  ~RateLimiter() = default;
 
   // Spends one token of `key`: zero when the request may go ahead, otherwise (nothing spent)
   // the time until the key has a token again.

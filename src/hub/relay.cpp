@@ -123,7 +123,8 @@ bool Relay::CatchUp() {
                                                        events.back().stored_at_ms) /
                                        1000.0)
              : 0.0;
-    const std::uint64_t head = head_.load(), at = cursor();
+    const std::uint64_t head = head_.load();
+    const std::uint64_t at = cursor();
     metrics_.RelayState(true, head > at ? head - at : 0, seconds);
     if (!more) return true;
   }

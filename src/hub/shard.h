@@ -25,7 +25,7 @@ class Shard {
   Shard(std::size_t index, Metrics& metrics);
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
-  ~Shard();
+  ~Shard();  // NOLINT(bugprone-exception-escape): shard.cpp says why
 
   std::size_t index() const { return index_; }
   boost::asio::io_context& io_context() { return io_context_; }

@@ -56,7 +56,7 @@ class GroupContextsTest : public ::testing::Test {
     return verdicts;
   }
 
-  std::unique_ptr<store::WriteGroup> Begin() { return std::move(*store_.BeginGroup()); }
+  std::unique_ptr<store::WriteGroup> Begin() { return *store_.BeginGroup(); }
 
   std::optional<store::ContextRecord> Find(const std::string& id,
                                            const std::string& user = "alice") {
