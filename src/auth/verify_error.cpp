@@ -35,6 +35,9 @@ std::string_view Describe(VerifyError error) {
 
 namespace {
 
+// A function-local static, never deleted through a base pointer (Boost's error_category has a
+// protected non-virtual destructor by design).
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor)
 class VerifyErrorCategoryImpl final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "herald.auth"; }

@@ -98,6 +98,8 @@ boost::asio::awaitable<boost::system::error_code> Write(Connection<IoStream>& c,
     const auto* end = fmt::format_to(c.chunk_size.data(), "{:x}\r\n", size);
     c.gather.push_back(asio::buffer(c.chunk_size.data(), end - c.chunk_size.data()));
   }
+  // An iterator: a pointer only when `buffers` is a single buffer (not for a std::vector of them).
+  // NOLINTNEXTLINE(readability-qualified-auto)
   for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
        ++it) {
     c.gather.push_back(*it);

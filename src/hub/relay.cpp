@@ -97,37 +97,42 @@ bool Relay::CatchUp() {
       spdlog::warn("{}", page.error().message);
       return false;
     }
-    std::vector<StoredEvent>& events = *page;
-    if (!events.empty()) {
-      head_.store(std::max(head_.load(), events.back().position));
-      std::lock_guard lock(mutex_);
-      auto batch = std::make_shared<DeliveryBatch>();
-      for (const StoredEvent& event : events) {
-        if (!pending_.empty() && pending_.begin()->first <= event.position) {
-          if (!batch->empty()) {
-            Emit(batch);
-            batch = std::make_shared<DeliveryBatch>();
-          }
-          EmitPendingUpTo(event.position);
-        }
-        if (event.position <= (batch->empty() ? cursor_ : batch->back().position)) continue;
-        batch->push_back(MakeDeliveryItem(event));
-      }
-      if (!batch->empty()) Emit(batch);
-      EmitPendingUpTo(cursor_ + 1);
-    }
-    const bool more = events.size() >= options_.page_events;
-    // Behind: how old the newest event delivered is; caught up: no lag.
-    const double seconds =
-        more ? std::max<double>(0, static_cast<double>(MillisSinceEpoch(clock_.Now()) -
-                                                       events.back().stored_at_ms) /
-                                       1000.0)
-             : 0.0;
-    const std::uint64_t head = head_.load();
-    const std::uint64_t at = cursor();
-    metrics_.RelayState(true, head > at ? head - at : 0, seconds);
+    if (!page->empty()) DeliverPage(*page);
+    const bool more = page->size() >= options_.page_events;
+    ReportLag(*page, more);
     if (!more) return true;
   }
+}
+
+void Relay::DeliverPage(const std::vector<StoredEvent>& events) {
+  head_.store(std::max(head_.load(), events.back().position));
+  std::lock_guard lock(mutex_);
+  auto batch = std::make_shared<DeliveryBatch>();
+  for (const StoredEvent& event : events) {
+    if (!pending_.empty() && pending_.begin()->first <= event.position) {
+      if (!batch->empty()) {
+        Emit(batch);
+        batch = std::make_shared<DeliveryBatch>();
+      }
+      EmitPendingUpTo(event.position);
+    }
+    if (event.position <= (batch->empty() ? cursor_ : batch->back().position)) continue;
+    batch->push_back(MakeDeliveryItem(event));
+  }
+  if (!batch->empty()) Emit(batch);
+  EmitPendingUpTo(cursor_ + 1);
+}
+
+void Relay::ReportLag(const std::vector<StoredEvent>& events, bool more) {
+  // Behind: how old the newest event delivered is; caught up: no lag.
+  const double seconds =
+      more ? std::max<double>(0, static_cast<double>(MillisSinceEpoch(clock_.Now()) -
+                                                     events.back().stored_at_ms) /
+                                     1000.0)
+           : 0.0;
+  const std::uint64_t head = head_.load();
+  const std::uint64_t at = cursor();
+  metrics_.RelayState(true, head > at ? head - at : 0, seconds);
 }
 
 void Relay::Pause(std::chrono::milliseconds duration) {

@@ -75,6 +75,12 @@ class Relay final : public DeliverySink {
   bool Connect();
   // Reads and delivers until a page comes back short; false when the connection was lost.
   bool CatchUp();
+  // Delivers one page read from the log, merged in position order with the local batches that
+  // wait in pending_; skips what the cursor already passed.
+  void DeliverPage(const std::vector<StoredEvent>& events);
+  // The relay metrics after a page: events behind the log's head, and (when the page was full, so
+  // more follow) the age of its newest event.
+  void ReportLag(const std::vector<StoredEvent>& events, bool more);
   // Under mutex_: hands `batch`'s events after the cursor to the shards.
   void Emit(const std::shared_ptr<const DeliveryBatch>& batch);
   // Under mutex_: delivers local batches that now start at or before the cursor's next position.
