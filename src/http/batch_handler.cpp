@@ -98,66 +98,96 @@ Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& reques
   return items;
 }
 
+namespace {
+
+// A batch's items validated: one result per item (a rejected item's already written), and the
+// drafts of the valid ones with, for each draft, the index of its item.
+struct DraftedItems {
+  std::vector<boost::json::object> results;
+  std::vector<EventDraft> drafts;
+  std::vector<std::size_t> item_of_draft;
+};
+
+DraftedItems DraftItems(const std::vector<Result<boost::json::value>>& items,
+                        std::vector<NumberTexts>& numbers, const auth::Claims& caller,
+                        std::chrono::system_clock::time_point now, ValidationMode validation) {
+  DraftedItems drafted;
+  drafted.results.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    hub::DraftResult draft = items[i].has_error()
+                                 ? hub::DraftResult(items[i].error())
+                                 : DraftFromItem(*items[i], caller, now, validation);
+    if (!draft) {
+      drafted.results[i] = ErrorItem(draft.error());
+      continue;
+    }
+    numbers[i].Restore(draft->json);
+    drafted.drafts.push_back(*std::move(draft));
+    drafted.item_of_draft.push_back(i);
+  }
+  return drafted;
+}
+
+// Writes what the store made of each draft into its item's result; returns how many of the
+// items were accepted.
+std::size_t RecordPublished(const hub::Published& published,
+                            const std::vector<std::size_t>& item_of_draft,
+                            std::vector<boost::json::object>& results) {
+  std::size_t accepted = 0;
+  for (std::size_t k = 0; k < published.events.size() && k < item_of_draft.size(); ++k) {
+    boost::json::object& result = results[item_of_draft[k]];
+    const Result<hub::PublishedEvent>& event = published.events[k];
+    if (!event) {
+      result = ErrorItem(event.error());
+      continue;
+    }
+    ++accepted;
+    result["status"] = 200;
+    result["event_id"] = FormatEventId(event->id);
+    result["connection_count"] = event->connection_count;
+  }
+  return accepted;
+}
+
+// The answer's body: {"results":[…],"accepted":A,"rejected":R}, one result per item.
+std::string BatchBody(std::vector<boost::json::object> results, std::size_t accepted) {
+  const std::size_t rejected = results.size() - accepted;
+  boost::json::object body;
+  boost::json::array result_array;
+  result_array.reserve(results.size());
+  for (auto& result : results) result_array.emplace_back(std::move(result));
+  body["results"] = std::move(result_array);
+  body["accepted"] = accepted;
+  body["rejected"] = rejected;
+  return boost::json::serialize(body);
+}
+
+}  // namespace
+
 asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& match,
                                       Requester* requester, Services* services) {
   const auto now = services->Now();
   auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
                                       *requester);
   if (!caller) co_return ErrorResponse(request, caller.error(), now);
-  const auto& claims = *caller;
-
-  auto idempotency = IdempotencyOf(request, claims, "/api/v1/events");
-  if (!idempotency) {
-    co_return ErrorResponse(request, idempotency.error(), now);
-  }
+  auto idempotency = IdempotencyOf(request, *caller, "/api/v1/events");
+  if (!idempotency) co_return ErrorResponse(request, idempotency.error(), now);
   std::vector<NumberTexts> numbers;
-  auto parsed = ParseItems(request, numbers);
-  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
-  auto& items = *parsed;
+  auto items = ParseItems(request, numbers);
+  if (!items) co_return ErrorResponse(request, items.error(), now);
 
   // Validate every item; the valid ones go to the store together.
-  std::vector<boost::json::object> results(items.size());
-  std::vector<EventDraft> drafts;
-  std::vector<std::size_t> draft_index;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    hub::DraftResult draft =
-        items[i].has_error() ? hub::DraftResult(items[i].error())
-                             : DraftFromItem(*items[i], claims, now, services->options.validation);
-    if (!draft) {
-      results[i] = ErrorItem(draft.error());
-    } else {
-      numbers[i].Restore(draft->json);
-      drafts.push_back(*std::move(draft));
-      draft_index.push_back(i);
-    }
-  }
+  DraftedItems drafted = DraftItems(*items, numbers, *caller, now, services->options.validation);
   hub::PublishOutcome outcome;
   std::size_t accepted = 0;
-  if (!drafts.empty()) {
-    outcome =
-        co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
+  if (!drafted.drafts.empty()) {
+    outcome = co_await Publish(services->hub.publisher(), std::move(drafted.drafts),
+                               *std::move(idempotency));
     if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
-    for (std::size_t k = 0; k < outcome->events.size() && k < draft_index.size(); ++k) {
-      boost::json::object& result = results[draft_index[k]];
-      const Result<hub::PublishedEvent>& event = outcome->events[k];
-      if (!event) {
-        result = ErrorItem(event.error());
-        continue;
-      }
-      ++accepted;
-      result["status"] = 200;
-      result["event_id"] = FormatEventId(event->id);
-      result["connection_count"] = event->connection_count;
-    }
+    accepted = RecordPublished(*outcome, drafted.item_of_draft, drafted.results);
   }
-  boost::json::object body;
-  boost::json::array result_array;
-  result_array.reserve(results.size());
-  for (auto& r : results) result_array.emplace_back(std::move(r));
-  body["results"] = std::move(result_array);
-  body["accepted"] = accepted;
-  body["rejected"] = items.size() - accepted;
-  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
+  Response reply = JsonResponse(request, beast_http::status::ok,
+                                BatchBody(std::move(drafted.results), accepted));
   MarkReplayed(reply, outcome);
   co_return reply;
 }

@@ -167,6 +167,54 @@ ContextId NewContextId() {
   return ContextId(boost::uuids::to_string(generate()));
 }
 
+// The list's answer: `view` holds the page and, when another page follows, one context more
+// than `limit`.
+Response ListResponse(const Request& request, store::ContextsView view, std::size_t limit,
+                      std::chrono::system_clock::time_point now) {
+  std::vector<store::ContextRecord>& contexts = view.contexts;
+  boost::json::object meta;
+  meta["total"] = view.total;
+  meta["next_cursor"] = nullptr;
+  if (contexts.size() > limit) {
+    contexts.resize(limit);
+    meta["next_cursor"] = EncodeCursor(contexts.back());
+  }
+  boost::json::array list;
+  list.reserve(contexts.size());
+  for (const store::ContextRecord& context : contexts) {
+    list.emplace_back(ContextJson(context, true));
+  }
+  return EnvelopeResponse(request, beast_http::status::ok, std::move(list), now, std::move(meta));
+}
+
+// The context a create request asks for, or 400.
+Result<hub::ContextCommand> CreateCommand(const Request& request, const UserId& user,
+                                          std::chrono::system_clock::time_point now) {
+  // Without an Authorization header (a cookie or query token) the body must be JSON, even an
+  // empty object: another site's page can make a browser send a bodiless or text/plain POST with
+  // the user's cookie, but not an application/json one without a CORS preflight.
+  const bool bearer = request.find(beast_http::field::authorization) != request.end();
+  auto body = BodyObject(request, bearer);
+  if (!body) return body.error();
+  hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
+  // The caller's own id (the system that owns the conversation chose it), or a fresh one.
+  if (const auto* id = body->if_contains("context_id"); id != nullptr && !id->is_null()) {
+    if (!id->is_string() || !IsValidContextId(id->get_string())) {
+      return BadRequest("Malformed context_id.");
+    }
+    command.id = ContextId(std::string(id->get_string()));
+  }
+  const auto* name = body->if_contains("name");
+  if (name == nullptr || name->is_null()) {
+    command.name = hub::DefaultContextName(now);
+  } else {
+    auto checked = ContextName(*name);
+    if (!checked) return checked.error();
+    command.name = *std::move(checked);
+  }
+  return command;
+}
+
 }  // namespace
 
 asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatch& match,
@@ -189,47 +237,13 @@ asio::awaitable<Response> HandleContexts(const Request& request, const RouteMatc
     auto view = co_await Offload(hub->store_pool(),
                                  [hub, &user, &query] { return hub->ReadView(user, query); });
     if (!view.has_value()) co_return ErrorResponse(request, StoreUnavailable(), services->Now());
-    std::vector<store::ContextRecord>& contexts = view->contexts;
-    boost::json::object meta;
-    meta["total"] = view->total;
-    meta["next_cursor"] = nullptr;
-    if (contexts.size() > limit) {
-      contexts.resize(limit);
-      meta["next_cursor"] = EncodeCursor(contexts.back());
-    }
-    boost::json::array list;
-    list.reserve(contexts.size());
-    for (const store::ContextRecord& context : contexts) {
-      list.emplace_back(ContextJson(context, true));
-    }
-    co_return EnvelopeResponse(request, beast_http::status::ok, std::move(list), services->Now(),
-                               std::move(meta));
+    co_return ListResponse(request, *std::move(view), limit, services->Now());
   }
 
-  // Without an Authorization header (a cookie or query token) the body must be JSON, even an
-  // empty object: another site's page can make a browser send a bodiless or text/plain POST with
-  // the user's cookie, but not an application/json one without a CORS preflight.
-  const bool bearer = request.find(beast_http::field::authorization) != request.end();
-  auto body = BodyObject(request, bearer);
-  if (!body) co_return ErrorResponse(request, body.error(), now);
-  hub::ContextCommand command{hub::ContextCommand::Kind::kCreate, user, NewContextId(), {}};
-  // The caller's own id (the system that owns the conversation chose it), or a fresh one.
-  if (const auto* id = body->if_contains("context_id"); id != nullptr && !id->is_null()) {
-    if (!id->is_string() || !IsValidContextId(id->get_string())) {
-      co_return ErrorResponse(request, BadRequest("Malformed context_id."), now);
-    }
-    command.id = ContextId(std::string(id->get_string()));
-  }
-  const auto* name = body->if_contains("name");
-  if (name == nullptr || name->is_null()) {
-    command.name = hub::DefaultContextName(now);
-  } else {
-    auto checked = ContextName(*name);
-    if (!checked) co_return ErrorResponse(request, checked.error(), now);
-    command.name = *std::move(checked);
-  }
+  auto command = CreateCommand(request, user, now);
+  if (!command) co_return ErrorResponse(request, command.error(), now);
   const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(command));
+      co_await Publish(services->hub.publisher(), *std::move(command));
   if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
   co_return EnvelopeResponse(request, beast_http::status::created,
                              ContextJson(*outcome->context, false), services->Now());
@@ -287,72 +301,6 @@ asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch
   }
   co_return EnvelopeResponse(request, beast_http::status::ok, ContextJson(*outcome->context, false),
                              services->Now());
-}
-
-asio::awaitable<Response> HandleContextEvents(const Request& request, const RouteMatch& match,
-                                              Requester* requester, Services* services) {
-  const auto now = services->Now();
-  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
-                                      *requester);
-  if (!caller) co_return ErrorResponse(request, caller.error(), now);
-  if (auto error = CheckPathId(match)) co_return ErrorResponse(request, *error, now);
-  const auth::Claims& claims = *caller;
-
-  NumberTexts numbers;
-  auto parsed = ParseJsonBody(request, &numbers);
-  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
-  auto* envelope = parsed->if_object();
-  if (envelope == nullptr) {
-    co_return ErrorResponse(
-        request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
-  }
-  const auto* protocol_value = envelope->if_contains("protocol");
-  const auto protocol = protocol_value != nullptr && protocol_value->is_string()
-                            ? ParseProtocol(protocol_value->get_string())
-                            : std::nullopt;
-  if (!protocol) {
-    co_return ErrorResponse(request,
-                            {ErrorCode::kValidationError,
-                             R"(protocol must be "agui", "a2a" or "system")",
-                             "protocol",
-                             {}},
-                            now);
-  }
-  auto* event = envelope->if_contains("event");
-  if (event == nullptr || !event->is_object()) {
-    co_return ErrorResponse(
-        request, {ErrorCode::kValidationError, "event must be an object", "event", {}}, now);
-  }
-  auto draft = hub::FinishDraft(*protocol, claims.user, ContextId(match.path_id),
-                                std::move(event->get_object()), claims, now,
-                                services->options.validation, "event.");
-  if (!draft) co_return ErrorResponse(request, draft.error(), now);
-  numbers.Restore(draft->json);
-  draft->context_must_exist = true;
-
-  auto idempotency =
-      IdempotencyOf(request, claims, "/api/v1/core/contexts/" + match.path_id + "/events");
-  if (!idempotency) {
-    co_return ErrorResponse(request, idempotency.error(), now);
-  }
-  std::vector<EventDraft> drafts;
-  drafts.push_back(*std::move(draft));
-  const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
-  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
-  const Result<hub::PublishedEvent>& published_event = outcome->events.front();
-  if (!published_event) co_return ErrorResponse(request, published_event.error(), services->Now());
-  const hub::PublishedEvent& published = *published_event;
-
-  boost::json::object response;
-  response["success"] = true;
-  response["protocol"] = ProtocolName(*protocol);
-  response["broadcast_count"] = published.connection_count;
-  response["context_id"] = match.path_id;
-  response["event_id"] = FormatEventId(published.id);
-  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
-  MarkReplayed(reply, outcome);
-  co_return reply;
 }
 
 }  // namespace herald::http

@@ -1,4 +1,4 @@
-// The contexts API (spec §1.3) and POST /api/v1/core/contexts/{id}/events (spec §1.2).
+// The contexts API (spec §1.3); publishing to a context is contexts_events_handler.h.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -18,11 +18,5 @@ boost::asio::awaitable<Response> HandleContexts(const Request& request, const Ro
 // GET, PUT (rename) and DELETE on /api/v1/core/contexts/{id}.
 boost::asio::awaitable<Response> HandleContext(const Request& request, const RouteMatch& match,
                                                Requester* requester, Services* services);
-
-// POST /api/v1/core/contexts/{id}/events: an envelope {"protocol","event"} for a context the
-// caller owns.
-boost::asio::awaitable<Response> HandleContextEvents(const Request& request,
-                                                     const RouteMatch& match, Requester* requester,
-                                                     Services* services);
 
 }  // namespace herald::http

@@ -5,6 +5,7 @@
 
 #include "http/authenticate.h"
 #include "http/batch_handler.h"
+#include "http/contexts_events_handler.h"
 #include "http/contexts_handler.h"
 #include "http/dashboard.h"
 #include "http/metrics_handler.h"
