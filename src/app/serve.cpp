@@ -65,6 +65,58 @@ auth::Algorithm KeyAlgorithm(auth::VerifierConfig v) {
   }
 }
 
+// --jwt-public-key's "FILE.pem" or "kid=FILE.pem", each file read into `v` under its kid ("" for
+// none).
+void ReadPublicKeys(const std::vector<std::string>& specs, auth::VerifierConfig& v) {
+  for (const std::string& spec : specs) {
+    const auto equals = spec.find('=');
+    const std::string kid = equals == std::string::npos ? "" : spec.substr(0, equals);
+    const std::string file = equals == std::string::npos ? spec : spec.substr(equals + 1);
+    v.public_keys_pem[kid] = ReadFile(file);
+  }
+}
+
+// The algorithm of public keys (in `v`): --jwt-algorithm's, RS256 or ES256, when given, else the
+// keys' own kind.
+auth::Algorithm PublicKeyAlgorithm(const std::string& jwt_algorithm,
+                                   const auth::VerifierConfig& v) {
+  if (jwt_algorithm.empty()) return KeyAlgorithm(v);
+  auto algorithm = ParseAlgorithm(jwt_algorithm);
+  if (!algorithm || *algorithm == auth::Algorithm::kHs256) {
+    throw std::invalid_argument("--jwt-algorithm must be RS256 or ES256 with a public key");
+  }
+  return *algorithm;
+}
+
+// --jwt-secret, refused when short outside --dev (issue 14): a shorter secret can be guessed from
+// one token.
+void CheckHs256Secret(const std::string& secret, bool dev) {
+  if (secret.size() >= kMinHs256SecretBytes) return;
+  const std::string why = fmt::format(
+      "--jwt-secret is {} bytes: HS256 wants at least {} (256 bits, RFC 7518 section 3.2), "
+      "or it can be guessed from one token; make one with: openssl rand -hex 32",
+      secret.size(), kMinHs256SecretBytes);
+  if (!dev) throw std::invalid_argument(why);
+  spdlog::warn("{} (accepted in --dev only)", why);
+}
+
+// The HS256 secret: --jwt-secret, else with --dev the development secret (read or created in the
+// data directory, or with `check_only` a stand-in that touches no file, and kept in
+// `dev_secret`).
+std::string Hs256Secret(const ServeConfig& c, std::string& dev_secret, bool check_only) {
+  if (!c.jwt_secret.empty()) {
+    CheckHs256Secret(c.jwt_secret, c.dev);
+    return c.jwt_secret;
+  }
+  if (!c.dev) {
+    throw std::invalid_argument(
+        "no token key configured: pass --jwt-secret, --jwt-public-key, or --dev");
+  }
+  dev_secret =
+      check_only ? std::string(kMinHs256SecretBytes, 'x') : auth::LoadOrCreateDevSecret(c.data_dir);
+  return dev_secret;
+}
+
 // The verifier's configuration from --jwt-* flags, or the development secret with --dev (read
 // or created in the data directory; with `check_only`, a stand-in that touches no file). The
 // Verifier built from it (the composition root's) checks the keys themselves.
@@ -77,46 +129,15 @@ auth::VerifierConfig MakeVerifierConfig(const ServeConfig& c, std::string& dev_s
     throw std::invalid_argument("give either --jwt-secret or --jwt-public-key, not both");
   }
   if (!c.jwt_public_keys.empty()) {
-    for (const std::string& spec : c.jwt_public_keys) {
-      const auto equals = spec.find('=');
-      const std::string kid = equals == std::string::npos ? "" : spec.substr(0, equals);
-      const std::string file = equals == std::string::npos ? spec : spec.substr(equals + 1);
-      v.public_keys_pem[kid] = ReadFile(file);
-    }
-    if (c.jwt_algorithm.empty()) {
-      v.algorithm = KeyAlgorithm(v);
-      return v;
-    }
-    auto algorithm = ParseAlgorithm(c.jwt_algorithm);
-    if (!algorithm || *algorithm == auth::Algorithm::kHs256) {
-      throw std::invalid_argument("--jwt-algorithm must be RS256 or ES256 with a public key");
-    }
-    v.algorithm = *algorithm;
+    ReadPublicKeys(c.jwt_public_keys, v);
+    v.algorithm = PublicKeyAlgorithm(c.jwt_algorithm, v);
     return v;
   }
   if (!c.jwt_algorithm.empty() && c.jwt_algorithm != "HS256") {
     throw std::invalid_argument("--jwt-algorithm " + c.jwt_algorithm + " needs --jwt-public-key");
   }
   v.algorithm = auth::Algorithm::kHs256;
-  if (!c.jwt_secret.empty()) {
-    v.hs256_secret = c.jwt_secret;
-    // Refused outside --dev (issue 14): a shorter secret can be guessed from one token.
-    if (c.jwt_secret.size() < kMinHs256SecretBytes) {
-      const std::string why = fmt::format(
-          "--jwt-secret is {} bytes: HS256 wants at least {} (256 bits, RFC 7518 section 3.2), "
-          "or it can be guessed from one token; make one with: openssl rand -hex 32",
-          c.jwt_secret.size(), kMinHs256SecretBytes);
-      if (!c.dev) throw std::invalid_argument(why);
-      spdlog::warn("{} (accepted in --dev only)", why);
-    }
-  } else if (c.dev) {
-    dev_secret = check_only ? std::string(kMinHs256SecretBytes, 'x')
-                            : auth::LoadOrCreateDevSecret(c.data_dir);
-    v.hs256_secret = dev_secret;
-  } else {
-    throw std::invalid_argument(
-        "no token key configured: pass --jwt-secret, --jwt-public-key, or --dev");
-  }
+  v.hs256_secret = Hs256Secret(c, dev_secret, check_only);
   return v;
 }
 

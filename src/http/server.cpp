@@ -15,12 +15,11 @@
 #include <boost/url/parse.hpp>
 
 #include "http/access_log.h"
-#include "http/authenticate.h"
 #include "http/cors.h"
 #include "http/handlers.h"
-#include "http/offload.h"
 #include "http/request_id.h"
 #include "http/sse_session.h"
+#include "http/stream_admission.h"
 
 namespace herald::http {
 
@@ -41,69 +40,6 @@ void LogEscapedException(const std::exception_ptr& error) {
   }
 }
 
-Error TooManyConnections() {
-  return Error{ErrorCode::kRateLimited,
-               "Too many open connections for this user on this stream.",
-               {},
-               std::chrono::seconds(5)};
-}
-
-// Authenticates and admits a stream request (spec §1.1, §2, §6).
-Result<StreamRequest> PrepareStream(const Request& request, const RouteMatch& match,
-                                    Requester& requester, Services& services) {
-  auto caller = AuthenticateAndCharge(request, match.query, services,
-                                      hub::RateLimitKind::kStreamOpen, requester);
-  if (!caller) return caller.error();
-  if (services.draining.load()) {
-    return Error{
-        ErrorCode::kServiceUnavailable, "The hub is shutting down.", {}, std::chrono::seconds(1)};
-  }
-
-  StreamRequest stream;
-  stream.stream = StreamOf(match.route);
-  stream.claims = *std::move(caller);
-  if (auto context = QueryParam(match.query, "context_id")) {
-    if (!IsValidContextId(*context)) {
-      return Error{ErrorCode::kBadRequest, "Malformed context_id.", {}, {}};
-    }
-    stream.context = ContextId(std::move(*context));
-  }
-  // Last-Event-ID wins over ?last_event_id=; a malformed value is treated as absent.
-  const auto header = request.find("Last-Event-ID");
-  if (header != request.end()) {
-    stream.cursor = ParseEventId(header->value());
-  } else if (auto cursor = QueryParam(match.query, "last_event_id")) {
-    stream.cursor = ParseEventId(*cursor);
-  }
-  stream.chunked = request.version() >= 11;
-  stream.lease = services.hub.limiter().TryAcquire(stream.claims.user, stream.stream);
-  if (!stream.lease) {
-    services.hub.metrics().ConnectionRejectedByCap(stream.stream);
-    return TooManyConnections();
-  }
-  return stream;
-}
-
-// Cluster mode (spec §6): the cap counts the user's streams on every live node, checked on a
-// store thread. A refused stream gives its local slot back.
-asio::awaitable<Result<StreamRequest>> AdmitAcrossCluster(StreamRequest stream,
-                                                          Services* services) {
-  hub::ClusterPresence* cluster = services->hub.cluster();
-  if (cluster == nullptr) co_return stream;
-  // Captures pointers only: GCC 12 miscompiles coroutine parameters (here Offload's `fn`) that
-  // own memory, so the request stays in this frame and the work reads it from there.
-  const StreamRequest* request = &stream;
-  auto slot = co_await Offload(services->hub.store_pool(), [cluster, request] {
-    return cluster->Admit(request->claims.user, request->stream);
-  });
-  if (!slot) {
-    services->hub.metrics().ConnectionRejectedByCap(stream.stream);
-    co_return TooManyConnections();
-  }
-  stream.cluster_slot.emplace(std::move(*slot));
-  co_return stream;
-}
-
 // The client's address, the key of its unauthenticated rate budget ("" if unknown).
 std::string PeerAddress(const tcp::socket& socket) {
   boost::system::error_code ec;
@@ -116,7 +52,7 @@ std::string PeerAddress(const tcp::socket& socket) {
   return address.to_string();
 }
 
-// Non-stream bodies larger than this are written with a zero linger (RunHttpSession).
+// Non-stream bodies larger than this are written with a zero linger (WriteAnswer).
 constexpr std::size_t kLingerBytes = 64 * 1024;
 
 // A response whose body would take the requester past its share of the bytes-in-flight budget
@@ -178,135 +114,227 @@ asio::awaitable<boost::system::error_code> ReadRequest(
   co_return body_ec;
 }
 
+// One HTTP/1.1 connection, living in RunHttpSession's frame. Each step below is awaited at once
+// by its caller, whose frame outlives it, so the steps take the session, the request and the
+// exchange by reference: no copies, and no coroutine parameters that own memory (which GCC 12
+// mishandles: http/stream_admission.cpp).
+struct HttpSession {
+  std::string peer;  // PeerAddress
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;  // bytes read past one request belong to the next
+  hub::Shard* shard;
+  Services* services;
+};
+
+// One request being answered: what its steps share. Lives in AnswerRequest's frame.
+struct Exchange {
+  std::chrono::steady_clock::time_point started;  // when it was read, for the access log
+  std::string request_id;
+  std::optional<std::string> cors_origin;  // AllowedOrigin
+  Requester requester;
+};
+
+// What the connection does after one request.
+enum class Next : std::uint8_t {
+  kNextRequest,  // kept alive: read the next one
+  kClose,        // half-close (shutdown send) and end
+  kLetGo,        // end without touching the socket: handed to a stream, or already closed
+};
+
+// Read outcomes that end the connection without an answer: the peer closed it or went quiet.
+bool EndsSilently(const boost::system::error_code& read_ec) {
+  return read_ec == beast_http::error::end_of_stream || read_ec == asio::error::eof ||
+         read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
+         read_ec == asio::error::operation_aborted;
+}
+
+// Why a request could not be read to the end.
+Error UnreadableError(const boost::system::error_code& read_ec, const HttpOptions& options) {
+  if (read_ec == beast_http::error::body_limit) {
+    return {ErrorCode::kPayloadTooLarge,
+            "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
+            {},
+            {}};
+  }
+  if (read_ec == beast_http::error::header_limit) {
+    return {ErrorCode::kHeadersTooLarge,
+            "The request line and headers exceed " + std::to_string(options.max_header_bytes) +
+                " bytes.",
+            {},
+            {}};
+  }
+  return {ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
+}
+
+// A request we cannot read to the end (`partial` is what was parsed of it): answered once; the
+// connection closes after.
+asio::awaitable<void> AnswerUnreadable(HttpSession& session, const Request& partial,
+                                       boost::system::error_code read_ec,
+                                       std::chrono::steady_clock::time_point started) {
+  const HttpOptions& options = session.services->options;
+  Request head = partial;
+  head.keep_alive(false);
+  Response response =
+      ErrorResponse(head, UnreadableError(read_ec, options), session.services->Now());
+  response.keep_alive(false);
+  const std::string request_id = RequestIdOf(head);
+  response.set(kRequestIdHeader, request_id);
+  session.stream.expires_after(options.response_write_timeout);
+  co_await beast_http::async_write(session.stream, response, asio::as_tuple(asio::use_awaitable));
+  LogAccess(options, head, response.result_int(), started, request_id, std::nullopt,
+            response.body().size(), false);
+}
+
+// The answer to a request no handler takes: a CORS preflight, a redirect, or a routing error;
+// nullopt when the route matched.
+std::optional<Response> AnswerUnrouted(const Request& request, const RouteResult& routed,
+                                       const Exchange& exchange, const Services& services) {
+  if (exchange.cors_origin && IsPreflight(request)) {
+    return PreflightResponse(request, *exchange.cors_origin);
+  }
+  if (const auto* redirect = std::get_if<Redirect>(&routed)) {
+    Response response = Plain(request, beast_http::status::permanent_redirect);
+    response.set(beast_http::field::location, redirect->location);
+    return response;
+  }
+  if (std::holds_alternative<NotFound>(routed)) {
+    return ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}}, services.Now());
+  }
+  if (std::holds_alternative<BadTarget>(routed)) {
+    return ErrorResponse(request, {ErrorCode::kBadRequest, "Malformed request target.", {}, {}},
+                         services.Now());
+  }
+  if (const auto* not_allowed = std::get_if<MethodNotAllowed>(&routed)) {
+    Response response = ErrorResponse(
+        request, {ErrorCode::kMethodNotAllowed, "Method not allowed.", {}, {}}, services.Now());
+    response.set(beast_http::field::allow, not_allowed->allow);
+    return response;
+  }
+  return std::nullopt;
+}
+
+// A stream request: admitted, the connection becomes the stream (the socket goes to an SSE
+// session and nullopt comes back); refused, the error answer comes back.
+asio::awaitable<std::optional<Response>> OpenStream(HttpSession& session, const Request& request,
+                                                    const RouteMatch& match, Exchange& exchange) {
+  Services& services = *session.services;
+  auto prepared = PrepareStream(request, match, exchange.requester, services);
+  if (prepared) prepared = co_await AdmitAcrossCluster(*std::move(prepared), &services);
+  if (!prepared) co_return ErrorResponse(request, prepared.error(), services.Now());
+  StreamRequest& ready = *prepared;
+  if (exchange.cors_origin) ready.extra_head = CorsHeaderLines(*exchange.cors_origin);
+  ready.extra_head += fmt::format("{}: {}\r\n", kRequestIdHeader, exchange.request_id);
+  LogAccess(services.options, request, 200, exchange.started, exchange.request_id,
+            exchange.requester.user, 0, true);
+  // The connection becomes a stream: hand the socket over and let the session's frame go.
+  asio::co_spawn(
+      session.stream.get_executor(),
+      RunSseSession(session.stream.release_socket(), session.shard, std::move(ready), &services),
+      LogEscapedException);
+  co_return std::nullopt;
+}
+
+// The answer to a request that was read whole; nullopt when the connection became a stream.
+asio::awaitable<std::optional<Response>> Respond(HttpSession& session, const Request& request,
+                                                 Exchange& exchange) {
+  const RouteResult routed = Route(request.method(), request.target());
+  if (auto answer = AnswerUnrouted(request, routed, exchange, *session.services)) {
+    co_return std::move(answer);
+  }
+  const auto& match = std::get<RouteMatch>(routed);
+  if (IsStreamRoute(match.route)) co_return co_await OpenStream(session, request, match, exchange);
+  co_return co_await HandleRequest(request, match, &exchange.requester, session.services);
+}
+
+// Writes an answer, which the peer must take within the response write timeout or lose the
+// connection. For a large body, a zero linger during the write makes the close the timeout
+// causes abortive (RST): the kernel drops its copy at once instead of keeping it for a peer that
+// is not reading, and the client could not use the cut body anyway; reset once written, so that
+// later closes are orderly. A small body (every publish answer) is not worth the two system
+// calls: at most kLingerBytes of it can stay with the kernel.
+asio::awaitable<Next> WriteAnswer(HttpSession& session, const Request& request, Response& response,
+                                  const Exchange& exchange) {
+  const HttpOptions& options = session.services->options;
+  const bool linger = response.body().size() > kLingerBytes;
+  boost::system::error_code linger_ec;
+  if (linger) session.stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
+  session.stream.expires_after(options.response_write_timeout);
+  auto [write_ec, written] = co_await beast_http::async_write(session.stream, response,
+                                                              asio::as_tuple(asio::use_awaitable));
+  if (write_ec == beast::error::timeout) {
+    session.services->hub.metrics().ResponseWriteTimedOut();
+    spdlog::debug("response to {} not taken within {} ms: connection closed", session.peer,
+                  options.response_write_timeout.count());
+    co_return Next::kLetGo;  // the stream closed the socket
+  }
+  if (write_ec) co_return Next::kClose;
+  LogAccess(options, request, response.result_int(), exchange.started, exchange.request_id,
+            exchange.requester.user, response.body().size(), false);
+  if (linger) session.stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
+  co_return response.keep_alive() ? Next::kNextRequest : Next::kClose;
+}
+
+// Answers a request that was read whole, or hands the connection to a stream.
+asio::awaitable<Next> AnswerRequest(HttpSession& session, const Request& request,
+                                    std::chrono::steady_clock::time_point started) {
+  Services& services = *session.services;
+  const bool keep_alive = request.keep_alive();
+  Exchange exchange{.started = started,
+                    .request_id = RequestIdOf(request),
+                    .cors_origin = AllowedOrigin(request, services.options.cors_origins),
+                    .requester = {session.peer, {}}};
+  std::optional<Response> response = co_await Respond(session, request, exchange);
+  if (!response) co_return Next::kLetGo;
+  // A HEAD answer is the GET answer's head, Content-Length included, without its body (RFC 9110
+  // §9.3.2): bytes after it would be read as the next answer on a kept-alive connection.
+  if (request.method() == beast_http::verb::head) response->body().clear();
+  // The body counts against the bytes-in-flight budget from here until it is written or the
+  // write fails (the lease lives to the end of this function).
+  auto charge =
+      services.response_budget.TryAcquire(exchange.requester.BudgetKey(), response->body().size());
+  if (const auto* refusal = std::get_if<hub::ByteBudget::Refusal>(&charge)) {
+    services.hub.metrics().ResponseRefused(*refusal);
+    response = ErrorResponse(request, OverBudget(*refusal), services.Now());
+  }
+  if (exchange.cors_origin) AddCorsHeaders(*response, *exchange.cors_origin);
+  response->set(kRequestIdHeader, exchange.request_id);
+  response->keep_alive(keep_alive && !services.draining.load());
+  co_return co_await WriteAnswer(session, request, *response, exchange);
+}
+
+// Reads one request and answers it.
+asio::awaitable<Next> ServeOneRequest(HttpSession& session) {
+  const HttpOptions& options = session.services->options;
+  beast_http::request_parser<beast_http::string_body> parser;
+  parser.body_limit(options.max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  session.stream.expires_after(options.request_timeout);
+  const boost::system::error_code read_ec =
+      co_await ReadRequest(session.stream, session.buffer, parser);
+  const auto started = std::chrono::steady_clock::now();
+  if (EndsSilently(read_ec)) co_return Next::kClose;
+  if (read_ec) {
+    co_await AnswerUnreadable(session, parser.get(), read_ec, started);
+    co_return Next::kClose;
+  }
+  session.stream.expires_never();
+  const Request request = parser.release();
+  co_return co_await AnswerRequest(session, request, started);
+}
+
 // One HTTP/1.1 connection: requests in a loop until it closes or becomes a stream.
 asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Services* services) {
-  const std::string peer = PeerAddress(socket);
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  const HttpOptions& options = services->options;
-  for (;;) {
-    beast_http::request_parser<beast_http::string_body> parser;
-    parser.body_limit(options.max_body_bytes);
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    stream.expires_after(options.request_timeout);
-    const boost::system::error_code read_ec = co_await ReadRequest(stream, buffer, parser);
-    const auto started = std::chrono::steady_clock::now();
-    if (read_ec == beast_http::error::end_of_stream || read_ec == asio::error::eof ||
-        read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
-        read_ec == asio::error::operation_aborted) {
-      break;
-    }
-    if (read_ec) {
-      // A request we cannot read to the end: answer once and close.
-      Request head = parser.get();
-      head.keep_alive(false);
-      Error error{ErrorCode::kBadRequest, "Malformed HTTP request.", {}, {}};
-      if (read_ec == beast_http::error::body_limit) {
-        error = {ErrorCode::kPayloadTooLarge,
-                 "The body exceeds " + std::to_string(options.max_body_bytes) + " bytes.",
-                 {},
-                 {}};
-      } else if (read_ec == beast_http::error::header_limit) {
-        error = {ErrorCode::kHeadersTooLarge,
-                 "The request line and headers exceed " + std::to_string(options.max_header_bytes) +
-                     " bytes.",
-                 {},
-                 {}};
-      }
-      Response response = ErrorResponse(head, error, services->Now());
-      response.keep_alive(false);
-      const std::string request_id = RequestIdOf(head);
-      response.set(kRequestIdHeader, request_id);
-      stream.expires_after(options.response_write_timeout);
-      co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
-      LogAccess(options, head, response.result_int(), started, request_id, std::nullopt,
-                response.body().size(), false);
-      break;
-    }
-    stream.expires_never();
-    Request request = parser.release();
-    const bool keep_alive = request.keep_alive();
-    const std::string request_id = RequestIdOf(request);
-    Requester requester{peer, {}};
-
-    Response response;
-    const auto cors_origin = AllowedOrigin(request, options.cors_origins);
-    const RouteResult routed = Route(request.method(), request.target());
-    if (cors_origin && IsPreflight(request)) {
-      response = PreflightResponse(request, *cors_origin);
-    } else if (const auto* redirect = std::get_if<Redirect>(&routed)) {
-      response = Plain(request, beast_http::status::permanent_redirect);
-      response.set(beast_http::field::location, redirect->location);
-    } else if (std::holds_alternative<NotFound>(routed)) {
-      response =
-          ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}}, services->Now());
-    } else if (std::holds_alternative<BadTarget>(routed)) {
-      response = ErrorResponse(
-          request, {ErrorCode::kBadRequest, "Malformed request target.", {}, {}}, services->Now());
-    } else if (const auto* not_allowed = std::get_if<MethodNotAllowed>(&routed)) {
-      response = ErrorResponse(
-          request, {ErrorCode::kMethodNotAllowed, "Method not allowed.", {}, {}}, services->Now());
-      response.set(beast_http::field::allow, not_allowed->allow);
-    } else {
-      const auto& match = std::get<RouteMatch>(routed);
-      if (IsStreamRoute(match.route)) {
-        auto prepared = PrepareStream(request, match, requester, *services);
-        if (prepared) prepared = co_await AdmitAcrossCluster(*std::move(prepared), services);
-        if (StreamRequest* ready = prepared ? &*prepared : nullptr) {
-          if (cors_origin) ready->extra_head = CorsHeaderLines(*cors_origin);
-          ready->extra_head += fmt::format("{}: {}\r\n", kRequestIdHeader, request_id);
-          LogAccess(options, request, 200, started, request_id, requester.user, 0, true);
-          // The connection becomes a stream: hand the socket over and let this frame go.
-          asio::co_spawn(stream.get_executor(),
-                         RunSseSession(stream.release_socket(), shard, std::move(*ready), services),
-                         LogEscapedException);
-          co_return;
-        }
-        response = ErrorResponse(request, prepared.error(), services->Now());
-      } else {
-        response = co_await HandleRequest(request, match, &requester, services);
-      }
-    }
-    // A HEAD answer is the GET answer's head, Content-Length included, without its body (RFC 9110
-    // §9.3.2): bytes after it would be read as the next answer on a kept-alive connection.
-    if (request.method() == beast_http::verb::head) response.body().clear();
-    // The body counts against the bytes-in-flight budget from here until it is written or the
-    // write fails (the lease lives to the end of this iteration).
-    auto charge =
-        services->response_budget.TryAcquire(requester.BudgetKey(), response.body().size());
-    if (const auto* refusal = std::get_if<hub::ByteBudget::Refusal>(&charge)) {
-      services->hub.metrics().ResponseRefused(*refusal);
-      response = ErrorResponse(request, OverBudget(*refusal), services->Now());
-    }
-    if (cors_origin) AddCorsHeaders(response, *cors_origin);
-    response.set(kRequestIdHeader, request_id);
-    response.keep_alive(keep_alive && !services->draining.load());
-    // A peer that does not take the response within the timeout loses the connection. For a large
-    // body, a zero linger during the write makes the close the timeout causes abortive (RST): the
-    // kernel drops its copy at once instead of keeping it for a peer that is not reading, and the
-    // client could not use the cut body anyway; reset once written, so that later closes are
-    // orderly. A small body (every publish answer) is not worth the two system calls: at most
-    // kLingerBytes of it can stay with the kernel.
-    const bool linger = response.body().size() > kLingerBytes;
-    boost::system::error_code linger_ec;
-    if (linger) stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
-    stream.expires_after(options.response_write_timeout);
-    auto [write_ec, written] =
-        co_await beast_http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
-    if (write_ec == beast::error::timeout) {
-      services->hub.metrics().ResponseWriteTimedOut();
-      spdlog::debug("response to {} not taken within {} ms: connection closed", peer,
-                    options.response_write_timeout.count());
-      co_return;  // the stream closed the socket
-    }
-    if (write_ec) break;
-    LogAccess(options, request, response.result_int(), started, request_id, requester.user,
-              response.body().size(), false);
-    if (linger) stream.socket().set_option(asio::socket_base::linger(false, 0), linger_ec);
-    if (!response.keep_alive()) break;
-  }
+  std::string peer = PeerAddress(socket);
+  HttpSession session{.peer = std::move(peer),
+                      .stream = beast::tcp_stream(std::move(socket)),
+                      .buffer = {},
+                      .shard = shard,
+                      .services = services};
+  Next next = Next::kNextRequest;
+  while (next == Next::kNextRequest) next = co_await ServeOneRequest(session);
+  if (next == Next::kLetGo) co_return;
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 asio::awaitable<void> Accept(std::shared_ptr<tcp::acceptor> acceptor, hub::ShardSet* shards,

@@ -82,6 +82,35 @@ TEST(SurfaceLoopbackTest, HeadersOverTheLimitGet431) {
             200);
 }
 
+// A request the parser cannot read is answered once, with the connection's end announced, and
+// the hub closes it.
+TEST(SurfaceLoopbackTest, AnUnreadableRequestIsAnswered400OnceThenTheConnectionCloses) {
+  TestHub hub;
+  Connection connection(hub.port());
+  connection.Send("NOT HTTP AT ALL\r\n\r\n");
+  ASSERT_TRUE(connection.ReadToEof(10s)) << connection.buffer();
+  const std::optional<HttpReply> reply = ParseReply(connection.buffer());
+  ASSERT_TRUE(reply) << connection.buffer();
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_EQ(reply->Header("connection"), "close");
+  EXPECT_EQ(reply->Header("x-request-id").size(), 24u);
+  EXPECT_EQ(reply->body.rfind(R"({"code":"bad_request","message":"Malformed HTTP request.")", 0),
+            0u)
+      << reply->body;
+}
+
+// A target that is not a valid origin-form (a broken percent-escape) is the client's error, and
+// the connection stays usable.
+TEST(SurfaceLoopbackTest, AMalformedTargetIsAnswered400OnAConnectionThatStaysOpen) {
+  TestHub hub;
+  HttpClient client(hub.port());
+  const HttpReply bad = client.Request("GET", "/health?%zz");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body.rfind(R"({"code":"bad_request","message":"Malformed request target.")", 0), 0u)
+      << bad.body;
+  EXPECT_EQ(client.Request("GET", "/health").status, 200);
+}
+
 // X-Request-Id: every answer names its request; a client's own id (1-128 visible ASCII
 // characters) is kept, anything else replaced by the hub's (24 hex digits, unique).
 TEST(SurfaceLoopbackTest, EveryAnswerNamesItsRequestKeepingAValidIdTheClientSent) {
