@@ -6,8 +6,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <unordered_map>
-
 namespace herald::hub {
 
 namespace {
@@ -27,7 +25,8 @@ Publisher::Publisher(store::EventStore& store, DeliverySink& sink, const Connect
       limiter_(limiter),
       metrics_(metrics),
       options_(options),
-      clock_(clock) {}
+      clock_(clock),
+      commit_on_caller_(options.commit_on_caller && store.QuickCommits()) {}
 
 Publisher::~Publisher() { Drain(); }
 
@@ -56,7 +55,9 @@ void Publisher::Submit(ContextCommand command, Completion done) {
 }
 
 void Publisher::Enqueue(Request request) {
-  Completion refused;  // set when the request is refused: its completion, called below
+  Completion refused;             // set when the request is refused: its completion, called below
+  std::vector<Request> in_place;  // the request, when this thread commits it (a group of one)
+  bool wake_writer = false;
   {
     std::lock_guard lock(mutex_);
     const bool full = pending_events_ + request.events > options_.max_pending_events ||
@@ -66,7 +67,20 @@ void Publisher::Enqueue(Request request) {
       pending_events_ += request.events;
       pending_bytes_ += request.bytes;
       request.accepted_at = clock_.Monotonic();
-      queue_.push_back(std::move(request));
+      // Nothing queued before it, so committing it now keeps every user's order; and the request
+      // before it came a while ago, so requests are not arriving back to back (then the writer
+      // thread groups them and the I/O thread goes on reading).
+      const bool quiet = request.accepted_at - last_accepted_ >= options_.in_place_quiet_gap;
+      last_accepted_ = request.accepted_at;
+      if (commit_on_caller_ && !committing_ && queue_.empty() && quiet) {
+        committing_ = true;
+        ++commits_in_place_;
+        in_place.push_back(std::move(request));
+      } else {
+        queue_.push_back(std::move(request));
+        // A committing thread looks at the queue when it is done: no wake-up needed then.
+        wake_writer = !committing_;
+      }
     } else {
       refused = std::move(request.done);
     }
@@ -80,7 +94,41 @@ void Publisher::Enqueue(Request request) {
                             std::chrono::seconds(1)});
     return;
   }
-  wake_.notify_one();
+  if (!in_place.empty()) {
+    CommitInPlace(in_place);
+  } else if (wake_writer) {
+    wake_.notify_all();
+  }
+}
+
+void Publisher::CommitInPlace(std::vector<Request>& group) {
+  // Gives the turn back even if the group throws (it returns its errors; a throw here is an
+  // allocation failure), waking the writer thread when requests queued meanwhile or it waits
+  // for its turn (a prune, Drain).
+  struct TurnBack {
+    Publisher& publisher;
+    explicit TurnBack(Publisher& p) : publisher(p) {}
+    TurnBack(const TurnBack&) = delete;
+    TurnBack& operator=(const TurnBack&) = delete;
+    TurnBack(TurnBack&&) = delete;
+    TurnBack& operator=(TurnBack&&) = delete;
+    ~TurnBack() {
+      bool wake = false;
+      {
+        std::lock_guard lock(publisher.mutex_);
+        publisher.committing_ = false;
+        wake = !publisher.queue_.empty() || publisher.awaiting_turn_ > 0;
+      }
+      if (wake) publisher.wake_.notify_all();
+    }
+  } turn_back(*this);
+  CommitGroup(group);
+}
+
+void Publisher::AwaitWriterTurn(std::unique_lock<std::mutex>& lock) {
+  ++awaiting_turn_;
+  wake_.wait(lock, [this] { return !committing_; });
+  --awaiting_turn_;
 }
 
 void Publisher::Drain() {
@@ -88,18 +136,25 @@ void Publisher::Drain() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_one();
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A commit in place that was under way when the writer thread ended.
+  std::unique_lock lock(mutex_);
+  AwaitWriterTurn(lock);
 }
 
 void Publisher::Run() {
   std::vector<Request> group;
+  std::uint64_t commits_in_place_seen = 0;
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(mutex_);
       // With a pruning backlog, come back at once for the next pass (between groups).
       wake_.wait_for(lock, prune_backlog_ ? std::chrono::milliseconds(0) : options_.prune_interval,
-                     [this] { return stopping_ || !queue_.empty(); });
+                     [this] { return stopping_ || (!queue_.empty() && !committing_); });
+      // Woken by the timer or Drain during a commit in place: the store is that thread's.
+      if (committing_) AwaitWriterTurn(lock);
       if (queue_.empty() && stopping_) return;
       std::size_t events = 0;
       while (!queue_.empty() &&
@@ -108,14 +163,18 @@ void Publisher::Run() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      idle = group.empty() && commits_in_place_ == commits_in_place_seen;
+      commits_in_place_seen = commits_in_place_;
+      committing_ = true;
     }
-    const bool idle = group.empty();
-    if (!idle) {
+    if (!group.empty()) {
       CommitGroup(group);
       group.clear();
     }
     MaybePrune();
     MaybeReturnMemory(idle);
+    std::lock_guard lock(mutex_);
+    committing_ = false;
   }
 }
 
@@ -127,248 +186,6 @@ void Publisher::MaybeReturnMemory(bool idle) {
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
-}
-
-namespace {
-
-Error StoreUnavailable() {
-  return Error{ErrorCode::kServiceUnavailable,
-               "The event store is unavailable; retry shortly.",
-               {},
-               std::chrono::seconds(1)};
-}
-
-// POST /contexts/{id}/events for a context the user does not have. Context ids are per user, so
-// another user's context of the same id is neither found nor revealed.
-Error ContextNotFound() { return Error{ErrorCode::kNotFound, "Context not found.", {}, {}}; }
-
-Error KeyReused() {
-  return Error{ErrorCode::kValidationError,
-               "This Idempotency-Key was already used for a different request.",
-               "Idempotency-Key",
-               {}};
-}
-
-}  // namespace
-
-std::size_t Publisher::ConnectionCount(const UserId& user, Protocol protocol) const {
-  std::size_t connections = limiter_.Count(user, Stream::kContexts);
-  if (auto primary = PrimaryStream(protocol)) connections += limiter_.Count(user, *primary);
-  return connections;
-}
-
-// What becomes of one request of a group: its drafts are appended (each at `positions[k]` of
-// the group's drafts, or refused), or it is a context command, or it replays a key stored
-// earlier, or it repeats the key of an earlier request in this group (`leader`).
-struct Publisher::RequestPlan {
-  enum class Kind { kAppend, kCommand, kReplay, kFollow };
-  Kind kind = Kind::kAppend;
-  std::vector<std::size_t> positions;
-  Result<store::ContextRecord> answer;  // kCommand: the context, or why it was refused
-  std::size_t leader = 0;
-  std::optional<store::IdempotencyRecord> record;
-};
-
-// One group's work: a plan per request, and what the transaction writes.
-struct Publisher::GroupWork {
-  std::chrono::system_clock::time_point now;
-  std::vector<RequestPlan> plans;
-  std::unordered_map<std::string, std::size_t> claimed;  // Idempotency-Key -> its request
-  std::vector<EventDraft> drafts;
-  std::vector<store::IdempotencyClaim> claims;
-};
-
-// A group, top-down: plan and store it in one transaction, deliver what was stored, work out
-// each request's outcome, release the group's share of the pending bounds, complete.
-void Publisher::CommitGroup(std::vector<Request>& group) {
-  GroupWork work;
-  work.now = clock_.Now();
-  work.plans.resize(group.size());
-  const auto stored = StoreGroup(group, work);
-  if (!stored.has_value()) {
-    metrics_.StoreError();
-    spdlog::error("store append of {} events failed: {}", work.drafts.size(),
-                  stored.error().message);
-  } else if (!stored->empty()) {
-    Deliver(*stored);
-  }
-  std::vector<PublishOutcome> outcomes(group.size());
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    // A follower copies the outcome of its leader, an earlier request.
-    if (stored.has_value()) {
-      outcomes[i] = OutcomeOf(group, i, work.plans[i], *stored, outcomes);
-    } else {
-      outcomes[i] = StoreUnavailable();
-    }
-  }
-  ReleasePending(group);
-  const auto done_at = clock_.Monotonic();
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    metrics_.PublishLatency(done_at - group[i].accepted_at);
-    Complete(group[i].done, std::move(outcomes[i]));
-  }
-}
-
-// Requests are planned in order against the contexts as this group leaves them, inside the
-// group's transaction, so that no other writer (another node of a cluster) commits in between.
-// A store error while planning fails the whole group: a half-planned request must not leave
-// changes behind.
-Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group,
-                                                       GroupWork& work) {
-  using Stored = Result<std::vector<StoredEvent>>;
-  auto opened = store_.BeginGroup();
-  if (!opened.has_value()) {
-    spdlog::error("store: cannot open a write group: {}", opened.error().message);
-    return store::StoreFailure(std::move(opened.error().message));
-  }
-  std::unique_ptr<store::WriteGroup> transaction = std::move(*opened);
-  GroupContexts contexts(
-      *transaction, work.now, options_.contexts_auto_create,
-      ContextLimits{.max_per_user = options_.max_contexts_per_user,
-                    .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
-                    .metrics = &metrics_,
-                    .clock = &clock_});
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    if (auto planned = PlanRequest(group, i, *transaction, contexts, work); !planned) {
-      return planned.error();
-    }
-  }
-  if (work.drafts.empty())
-    return Stored(std::vector<StoredEvent>{});  // the transaction ends with nothing written
-  return transaction->Commit(work.drafts, work.claims, contexts.Writes(), work.now);
-}
-
-// Plans request `i`; the store's error when it fails.
-Result<void> Publisher::PlanRequest(std::vector<Request>& group, std::size_t i,
-                                    store::WriteGroup& transaction, GroupContexts& contexts,
-                                    GroupWork& work) {
-  constexpr std::size_t kRefused = store::IdempotencyClaim::kRefused;
-  Request& r = group[i];
-  RequestPlan& plan = work.plans[i];
-  if (r.command) {
-    plan.kind = RequestPlan::Kind::kCommand;
-    auto answer = contexts.Apply(*r.command, work.drafts);
-    if (!answer && store::IsStoreFailure(answer.error())) return answer.error();
-    if (answer) plan.positions.push_back(work.drafts.size() - 1);
-    plan.answer = std::move(answer);
-    return {};
-  }
-  if (r.idempotency) {
-    const std::string& key = r.idempotency->key;
-    if (const auto leader = work.claimed.find(key); leader != work.claimed.end()) {
-      plan.kind = RequestPlan::Kind::kFollow;
-      plan.leader = leader->second;
-      return {};
-    }
-    auto found = transaction.FindIdempotencyKey(key, work.now);
-    if (!found) return found.error();
-    if (*found) {
-      plan.kind = RequestPlan::Kind::kReplay;
-      plan.record = std::move(*found);
-      return {};
-    }
-    work.claimed.emplace(key, i);
-  }
-  for (EventDraft& d : r.drafts) {
-    const auto verdict = contexts.Attribute(d, work.drafts);
-    if (verdict == GroupContexts::Verdict::kStoreError)
-      return store::StoreFailure("planning failed");
-    if (verdict == GroupContexts::Verdict::kNotFound) {
-      plan.positions.push_back(kRefused);
-    } else {
-      plan.positions.push_back(work.drafts.size());
-      work.drafts.push_back(std::move(d));
-    }
-  }
-  if (r.idempotency) {
-    work.claims.push_back(store::IdempotencyClaim{r.idempotency->key, r.idempotency->fingerprint,
-                                                  plan.positions,
-                                                  work.now + options_.idempotency_ttl});
-  }
-  return {};
-}
-
-void Publisher::Deliver(const std::vector<StoredEvent>& stored) {
-  auto batch = std::make_shared<DeliveryBatch>();
-  batch->reserve(stored.size());
-  for (const StoredEvent& e : stored) {
-    metrics_.EventStored(e.protocol, e.type);
-    batch->push_back(MakeDeliveryItem(e));
-  }
-  sink_.Deliver(batch);
-}
-
-PublishOutcome Publisher::OutcomeOf(const std::vector<Request>& group, std::size_t i,
-                                    RequestPlan& plan, const std::vector<StoredEvent>& stored,
-                                    const std::vector<PublishOutcome>& outcomes) const {
-  const Request& r = group[i];
-  Published published;
-  switch (plan.kind) {
-    case RequestPlan::Kind::kCommand:
-      if (!plan.answer) return plan.answer.error();
-      published.context = *std::move(plan.answer);
-      published.events.push_back(PublishedEvent{stored[plan.positions.front()].id, 0});
-      break;
-    case RequestPlan::Kind::kAppend:
-      for (std::size_t position : plan.positions) {
-        if (position == store::IdempotencyClaim::kRefused) {
-          published.events.push_back(ContextNotFound());
-          continue;
-        }
-        const StoredEvent& e = stored[position];
-        published.events.push_back(PublishedEvent{e.id, ConnectionCount(e.user, e.protocol)});
-      }
-      break;
-    case RequestPlan::Kind::kReplay:
-      return ReplayOutcome(r, *plan.record);
-    case RequestPlan::Kind::kFollow: {
-      if (group[plan.leader].idempotency->fingerprint != r.idempotency->fingerprint) {
-        return KeyReused();
-      }
-      PublishOutcome outcome = outcomes[plan.leader];
-      if (outcome) outcome->replayed = true;
-      return outcome;
-    }
-  }
-  return published;
-}
-
-// A retry of a request stored earlier (its Idempotency-Key's record): the original ids.
-PublishOutcome Publisher::ReplayOutcome(const Request& r,
-                                        const store::IdempotencyRecord& record) const {
-  if (record.fingerprint != r.idempotency->fingerprint) return KeyReused();
-  Published published;
-  published.replayed = true;
-  for (std::size_t k = 0; k < record.event_ids.size(); ++k) {
-    const EventId& id = record.event_ids[k];
-    if (id.sequence == 0) {
-      published.events.push_back(ContextNotFound());
-      continue;
-    }
-    const std::size_t connections =
-        k < r.drafts.size() ? ConnectionCount(r.drafts[k].user, r.drafts[k].protocol) : 0;
-    published.events.push_back(PublishedEvent{id, connections});
-  }
-  return published;
-}
-
-// The group is no longer pending: its share of the bounds is released before it completes, so
-// that a publisher that sends its next request as soon as it has this answer is not refused by
-// its own, already committed, request.
-void Publisher::ReleasePending(const std::vector<Request>& group) {
-  std::size_t events = 0;
-  std::size_t bytes = 0;
-  for (const Request& r : group) {
-    events += r.events;
-    bytes += r.bytes;
-  }
-  std::lock_guard lock(mutex_);
-  pending_events_ -= events;
-  pending_bytes_ -= bytes;
-}
-
-void Publisher::Complete(Completion& done, PublishOutcome outcome) {
-  std::move(done)(std::move(outcome));
 }
 
 void Publisher::MaybePrune() {
