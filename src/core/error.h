@@ -56,6 +56,11 @@ struct Error {
   boost::system::error_code cause;
 };
 
+// A validation_error naming the offending `field` (spec §6: the field of a 400/422).
+inline Error InvalidField(std::string field, std::string message) {
+  return Error{ErrorCode::kValidationError, std::move(message), std::move(field)};
+}
+
 // Thrown by Result<T>::value() on an error: a program that did not test its result first.
 class ErrorException : public std::runtime_error {
  public:

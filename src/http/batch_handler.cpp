@@ -16,10 +16,6 @@ namespace beast_http = boost::beast::http;
 
 namespace {
 
-Error Invalid(std::string field, std::string message) {
-  return Error{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
-}
-
 boost::json::object ErrorItem(const Error& error) {
   boost::json::object item;
   item["status"] = HttpStatus(error.code);
@@ -35,25 +31,28 @@ hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Clai
                                std::chrono::system_clock::time_point now,
                                ValidationMode validation) {
   const auto* item = value.if_object();
-  if (item == nullptr) return Invalid("item", "each item must be a JSON object");
+  if (item == nullptr) return InvalidField("item", "each item must be a JSON object");
   const auto* user = item->if_contains("user_id");
-  if (user == nullptr) return Invalid("user_id", "user_id is required");
+  if (user == nullptr) return InvalidField("user_id", "user_id is required");
   if (!user->is_string() || !IsValidClientId(user->get_string())) {
-    return Invalid("user_id", "user_id must be a string of 1-256 bytes without control characters");
+    return InvalidField("user_id",
+                        "user_id must be a string of 1-256 bytes without control characters");
   }
   const auto* protocol_value = item->if_contains("protocol");
   const auto protocol = protocol_value != nullptr && protocol_value->is_string()
                             ? ParseProtocol(protocol_value->get_string())
                             : std::nullopt;
-  if (!protocol) return Invalid("protocol", R"(protocol must be "agui", "a2a" or "system")");
+  if (!protocol) return InvalidField("protocol", R"(protocol must be "agui", "a2a" or "system")");
   const auto* event = item->if_contains("event");
-  if (event == nullptr || !event->is_object()) return Invalid("event", "event must be an object");
+  if (event == nullptr || !event->is_object())
+    return InvalidField("event", "event must be an object");
   std::optional<ContextId> context;
   if (const auto* context_value = item->if_contains("context_id")) {
     if (!context_value->is_string() || !IsValidContextId(context_value->get_string())) {
-      return Invalid("context_id",
-                     "context_id must be a string of 1-256 bytes without control characters, '/' "
-                     "or '\\', and not a placeholder such as \"undefined\"");
+      return InvalidField(
+          "context_id",
+          "context_id must be a string of 1-256 bytes without control characters, '/' "
+          "or '\\', and not a placeholder such as \"undefined\"");
     }
     context = ContextId(std::string(context_value->get_string()));
   }
@@ -89,7 +88,7 @@ Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& reques
     return error;
   }
   auto* array = parsed->if_array();
-  if (array == nullptr) return Invalid("body", "The body must be a JSON array of items.");
+  if (array == nullptr) return InvalidField("body", "The body must be a JSON array of items.");
   if (array->size() > kMaxBatchItems) {
     return Error{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
   }

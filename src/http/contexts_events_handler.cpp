@@ -17,10 +17,6 @@ namespace beast_http = boost::beast::http;
 
 namespace {
 
-Error Invalid(std::string field, std::string message) {
-  return Error{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
-}
-
 // The draft an envelope {"protocol","event"} asks for, to the context `context` of the caller,
 // or why not.
 hub::DraftResult DraftFromEnvelope(const Request& request, const auth::Claims& claims,
@@ -30,14 +26,15 @@ hub::DraftResult DraftFromEnvelope(const Request& request, const auth::Claims& c
   auto parsed = ParseJsonBody(request, &numbers);
   if (!parsed) return parsed.error();
   auto* envelope = parsed->if_object();
-  if (envelope == nullptr) return Invalid("body", "The body must be a JSON object.");
+  if (envelope == nullptr) return InvalidField("body", "The body must be a JSON object.");
   const auto* protocol_value = envelope->if_contains("protocol");
   const auto protocol = protocol_value != nullptr && protocol_value->is_string()
                             ? ParseProtocol(protocol_value->get_string())
                             : std::nullopt;
-  if (!protocol) return Invalid("protocol", R"(protocol must be "agui", "a2a" or "system")");
+  if (!protocol) return InvalidField("protocol", R"(protocol must be "agui", "a2a" or "system")");
   auto* event = envelope->if_contains("event");
-  if (event == nullptr || !event->is_object()) return Invalid("event", "event must be an object");
+  if (event == nullptr || !event->is_object())
+    return InvalidField("event", "event must be an object");
   auto draft = hub::FinishDraft(*protocol, claims.user, std::move(context),
                                 std::move(event->get_object()), claims, now, validation, "event.");
   if (!draft) return draft;

@@ -18,10 +18,6 @@ constexpr std::string_view kContextIdRule =
     " must be 1-256 bytes of UTF-8 without control characters, '/' or '\\', and not a "
     "placeholder such as \"undefined\"";
 
-Error Invalid(std::string field, std::string message) {
-  return Error{ErrorCode::kValidationError, std::move(message), std::move(field), {}};
-}
-
 // Reads an optional id field; nullopt when absent, an error when present but not a valid id.
 Result<std::optional<std::string>> OptionalId(const boost::json::object& body,
                                               std::string_view field,
@@ -30,9 +26,10 @@ Result<std::optional<std::string>> OptionalId(const boost::json::object& body,
   const auto* value = body.if_contains(field);
   if (value == nullptr) return std::optional<std::string>{};
   const auto* text = value->if_string();
-  if (text == nullptr) return Invalid(std::string(field), std::string(field) + " must be a string");
+  if (text == nullptr)
+    return InvalidField(std::string(field), std::string(field) + " must be a string");
   if (!valid(*text)) {
-    return Invalid(std::string(field), std::string(field).append(rule));
+    return InvalidField(std::string(field), std::string(field).append(rule));
   }
   return std::optional<std::string>(std::string(*text));
 }
@@ -67,14 +64,14 @@ const boost::json::object* ObjectAt(const boost::json::object& object, std::stri
 BroadcastValue TaskCreated(const boost::json::object& body, const std::string& context,
                            const std::string& entity) {
   const auto* data = ObjectAt(body, "task_data");
-  if (data == nullptr) return Invalid("task_data", "task_data is required for task_created");
+  if (data == nullptr) return InvalidField("task_data", "task_data is required for task_created");
   const auto* task = ObjectAt(*data, "task");
   if (task == nullptr)
-    return Invalid("task_data.task", "task_data.task must be an A2A task object");
+    return InvalidField("task_data.task", "task_data.task must be an A2A task object");
   const auto* history = task->if_contains("history");
   if (history == nullptr || !history->is_array() || history->get_array().empty()) {
-    return Invalid("task_data.task.history",
-                   "task_data.task.history must hold the user's message (a non-empty array)");
+    return InvalidField("task_data.task.history",
+                        "task_data.task.history must hold the user's message (a non-empty array)");
   }
   boost::json::object value;
   value["task"] = *task;
@@ -88,9 +85,10 @@ BroadcastValue TaskCompleted(const boost::json::object& body) {
   // (bare, or wrapped as {"task": …}), which Herald passes on as sent.
   const auto* data = ObjectAt(body, "task_data");
   if (data == nullptr) {
-    return Invalid("task_data",
-                   "task_data is required for task_completed: Herald does not have the original "
-                   "system's task database, so the completed task must come with the request");
+    return InvalidField(
+        "task_data",
+        "task_data is required for task_completed: Herald does not have the original "
+        "system's task database, so the completed task must come with the request");
   }
   const auto* task = ObjectAt(*data, "task");
   if (task == nullptr) task = data;
@@ -108,15 +106,15 @@ BroadcastValue TaskCompleted(const boost::json::object& body) {
 
 BroadcastValue ExecutionStep(const boost::json::object& body) {
   const auto* step = ObjectAt(body, "step_data");
-  if (step == nullptr) return Invalid("step_data", "step_data is required for execution_step");
+  if (step == nullptr) return InvalidField("step_data", "step_data is required for execution_step");
   const auto* content = ObjectAt(*step, "content");
   const auto* kind = content != nullptr ? content->if_contains("type") : nullptr;
   if (kind == nullptr || !kind->is_string()) {
-    return Invalid("step_data.content.type", "step_data.content.type must be a string");
+    return InvalidField("step_data.content.type", "step_data.content.type must be a string");
   }
   const auto* task = step->if_contains("taskId");
   if (task == nullptr || !task->is_string()) {
-    return Invalid("step_data.taskId", "step_data.taskId must be a string");
+    return InvalidField("step_data.taskId", "step_data.taskId must be a string");
   }
   const auto* status = step->if_contains("status");
   const bool finished =
@@ -139,15 +137,16 @@ BroadcastValue BroadcastEvent(std::string_view type, const boost::json::object& 
     return std::pair{std::string("message_received"), std::move(value)};
   }
   if (type == "artifact_created" || type == "context_updated") {
-    return Invalid("event_type",
-                   fmt::format("event_type {} is not supported: its event carries the {} from the "
-                               "original system's database, which Herald does not have; publish "
-                               "the CUSTOM event to /api/v1/webhook/agui instead",
-                               type, type == "artifact_created" ? "artifact" : "context row"));
+    return InvalidField(
+        "event_type",
+        fmt::format("event_type {} is not supported: its event carries the {} from the "
+                    "original system's database, which Herald does not have; publish "
+                    "the CUSTOM event to /api/v1/webhook/agui instead",
+                    type, type == "artifact_created" ? "artifact" : "context row"));
   }
-  return Invalid("event_type",
-                 "event_type must be one of task_created, task_completed, execution_step, "
-                 "message_received (artifact_created and context_updated are not supported)");
+  return InvalidField("event_type",
+                      "event_type must be one of task_created, task_completed, execution_step, "
+                      "message_received (artifact_created and context_updated are not supported)");
 }
 
 }  // namespace
@@ -157,7 +156,7 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
                                std::string& custom_name) {
   const auto* type = body.if_contains("event_type");
   if (type == nullptr || !type->is_string()) {
-    return Invalid("event_type", "event_type is required (a string)");
+    return InvalidField("event_type", "event_type is required (a string)");
   }
   std::array<std::string, 3> ids;  // user_id, context_id, entity_id: all required
   constexpr std::array<std::string_view, 3> kIdFields = {"user_id", "context_id", "entity_id"};
@@ -168,7 +167,7 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
     if (!id) return id.error();
     auto& value = *id;
     if (!value)
-      return Invalid(std::string(kIdFields[i]), fmt::format("{} is required", kIdFields[i]));
+      return InvalidField(std::string(kIdFields[i]), fmt::format("{} is required", kIdFields[i]));
     ids[i] = std::move(*value);
   }
   auto custom = BroadcastEvent(type->get_string(), body, ids[1], ids[2]);
@@ -192,7 +191,7 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
   auto user = OptionalId(body, "user_id", IsValidClientId, kClientIdRule);
   if (!user) return user.error();
   auto& user_id = *user;
-  if (!user_id) return Invalid("user_id", "user_id is required");
+  if (!user_id) return InvalidField("user_id", "user_id is required");
   auto context = OptionalId(body, "context_id", IsValidContextId, kContextIdRule);
   if (!context) return context.error();
   auto& context_id = *context;
@@ -220,7 +219,7 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
                  {}};
   }
   if (auto problem = ValidateEvent(protocol, event, validation)) {
-    return Invalid(std::string(field_prefix) + problem->field, std::move(problem->message));
+    return InvalidField(std::string(field_prefix) + problem->field, std::move(problem->message));
   }
   AddTimestampIfAbsent(protocol, event, now);
   EventDraft::ContextEffect effect = EventDraft::ContextEffect::kNone;
@@ -231,9 +230,10 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
     // Another system keeping Herald's context table in step: the event changes the table.
     const std::string field = std::string(field_prefix) + "contextId";
     const std::string_view id = event.at("contextId").get_string();
-    if (!IsValidContextId(id)) return Invalid(field, "contextId" + std::string(kContextIdRule));
+    if (!IsValidContextId(id))
+      return InvalidField(field, "contextId" + std::string(kContextIdRule));
     if (context && context->str() != id) {
-      return Invalid(field, "contextId must be the context the event is published to");
+      return InvalidField(field, "contextId must be the context the event is published to");
     }
     context = ContextId(std::string(id));
     effect = type == "CONTEXT_DELETED" ? EventDraft::ContextEffect::kDelete
@@ -241,8 +241,8 @@ DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId>
     if (const auto* name = event.if_contains("name"); name != nullptr && name->is_string()) {
       if (name->get_string().empty() || name->get_string().size() > kMaxContextNameBytes ||
           HasControlCharacter(name->get_string())) {
-        return Invalid(std::string(field_prefix) + "name",
-                       "name must be 1-256 bytes without control characters");
+        return InvalidField(std::string(field_prefix) + "name",
+                            "name must be 1-256 bytes without control characters");
       }
       context_name = std::string(name->get_string());
     }

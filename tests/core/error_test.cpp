@@ -38,6 +38,15 @@ TEST(ErrorTest, ADefaultErrorIsAnInternalErrorWithNothingElseSet) {
   EXPECT_FALSE(error.cause);
 }
 
+TEST(ErrorTest, InvalidFieldIsAValidationErrorNamingTheFieldAndNothingElse) {
+  const Error error = InvalidField("event.messageId", "messageId must be a string");
+  EXPECT_EQ(error.code, ErrorCode::kValidationError);
+  EXPECT_EQ(error.field, "event.messageId");
+  EXPECT_EQ(error.message, "messageId must be a string");
+  EXPECT_EQ(error.retry_after.count(), 0);
+  EXPECT_FALSE(error.cause);
+}
+
 TEST(ResultTest, HoldsTheValueItWasGiven) {
   Result<std::string> result = std::string("stored");
   ASSERT_TRUE(result.has_value());

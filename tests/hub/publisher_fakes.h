@@ -284,6 +284,32 @@ class PublisherTest : public ::testing::Test {
     return std::make_unique<Publisher>(store_, sink_, limiter_, metrics_, options, clock_);
   }
 
+  // `threads` threads each submit `per_thread` one-event requests for a user of their own, then
+  // every outcome is checked: none failed, and each user's events are numbered in the order its
+  // thread submitted them.
+  void SubmitFromThreadsAndExpectEachUsersOrder(Publisher& publisher, int threads, int per_thread) {
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < threads; ++t) {
+      submitters.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          publisher.Submit({Agui("user-" + std::to_string(t), i)},
+                           outcomes_.For(std::to_string(t) + ":" + std::to_string(i)));
+        }
+      });
+    }
+    for (std::thread& t : submitters) t.join();
+    ASSERT_TRUE(outcomes_.WaitFor(static_cast<std::size_t>(threads * per_thread)));
+    std::map<std::string, std::uint64_t> last;
+    for (const auto& r : outcomes_.records()) {
+      ASSERT_FALSE(r.outcome.has_error()) << r.name;
+      const std::string thread = r.name.substr(0, r.name.find(':'));
+      const std::uint64_t sequence = r.outcome->events.at(0)->id.sequence;
+      EXPECT_EQ(sequence, last[thread] + 1) << r.name;
+      last[thread] = sequence;
+    }
+    EXPECT_EQ(last.size(), static_cast<std::size_t>(threads));
+  }
+
   herald::testing::ManualClock clock_{kNow};
   FakeStore store_;
   FakeSink sink_;

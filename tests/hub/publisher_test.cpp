@@ -296,31 +296,9 @@ TEST_F(PublisherTest, DrainCompletesEverythingAcceptedThenRefuses) {
 }
 
 TEST_F(PublisherTest, ConcurrentSubmittersEachGetEveryOutcomeInPerUserOrder) {
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 25;
   auto publisher = MakePublisher();
   publisher->Start();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        publisher->Submit({Agui("user-" + std::to_string(t), i)},
-                          outcomes_.For(std::to_string(t) + ":" + std::to_string(i)));
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  ASSERT_TRUE(outcomes_.WaitFor(kThreads * kPerThread));
-
-  // Each submitter's requests are numbered in its submission order.
-  std::map<std::string, std::uint64_t> last;
-  for (const auto& r : outcomes_.records()) {
-    ASSERT_FALSE(r.outcome.has_error()) << r.name;
-    const std::string thread = r.name.substr(0, r.name.find(':'));
-    const std::uint64_t sequence = r.outcome->events.at(0)->id.sequence;
-    EXPECT_EQ(sequence, last[thread] + 1) << r.name;
-    last[thread] = sequence;
-  }
+  SubmitFromThreadsAndExpectEachUsersOrder(*publisher, 4, 25);
 }
 
 }  // namespace
