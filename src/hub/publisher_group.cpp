@@ -1,6 +1,6 @@
 // One group of the write path, top-down (publisher.h): plan and store it in one transaction,
 // deliver what was stored, work out each request's outcome, release the group's share of the
-// pending bounds, complete. Run by whichever thread holds the writer's turn.
+// pending bounds, complete. Runs on the writer thread.
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>

@@ -26,8 +26,7 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options)
     : writer_(std::make_unique<sqlite::Writer>(options)),
       readers_(std::make_unique<sqlite::Readers>(options.path, options.busy_timeout,
                                                  options.max_idle_readers, writer_->history())),
-      history_(writer_->history()),
-      quick_commits_(options.durability == Durability::kNormal) {}
+      history_(writer_->history()) {}
 
 SqliteStore::~SqliteStore() = default;
 

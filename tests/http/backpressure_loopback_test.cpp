@@ -17,8 +17,6 @@ TEST(BackpressureLoopbackTest, FullQueueAnswers503AndEveryAcknowledgedEventIsSto
   ScratchDir dir;
   TestHubOptions options = SqliteHub(dir);
   options.hub.publisher.max_pending_events = 1;
-  // The bound is on the writer thread's queue; a commit in place (the writer idle) never queues.
-  options.hub.publisher.commit_on_caller = false;
   TestHub hub(options);
 
   SseStream agui(hub.port(), kAguiStream, AuthAs("alice"));

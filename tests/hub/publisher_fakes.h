@@ -1,6 +1,6 @@
 // The publisher's test doubles: a store that numbers events in memory and can fail or hold a
 // commit at a gate, a sink that keeps the batches, the completions collected with their thread,
-// and the fixture (publisher_test.cpp, publisher_in_place_test.cpp).
+// and the fixture (publisher_test.cpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -50,9 +50,6 @@ class FakeStore final : public store::EventStore {
   static constexpr std::uint32_t kHistory = 0x0000abcd;
 
   std::uint32_t History() const override { return kHistory; }
-  // Off by default: the writer thread commits everything (what most tests here are about).
-  bool QuickCommits() const override { return quick_commits_; }
-  void SetQuickCommits(bool quick) { quick_commits_ = quick; }  // before the publisher is made
 
   // A group forwards to the store's own calls below.
   class Group final : public store::WriteGroup {
@@ -192,7 +189,6 @@ class FakeStore final : public store::EventStore {
   std::vector<std::chrono::system_clock::time_point> times_;
   std::map<UserId, std::uint64_t> sequences_;
   std::map<std::string, store::IdempotencyRecord> keys_;
-  bool quick_commits_ = false;
   bool fail_ = false;
   bool gate_closed_ = false;
   bool blocked_ = false;
@@ -219,7 +215,7 @@ class FakeSink final : public DeliverySink {
   std::vector<std::shared_ptr<const DeliveryBatch>> batches_;
 };
 
-// Collects completions, which arrive on the committing thread (or the submitting one on rejection).
+// Collects completions, which arrive on the writer thread (or the submitting one on rejection).
 class Outcomes {
  public:
   struct Record {
