@@ -218,8 +218,8 @@ boost::asio::awaitable<void> SseSession<IoStream>::Replay() {
 
 // Live: frames from the outbox (above the floor: the snapshot or replay had the others),
 // heartbeats after a quiet interval, auth_expiring ahead of the token's expiry, and the end at
-// it. Sleeps until the next of those deadlines or a wake-up. The decision is NextLiveStep's; this
-// loop only writes and sleeps (no nested coroutine: no frame allocated per write or sleep).
+// it. Sleeps until the next of those deadlines or a wake-up. The decisions are NextLiveStep's;
+// this loop only writes and sleeps (the sleep inline: no coroutine frame per sleep).
 template <class IoStream>
 boost::asio::awaitable<void> SseSession<IoStream>::Live() {
   const Instant expires_at = clock_.Monotonic() + (request_.claims.expires_at - clock_.Now());
