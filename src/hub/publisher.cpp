@@ -25,7 +25,8 @@ Publisher::Publisher(store::EventStore& store, DeliverySink& sink, const Connect
       limiter_(limiter),
       metrics_(metrics),
       options_(options),
-      clock_(clock) {}
+      clock_(clock),
+      commit_on_caller_(options.commit_on_caller && store.QuickCommits()) {}
 
 Publisher::~Publisher() { Drain(); }
 
@@ -54,7 +55,9 @@ void Publisher::Submit(ContextCommand command, Completion done) {
 }
 
 void Publisher::Enqueue(Request request) {
-  Completion refused;  // set when the request is refused: its completion, called below
+  Completion refused;               // set when the request is refused: its completion, called below
+  std::optional<Request> in_place;  // the request, when this thread commits it (a group of one)
+  bool wake_writer = false;
   {
     std::lock_guard lock(mutex_);
     const bool full = pending_events_ + request.events > options_.max_pending_events ||
@@ -64,7 +67,20 @@ void Publisher::Enqueue(Request request) {
       pending_events_ += request.events;
       pending_bytes_ += request.bytes;
       request.accepted_at = clock_.Monotonic();
-      queue_.push_back(std::move(request));
+      // Nothing queued before it, so committing it now keeps every user's order; and the request
+      // before it came a while ago, so requests are not arriving back to back (then the writer
+      // thread groups them and the I/O thread goes on reading).
+      const bool quiet = request.accepted_at - last_accepted_ >= options_.in_place_quiet_gap;
+      last_accepted_ = request.accepted_at;
+      if (commit_on_caller_ && !committing_ && queue_.empty() && quiet) {
+        committing_ = true;
+        ++commits_in_place_;
+        in_place.emplace(std::move(request));
+      } else {
+        queue_.push_back(std::move(request));
+        // A committing thread looks at the queue when it is done: no wake-up needed then.
+        wake_writer = !committing_;
+      }
     } else {
       refused = std::move(request.done);
     }
@@ -78,7 +94,52 @@ void Publisher::Enqueue(Request request) {
                             std::chrono::seconds(1)});
     return;
   }
-  wake_.notify_one();
+  if (in_place) {
+    CommitInPlace(std::move(*in_place));
+  } else if (wake_writer) {
+    wake_.notify_all();
+  }
+}
+
+void Publisher::CommitInPlace(Request request) {
+  // Gives the turn back even if the group throws (it returns its errors; a throw here is an
+  // allocation failure), waking the writer thread when requests queued meanwhile or it waits
+  // for its turn (a prune, Drain).
+  struct TurnBack {
+    Publisher& publisher;
+    explicit TurnBack(Publisher& p) : publisher(p) {}
+    TurnBack(const TurnBack&) = delete;
+    TurnBack& operator=(const TurnBack&) = delete;
+    TurnBack(TurnBack&&) = delete;
+    TurnBack& operator=(TurnBack&&) = delete;
+    ~TurnBack() {
+      bool wake = false;
+      {
+        std::lock_guard lock(publisher.mutex_);
+        publisher.committing_ = false;
+        wake = !publisher.queue_.empty() || publisher.awaiting_turn_ > 0;
+      }
+      if (wake) publisher.wake_.notify_all();
+    }
+  } turn_back(*this);
+  auto opened = store_.TryBeginGroup();
+  if (opened.has_value() && *opened == nullptr) {
+    // Another process holds the store's write lock (a backup, an sqlite3 shell): the writer
+    // thread waits for it, never an I/O thread. First in the queue, as it was accepted first;
+    // the turn given back wakes the writer.
+    std::lock_guard lock(mutex_);
+    queue_.push_front(std::move(request));
+    return;
+  }
+  std::vector<Request> group;
+  group.push_back(std::move(request));
+  CommitGroup(group, std::move(opened));
+}
+
+void Publisher::AwaitWriterTurn(std::unique_lock<std::mutex>& lock) {
+  ++awaiting_turn_;
+  wake_.wait(lock, [this] { return !committing_; });
+  --awaiting_turn_;
 }
 
 void Publisher::Drain() {
@@ -86,18 +147,25 @@ void Publisher::Drain() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_one();
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A commit in place that was under way when the writer thread ended.
+  std::unique_lock lock(mutex_);
+  AwaitWriterTurn(lock);
 }
 
 void Publisher::Run() {
   std::vector<Request> group;
+  std::uint64_t commits_in_place_seen = 0;
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(mutex_);
       // With a pruning backlog, come back at once for the next pass (between groups).
       wake_.wait_for(lock, prune_backlog_ ? std::chrono::milliseconds(0) : options_.prune_interval,
-                     [this] { return stopping_ || !queue_.empty(); });
+                     [this] { return stopping_ || (!queue_.empty() && !committing_); });
+      // Woken by the timer or Drain during a commit in place: the store is that thread's.
+      if (committing_) AwaitWriterTurn(lock);
       if (queue_.empty() && stopping_) return;
       std::size_t events = 0;
       while (!queue_.empty() &&
@@ -106,14 +174,18 @@ void Publisher::Run() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      idle = group.empty() && commits_in_place_ == commits_in_place_seen;
+      commits_in_place_seen = commits_in_place_;
+      committing_ = true;
     }
-    const bool idle = group.empty();
-    if (!idle) {
-      CommitGroup(group);
+    if (!group.empty()) {
+      CommitGroup(group, store_.BeginGroup());
       group.clear();
     }
     MaybePrune();
     MaybeReturnMemory(idle);
+    std::lock_guard lock(mutex_);
+    committing_ = false;
   }
 }
 

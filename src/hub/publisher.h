@@ -5,8 +5,18 @@
 //                                                   ├─▶ DeliverySink::Deliver(batch)  (all shards)
 //                                                   └─▶ post completion to each publisher
 //
-// Because one thread commits and posts in commit order, every shard sees a user's events in
-// sequence order (spec §4, order).
+// Commit in place: when the writer is idle and nothing is queued, and the store's commits do not
+// wait on a disk flush or the network (EventStore::QuickCommits), the submitting I/O thread
+// commits its request itself, as a group of one, instead of handing it to the writer thread and
+// waiting for the completion to come back: at low and moderate rates that saves the two thread
+// wake-ups a publish otherwise costs (docs/DECISIONS.md "Commit in place"). Requests that arrive
+// meanwhile queue for the writer thread and are grouped as before. A commit in place never
+// waits for a lock: when another process holds the store's write lock (EventStore::
+// TryBeginGroup), the request goes to the writer thread, which does.
+//
+// One writer at a time (the flag `committing_`): a group is stored, delivered and completed by
+// one thread before the next group starts, so every shard sees a user's events in sequence
+// order (spec §4, order).
 #pragma once
 
 #include <chrono>
@@ -14,6 +24,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -67,6 +78,14 @@ struct PublisherOptions {
   std::chrono::seconds idempotency_ttl{3600};
   std::chrono::milliseconds prune_interval{1000};
   std::size_t prune_rows_per_pass = 2'000;
+  // Commit in place (above) when the store allows it; off to keep every commit on the writer
+  // thread (tests of the queue and its bounds).
+  bool commit_on_caller = true;
+  // ... and only when the request before it came at least this long before it: under a steady
+  // stream of requests the writer thread groups them (fewer commits) while the I/O thread goes
+  // on reading, which a commit in place, a group of one on that thread, would hold up
+  // (docs/DECISIONS.md "Commit in place").
+  std::chrono::microseconds in_place_quiet_gap{100};
   // Whether an event attributed to an unknown context creates it (spec §3.4; off when contexts
   // are owned by another system).
   bool contexts_auto_create = true;
@@ -78,8 +97,9 @@ struct PublisherOptions {
 
 class Publisher {
  public:
-  // Called on the writer thread (or the submitting thread on rejection); it must only hand the
-  // outcome over to the publisher's own executor.
+  // Called on the thread that committed (the writer thread, or the submitting thread when it
+  // committed in place) or, on rejection, the submitting thread; it must only hand the outcome
+  // over to the publisher's own executor.
   using Completion = std::function<void(PublishOutcome)>;
   Publisher(store::EventStore& store, DeliverySink& sink, const ConnectionLimiter& limiter,
             Metrics& metrics, PublisherOptions options, const Clock& clock);
@@ -103,8 +123,8 @@ class Publisher {
   // system event, or not_found, or the errors above.
   void Submit(ContextCommand command, Completion done);
 
-  // Thread-safe. Stops accepting, stores and completes everything already accepted, and joins
-  // the writer thread.
+  // Thread-safe. Stops accepting, stores and completes everything already accepted (a commit in
+  // place included), and joins the writer thread.
   void Drain();
 
  private:
@@ -119,15 +139,22 @@ class Publisher {
   };
 
   void Enqueue(Request request);
+  // Commits `request` as a group of one on the calling thread, which holds the writer's turn;
+  // if the store's write lock is another process's, queues it for the writer thread instead.
+  void CommitInPlace(Request request);
+  // Under `lock`: waits until no thread is committing (a commit in place ends by waking us).
+  void AwaitWriterTurn(std::unique_lock<std::mutex>& lock);
   void Run();
   struct RequestPlan;
   struct GroupWork;
-  // One group, in steps (publisher_group.cpp): CommitGroup calls StoreGroup (which plans each
-  // request with PlanRequest inside the transaction, then commits), Deliver, OutcomeOf
-  // (ReplayOutcome for an Idempotency-Key stored earlier) per request, ReleasePending, and
-  // completes.
-  void CommitGroup(std::vector<Request>& group);
-  Result<std::vector<StoredEvent>> StoreGroup(std::vector<Request>& group, GroupWork& work);
+  // One group, in steps (publisher_group.cpp), in the transaction `opened` (or the store's
+  // error opening it): CommitGroup calls StoreGroup (which plans each request with PlanRequest
+  // inside the transaction, then commits), Deliver, OutcomeOf (ReplayOutcome for an
+  // Idempotency-Key stored earlier) per request, ReleasePending, and completes.
+  using Opened = Result<std::unique_ptr<store::WriteGroup>>;
+  void CommitGroup(std::vector<Request>& group, Opened opened);
+  Result<std::vector<StoredEvent>> StoreGroup(std::vector<Request>& group, Opened opened,
+                                              GroupWork& work);
   Result<void> PlanRequest(std::vector<Request>& group, std::size_t i,
                            store::WriteGroup& transaction, GroupContexts& contexts,
                            GroupWork& work);
@@ -154,7 +181,8 @@ class Publisher {
   Metrics& metrics_;
   const PublisherOptions options_;
   const Clock& clock_;
-  RateLimiter context_creates_{options_.context_creates};  // writer thread
+  RateLimiter context_creates_{options_.context_creates};  // the committing thread
+  const bool commit_on_caller_;  // options_.commit_on_caller and the store's QuickCommits()
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -162,6 +190,15 @@ class Publisher {
   std::size_t pending_events_ = 0;
   std::size_t pending_bytes_ = 0;
   bool stopping_ = false;
+  // Under mutex_: a thread holds the writer's turn (a group, a prune, a memory trim).
+  bool committing_ = false;
+  // Under mutex_: when the last request was accepted (in_place_quiet_gap).
+  std::chrono::steady_clock::time_point last_accepted_{};
+  // Under mutex_: threads waiting for the turn; a commit in place wakes them when it ends.
+  std::size_t awaiting_turn_ = 0;
+  // Under mutex_: commits in place so far; the writer thread counts itself idle only when there
+  // was none since it last looked (MaybeReturnMemory).
+  std::uint64_t commits_in_place_ = 0;
   std::thread thread_;
   std::chrono::steady_clock::time_point last_prune_{};
   bool prune_backlog_ = false;  // writer thread only: the last pass hit its row cap

@@ -1,6 +1,6 @@
 // One group of the write path, top-down (publisher.h): plan and store it in one transaction,
 // deliver what was stored, work out each request's outcome, release the group's share of the
-// pending bounds, complete. Runs on the writer thread.
+// pending bounds, complete. Run by whichever thread holds the writer's turn.
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>
@@ -60,11 +60,11 @@ struct Publisher::GroupWork {
 
 // A group, top-down: plan and store it in one transaction, deliver what was stored, work out
 // each request's outcome, release the group's share of the pending bounds, complete.
-void Publisher::CommitGroup(std::vector<Request>& group) {
+void Publisher::CommitGroup(std::vector<Request>& group, Opened opened) {
   GroupWork work;
   work.now = clock_.Now();
   work.plans.resize(group.size());
-  const auto stored = StoreGroup(group, work);
+  const auto stored = StoreGroup(group, std::move(opened), work);
   if (!stored.has_value()) {
     metrics_.StoreError();
     spdlog::error("store append of {} events failed: {}", work.drafts.size(),
@@ -93,10 +93,9 @@ void Publisher::CommitGroup(std::vector<Request>& group) {
 // group's transaction, so that no other writer (another node of a cluster) commits in between.
 // A store error while planning fails the whole group: a half-planned request must not leave
 // changes behind.
-Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group,
+Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& group, Opened opened,
                                                        GroupWork& work) {
   using Stored = Result<std::vector<StoredEvent>>;
-  auto opened = store_.BeginGroup();
   if (!opened.has_value()) {
     spdlog::error("store: cannot open a write group: {}", opened.error().message);
     return store::StoreFailure(std::move(opened.error().message));

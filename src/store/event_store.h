@@ -3,9 +3,10 @@
 // SqliteStore (the embedded default), PgStore (`--store postgresql://…`, a cluster's shared
 // store).
 //
-// Thread rules: write groups (BeginGroup) and Prune() belong to the single writer thread of a
-// process. Read-side calls (ReadAfter, Range, ReadContexts) are thread-safe and may run
-// concurrently with a group on other threads; they never run on an I/O thread.
+// Thread rules: write groups (BeginGroup) and Prune() belong to the process's one writer: the
+// publisher's writer thread, or an I/O thread committing in its place while it is idle (never two
+// at once; hub/publisher.h). Read-side calls (ReadAfter, Range, ReadContexts) are thread-safe and
+// may run concurrently with a group on other threads; they never run on an I/O thread.
 #pragma once
 
 #include <algorithm>
@@ -237,9 +238,22 @@ class EventStore {
   // The random identity of this store's history, carried in every EventId. Thread-safe.
   virtual std::uint32_t History() const = 0;
 
-  // Writer thread only. Opens a write group (a transaction); an error when the store is
-  // unreachable.
+  // Whether a commit returns without waiting on a disk flush or the network (SQLite with
+  // `--durability normal`, the memory store): the publisher then lets an I/O thread commit in the
+  // idle writer's place (hub/publisher.h), opening the group with TryBeginGroup. False for a
+  // store whose commit may block for milliseconds, which would stall every stream of that I/O
+  // thread.
+  virtual bool QuickCommits() const { return false; }
+
+  // Writer only. Opens a write group (a transaction), waiting for a lock another process holds
+  // (up to the store's busy timeout); an error when the store is unreachable.
   virtual Result<std::unique_ptr<WriteGroup>> BeginGroup() = 0;
+
+  // Writer only, for a commit in place. Like BeginGroup, but never waits: when another process
+  // holds the store's write lock (an operator's `sqlite3` shell, a backup) the value is an empty
+  // pointer, no group, and the caller hands its work to the writer thread, which may wait.
+  // Stores whose QuickCommits() is true and that share a lock with other processes override it.
+  virtual Result<std::unique_ptr<WriteGroup>> TryBeginGroup() { return BeginGroup(); }
 
   // The log a relay follows, for stores shared by several processes; nullptr for a store that
   // only this process writes (every commit is then delivered by the committing publisher).
@@ -279,14 +293,14 @@ class EventStore {
   // Thread-safe. The retained range of the user's sequences.
   virtual Result<UserRange> Range(const UserId& user) = 0;
 
-  // Writer thread only. Deletes events beyond the policy and expired idempotency keys, at most
+  // Writer only. Deletes events beyond the policy and expired idempotency keys, at most
   // `max_rows` per call so that publishes are never held up for long; returns how many events
   // were deleted.
   virtual Result<std::size_t> Prune(const RetentionPolicy& policy,
                                     std::chrono::system_clock::time_point now,
                                     std::size_t max_rows) = 0;
 
-  // Writer thread only. Frees what the store keeps cached between calls and can read again
+  // Writer only. Frees what the store keeps cached between calls and can read again
   // (SQLite's page caches); the publisher calls it while idle. Nothing to free by default.
   virtual void ReleaseMemory() {}
 };

@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-// Thread rules as in EventStore: Append/Prune from the writer thread; reads from any thread.
+// Thread rules as in EventStore: groups and Prune from the writer; reads from any thread.
 // One shared_mutex guards everything: reads share it, Append/Prune take it exclusively.
 class MemoryStore final : public EventStore {
  public:
@@ -20,6 +20,7 @@ class MemoryStore final : public EventStore {
   explicit MemoryStore(std::optional<std::uint32_t> history = std::nullopt);
 
   std::uint32_t History() const override { return history_; }
+  bool QuickCommits() const override { return true; }
   // A group reads the committed state and applies its writes at Commit, under the lock.
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
   Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) override;

@@ -91,6 +91,12 @@ void Connection::ExecOrThrow(const char* sql, std::string_view what) {
   if (Exec(sql) != SQLITE_OK) throw std::runtime_error(Error(what));
 }
 
+void Connection::SetBusyTimeout(std::chrono::milliseconds timeout) {
+  if (sqlite3_busy_timeout(db_, static_cast<int>(timeout.count())) != SQLITE_OK) {
+    throw std::runtime_error(Error("set busy timeout"));
+  }
+}
+
 std::string Connection::Error(std::string_view what) const {
   return fmt::format("{}: {}", what, sqlite3_errmsg(db_));
 }

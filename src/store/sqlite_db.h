@@ -77,6 +77,9 @@ class Connection {
   // The last error, as "<what>: <sqlite message>".
   std::string Error(std::string_view what) const;
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // How long a statement waits for a lock another connection holds (sqlite3_busy_timeout; 0:
+  // not at all). Throws std::runtime_error.
+  void SetBusyTimeout(std::chrono::milliseconds timeout);
   // Frees the page cache's unused pages (sqlite3_db_release_memory).
   void ReleaseMemory() { sqlite3_db_release_memory(db_); }
 

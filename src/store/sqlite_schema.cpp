@@ -142,19 +142,13 @@ std::uint32_t ReadOrCreateHistory(Connection& db) {
   return static_cast<std::uint32_t>(history);
 }
 
-void SetBusyTimeout(Connection& db, std::chrono::milliseconds busy_timeout) {
-  if (sqlite3_busy_timeout(db.get(), static_cast<int>(busy_timeout.count())) != SQLITE_OK) {
-    throw std::runtime_error(db.Error("set busy timeout"));
-  }
-}
-
 }  // namespace
 
 int SchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
 void ConfigureWriter(Connection& db, Durability durability,
                      std::chrono::milliseconds busy_timeout) {
-  SetBusyTimeout(db, busy_timeout);
+  db.SetBusyTimeout(busy_timeout);
   Statement journal = db.Prepare("PRAGMA journal_mode = WAL");
   if (journal.Step() != SQLITE_ROW) throw std::runtime_error(db.Error("enable WAL"));
   if (journal.ColumnText(0) != "wal") {
@@ -171,7 +165,7 @@ void ConfigureWriter(Connection& db, Durability durability,
 }
 
 void ConfigureReader(Connection& db, std::chrono::milliseconds busy_timeout) {
-  SetBusyTimeout(db, busy_timeout);
+  db.SetBusyTimeout(busy_timeout);
 }
 
 std::uint32_t Migrate(Connection& db, int up_to) {

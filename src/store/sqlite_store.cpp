@@ -26,7 +26,8 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options)
     : writer_(std::make_unique<sqlite::Writer>(options)),
       readers_(std::make_unique<sqlite::Readers>(options.path, options.busy_timeout,
                                                  options.max_idle_readers, writer_->history())),
-      history_(writer_->history()) {}
+      history_(writer_->history()),
+      quick_commits_(options.durability == Durability::kNormal) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -71,10 +72,19 @@ class SqliteStore::Group final : public WriteGroup {
 };
 
 Result<std::unique_ptr<WriteGroup>> SqliteStore::BeginGroup() {
+  return OpenGroup(sqlite::LockWait::kWait);
+}
+
+Result<std::unique_ptr<WriteGroup>> SqliteStore::TryBeginGroup() {
+  return OpenGroup(sqlite::LockWait::kNoWait);
+}
+
+Result<std::unique_ptr<WriteGroup>> SqliteStore::OpenGroup(sqlite::LockWait wait) {
   using Out = Result<std::unique_ptr<WriteGroup>>;
   auto group = std::make_unique<Group>(*writer_, in_writer_call_);
-  auto begun = writer_->BeginGroup();
+  auto begun = writer_->BeginGroup(wait);
   if (!begun.has_value()) return StoreFailure(std::move(begun.error().message));
+  if (!*begun) return Out(nullptr);  // kNoWait, and another connection holds the lock
   group->Opened();
   return Out(std::move(group));
 }

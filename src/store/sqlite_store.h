@@ -7,11 +7,11 @@
 // `meta.history` drawn once at creation. Durability: see Durability. WAL checkpoints run on a
 // thread of their own (sqlite_checkpointer.h).
 //
-// Threads: write groups and Prune go through one writer connection (writer thread only; a debug
-// assert catches overlapping calls). A group is one BEGIN IMMEDIATE ... COMMIT; its commit
-// numbers the drafts from an in-memory per-user cache; a failed group leaves the cache untouched.
-// ReadAfter/Range use a pool of read-only connections and never wait for the writer or for
-// each other: they see the last committed group. Errors from calls come back as Result::Fail
+// Threads: write groups and Prune go through one writer connection (the writer only, one thread at
+// a time; a debug assert catches overlapping calls). A group is one BEGIN IMMEDIATE ... COMMIT; its
+// commit numbers the drafts from an in-memory per-user cache; a failed group leaves the cache
+// untouched. ReadAfter/Range use a pool of read-only connections and never wait for the writer or
+// for each other: they see the last committed group. Errors from calls come back as Result::Fail
 // with SQLite's message; only the constructor throws.
 //
 // One process per file: the sequence cache assumes no other writer. The cache keeps an entry
@@ -31,6 +31,7 @@ namespace herald::store {
 namespace sqlite {
 class Readers;
 class Writer;
+enum class LockWait;  // sqlite_writer.h
 }  // namespace sqlite
 
 struct SqliteStoreOptions {
@@ -61,7 +62,11 @@ class SqliteStore final : public EventStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   std::uint32_t History() const override { return history_; }
+  // With synchronous=NORMAL a commit appends to the WAL without an fsync.
+  bool QuickCommits() const override { return quick_commits_; }
   Result<std::unique_ptr<WriteGroup>> BeginGroup() override;
+  // BEGIN IMMEDIATE with a zero busy timeout: empty when another connection holds the write lock.
+  Result<std::unique_ptr<WriteGroup>> TryBeginGroup() override;
   Result<ContextsView> ReadContexts(const UserId& user, const ContextQuery& query) override;
   Result<ReplayPage> ReadAfter(const UserId& user, std::uint64_t after_sequence,
                                const ReplayFilter& filter, std::size_t limit) override;
@@ -78,10 +83,12 @@ class SqliteStore final : public EventStore {
  private:
   class WriterCall;
   class Group;
+  Result<std::unique_ptr<WriteGroup>> OpenGroup(sqlite::LockWait wait);
 
   std::unique_ptr<sqlite::Writer> writer_;  // closed last: its close checkpoints the WAL
   std::unique_ptr<sqlite::Readers> readers_;
   std::uint32_t history_ = 0;
+  bool quick_commits_ = false;
   std::atomic<bool> in_writer_call_{false};  // debug check of the writer-thread rule
 };
 

@@ -14,7 +14,8 @@ constexpr int kCreateFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 }  // namespace
 
-Writer::Writer(const SqliteStoreOptions& options) : db_(options.path, kCreateFlags) {
+Writer::Writer(const SqliteStoreOptions& options)
+    : db_(options.path, kCreateFlags), busy_timeout_(options.busy_timeout) {
   ConfigureWriter(db_, options.durability, options.busy_timeout);
   // After ConfigureWriter: the connection's pragmas are set before the migration runs.
   history_ = Migrate(db_);  // NOLINT(cppcoreguidelines-prefer-member-initializer)
@@ -225,9 +226,23 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
   return Out(std::move(record));
 }
 
-Result<bool> Writer::BeginGroup() {
-  if (!Begin()) return StoreFailure(Abort("group: begin"));
-  return Result<bool>(true);
+Result<bool> Writer::BeginGroup(LockWait wait) {
+  if (wait == LockWait::kWait) {
+    if (!Begin()) return StoreFailure(Abort("group: begin"));
+    return Result<bool>(true);
+  }
+  // Only BEGIN IMMEDIATE can wait: in WAL mode, with the write lock held, the writes and the
+  // COMMIT take no other lock, and every checkpoint is PASSIVE (sqlite_checkpointer.h).
+  db_.SetBusyTimeout(std::chrono::milliseconds(0));
+  int rc = SQLITE_OK;
+  {
+    Statement::ResetOnExit reset(begin_);
+    rc = begin_.Step();
+  }
+  db_.SetBusyTimeout(busy_timeout_);
+  if (rc == SQLITE_DONE) return Result<bool>(true);
+  if ((rc & 0xff) == SQLITE_BUSY) return Result<bool>(false);
+  return StoreFailure(Abort("group: begin"));
 }
 
 void Writer::Rollback() {

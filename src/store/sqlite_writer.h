@@ -20,6 +20,10 @@
 
 namespace herald::store::sqlite {
 
+// Whether opening a write group waits for a write lock another connection holds (up to the busy
+// timeout) or gives up at once.
+enum class LockWait { kWait, kNoWait };
+
 class Writer {
  public:
   // Opens (creating) the file, sets WAL and the durability, migrates, and hands the WAL's
@@ -33,8 +37,9 @@ class Writer {
 
   // A write group (store/event_store.h WriteGroup): BeginGroup opens the transaction (BEGIN
   // IMMEDIATE), the Find/TaskSeen reads run inside it, CommitGroup numbers, writes and commits;
-  // a failed CommitGroup and Rollback end it without changes.
-  Result<bool> BeginGroup();
+  // a failed CommitGroup and Rollback end it without changes. BeginGroup is false, with no
+  // transaction, only for kNoWait when another connection holds the write lock.
+  Result<bool> BeginGroup(LockWait wait);
   Result<std::vector<StoredEvent>> CommitGroup(std::span<const EventDraft> drafts,
                                                std::span<const IdempotencyClaim> claims,
                                                std::span<const ContextWrite> contexts,
@@ -95,6 +100,7 @@ class Writer {
   Connection db_;
   std::unique_ptr<Checkpointer> checkpointer_;  // detached and gone before db_ closes
   std::uint32_t history_ = 0;
+  std::chrono::milliseconds busy_timeout_;
   Statement begin_;
   Statement commit_;
   Statement select_user_;

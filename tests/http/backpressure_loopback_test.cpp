@@ -1,7 +1,9 @@
 // Back-pressure on the wire (spec §1.2, §6): with a tiny publisher queue, concurrent publishers
 // get 503 + Retry-After, and every acknowledged event is stored and delivered.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -107,6 +109,47 @@ TEST(BackpressureLoopbackTest, SequentialPublisherIsNeverRefusedByItsOwnCommitte
     ASSERT_EQ(reply.status, 200) << "request " << i << ": " << reply.body;
   }
   EXPECT_EQ(hub.store().Range(UserId("alice"))->last, 2'000u);
+}
+
+// Another process holding the SQLite write lock (an sqlite3 shell, a backup) holds publishes up,
+// never the I/O thread that read them: with the publisher's one place taken by a publish that
+// waits for the lock, the next publish read by the same (only) I/O thread is refused at once.
+TEST(BackpressureLoopbackTest, AForeignWriteLockHoldsAPublishButTheIoThreadAnswersTheNextAtOnce) {
+  ScratchDir dir;
+  TestHubOptions options = SqliteHub(dir);
+  options.hub.threads = 1;
+  options.hub.publisher.max_pending_events = 1;
+  TestHub hub(options);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "h.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<int> statuses;
+  {
+    std::vector<std::jthread> publishers;
+    for (int i = 0; i < 2; ++i) {
+      publishers.emplace_back([&, i] {
+        const HttpReply reply =
+            PublishAgui(hub.port(), "alice", AguiText("alice", "m1", std::to_string(i)));
+        std::lock_guard lock(mutex);
+        statuses.push_back(reply.status);
+        answered.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(mutex);
+      // The store's busy timeout is 5 s: an I/O thread waiting for the lock answers nothing
+      // before then.
+      ASSERT_TRUE(answered.wait_for(lock, 4s, [&] { return !statuses.empty(); }));
+      EXPECT_EQ(statuses[0], 503) << "the queue's one place is taken by the waiting publish";
+    }
+    ASSERT_EQ(sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  sqlite3_close(raw);
+  EXPECT_EQ(std::multiset<int>(statuses.begin(), statuses.end()), (std::multiset<int>{200, 503}));
+  EXPECT_EQ(ReadAllStored(hub.store(), "alice").size(), 1u);
 }
 
 }  // namespace

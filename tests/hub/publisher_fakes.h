@@ -1,6 +1,6 @@
 // The publisher's test doubles: a store that numbers events in memory and can fail or hold a
 // commit at a gate, a sink that keeps the batches, the completions collected with their thread,
-// and the fixture (publisher_test.cpp).
+// and the fixture (publisher_test.cpp, publisher_in_place_test.cpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -50,6 +50,9 @@ class FakeStore final : public store::EventStore {
   static constexpr std::uint32_t kHistory = 0x0000abcd;
 
   std::uint32_t History() const override { return kHistory; }
+  // Off by default: the writer thread commits everything (what most tests here are about).
+  bool QuickCommits() const override { return quick_commits_; }
+  void SetQuickCommits(bool quick) { quick_commits_ = quick; }  // before the publisher is made
 
   // A group forwards to the store's own calls below.
   class Group final : public store::WriteGroup {
@@ -80,7 +83,20 @@ class FakeStore final : public store::EventStore {
     FakeStore& store_;
   };
 
+  // While another process "holds the write lock" (HoldForeignLock), BeginGroup waits for it and
+  // TryBeginGroup gives up at once, as SqliteStore's do; each call records its thread.
   Result<std::unique_ptr<store::WriteGroup>> BeginGroup() override {
+    std::unique_lock lock(mutex_);
+    begin_threads_.push_back(std::this_thread::get_id());
+    if (!changed_.wait_for(lock, kWaitLimit, [this] { return !foreign_lock_; })) {
+      foreign_lock_timed_out_ = true;
+    }
+    return Result<std::unique_ptr<store::WriteGroup>>(std::make_unique<Group>(*this));
+  }
+  Result<std::unique_ptr<store::WriteGroup>> TryBeginGroup() override {
+    std::lock_guard lock(mutex_);
+    try_begin_threads_.push_back(std::this_thread::get_id());
+    if (foreign_lock_) return Result<std::unique_ptr<store::WriteGroup>>(nullptr);
     return Result<std::unique_ptr<store::WriteGroup>>(std::make_unique<Group>(*this));
   }
 
@@ -159,6 +175,29 @@ class FakeStore final : public store::EventStore {
     }
     changed_.notify_all();
   }
+  void HoldForeignLock() {
+    std::lock_guard lock(mutex_);
+    foreign_lock_ = true;
+  }
+  void ReleaseForeignLock() {
+    {
+      std::lock_guard lock(mutex_);
+      foreign_lock_ = false;
+    }
+    changed_.notify_all();
+  }
+  std::vector<std::thread::id> begin_threads() const {
+    std::lock_guard lock(mutex_);
+    return begin_threads_;
+  }
+  std::vector<std::thread::id> try_begin_threads() const {
+    std::lock_guard lock(mutex_);
+    return try_begin_threads_;
+  }
+  bool foreign_lock_timed_out() const {
+    std::lock_guard lock(mutex_);
+    return foreign_lock_timed_out_;
+  }
   // Waits until the writer is held inside Append.
   bool WaitUntilBlocked() {
     std::unique_lock lock(mutex_);
@@ -189,10 +228,15 @@ class FakeStore final : public store::EventStore {
   std::vector<std::chrono::system_clock::time_point> times_;
   std::map<UserId, std::uint64_t> sequences_;
   std::map<std::string, store::IdempotencyRecord> keys_;
+  bool quick_commits_ = false;
   bool fail_ = false;
   bool gate_closed_ = false;
   bool blocked_ = false;
   bool gate_timed_out_ = false;
+  bool foreign_lock_ = false;
+  bool foreign_lock_timed_out_ = false;
+  std::vector<std::thread::id> begin_threads_;
+  std::vector<std::thread::id> try_begin_threads_;
 };
 
 class FakeSink final : public DeliverySink {
@@ -215,7 +259,7 @@ class FakeSink final : public DeliverySink {
   std::vector<std::shared_ptr<const DeliveryBatch>> batches_;
 };
 
-// Collects completions, which arrive on the writer thread (or the submitting one on rejection).
+// Collects completions, which arrive on the committing thread (or the submitting one on rejection).
 class Outcomes {
  public:
   struct Record {

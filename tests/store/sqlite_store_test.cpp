@@ -313,6 +313,42 @@ TEST_F(SqliteStoreTest, LockedDatabaseFailsCleanlyAndReadsDoNotWait) {
   EXPECT_EQ(*deleted, 2u);
 }
 
+// A commit in place runs on an I/O thread, which must never wait for another process's lock
+// (hub/publisher.h); the writer thread's BeginGroup still waits up to the busy timeout.
+TEST_F(SqliteStoreTest,
+       TryBeginGroupGivesUpAtOnceOnAForeignWriteLockWhileBeginGroupWaitsItsTimeout) {
+  constexpr auto kBusyTimeout = 2000ms;
+  auto store = Open(kBusyTimeout);
+  AppendMany(*store, "u", 2);
+  auto raw = Raw();
+  ASSERT_EQ(raw->Exec("BEGIN IMMEDIATE; INSERT INTO users VALUES ('x', 1)"), SQLITE_OK);
+
+  auto started = std::chrono::steady_clock::now();
+  auto tried = store->TryBeginGroup();
+  const auto tried_for = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(tried.has_value()) << tried.error().message;
+  EXPECT_EQ(*tried, nullptr) << "no group while another connection holds the lock";
+  EXPECT_LT(tried_for, kBusyTimeout / 2);
+
+  started = std::chrono::steady_clock::now();
+  auto waited = store->BeginGroup();
+  const auto waited_for = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(waited.has_value());
+  EXPECT_THAT(waited.error().message, HasSubstr("locked"));
+  EXPECT_GE(waited_for, kBusyTimeout * 9 / 10) << "the busy timeout is back after TryBeginGroup";
+
+  ASSERT_EQ(raw->Exec("ROLLBACK"), SQLITE_OK);
+  auto opened = store->TryBeginGroup();
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  ASSERT_NE(*opened, nullptr);
+  auto stored = (*opened)->Commit(std::vector{Draft("u")}, {}, {}, kT0);
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  auto page = store->ReadAfter(UserId("u"), 0, {}, 10);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  EXPECT_THAT(Sequences(page->events), ElementsAre(1, 2, 3));
+  EXPECT_EQ(RangeOf(*store, "x"), RangePair(1, 0)) << "the foreign transaction left nothing";
+}
+
 TEST_F(SqliteStoreTest, ConcurrentReadsWhileAppendingSeeOrderedPrefixes) {
   constexpr int kBatches = 200;
   constexpr int kBatchSize = 5;
