@@ -114,6 +114,9 @@ asio::awaitable<boost::system::error_code> ReadRequest(
   co_return body_ec;
 }
 
+// What one read of a request asks the socket for (RunHttpSession).
+constexpr std::size_t kRequestReadSize = 4096;
+
 // One HTTP/1.1 connection, living in RunHttpSession's frame. Each step below is awaited at once
 // by its caller, whose frame outlives it, so the steps take the session, the request and the
 // exchange by reference: no copies, and no coroutine parameters that own memory (which GCC 12
@@ -330,6 +333,11 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
                       .buffer = {},
                       .shard = shard,
                       .services = services};
+  // Beast reads max(512, the buffer's free capacity) bytes at a time, and the buffer is empty
+  // again after each request: without room reserved, every request over 512 bytes (a publish
+  // with its bearer token, typically 500–1 500) costs two reads. Freed when the connection ends
+  // or becomes a stream.
+  session.buffer.reserve(kRequestReadSize);
   Next next = Next::kNextRequest;
   while (next == Next::kNextRequest) next = co_await ServeOneRequest(session);
   if (next == Next::kLetGo) co_return;
