@@ -227,21 +227,14 @@ Result<std::optional<IdempotencyRecord>> Writer::FindIdempotencyKey(
 }
 
 Result<bool> Writer::BeginGroup(LockWait wait) {
-  if (wait == LockWait::kWait) {
-    if (!Begin()) return StoreFailure(Abort("group: begin"));
-    return Result<bool>(true);
-  }
   // Only BEGIN IMMEDIATE can wait: in WAL mode, with the write lock held, the writes and the
   // COMMIT take no other lock, and every checkpoint is PASSIVE (sqlite_checkpointer.h).
-  db_.SetBusyTimeout(std::chrono::milliseconds(0));
-  int rc = SQLITE_OK;
-  {
-    Statement::ResetOnExit reset(begin_);
-    rc = begin_.Step();
-  }
-  db_.SetBusyTimeout(busy_timeout_);
-  if (rc == SQLITE_DONE) return Result<bool>(true);
-  if ((rc & 0xff) == SQLITE_BUSY) return Result<bool>(false);
+  const bool no_wait = wait == LockWait::kNoWait;
+  if (no_wait) db_.SetBusyTimeout(std::chrono::milliseconds(0));
+  const bool begun = Begin();
+  if (no_wait) db_.SetBusyTimeout(busy_timeout_);
+  if (begun) return Result<bool>(true);
+  if (no_wait && (sqlite3_errcode(db_.get()) & 0xff) == SQLITE_BUSY) return Result<bool>(false);
   return StoreFailure(Abort("group: begin"));
 }
 
