@@ -168,7 +168,8 @@ void FuzzBatch(std::string_view body, std::string_view content_type) {
     const json::value* value = &*(*parsed)[i];
     std::optional<EventDraft> drafts[2];
     for (int m = 0; m < 2; ++m) {
-      drafts[m] = Accepted(http::DraftFromItem(*value, Service(), herald::fuzz::kNow, kModes[m]),
+      json::value item = *value;  // each mode drafts from its own copy: the draft takes the event
+      drafts[m] = Accepted(http::DraftFromItem(item, Service(), herald::fuzz::kNow, kModes[m]),
                            numbers[i], kModes[m]);
     }
     CheckModesAgree(drafts[0], drafts[1]);

@@ -3,10 +3,19 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <iterator>
 
 namespace herald {
 
-std::string FormatEventId(EventId id) { return fmt::format("{:08x}-{}", id.history, id.sequence); }
+std::string FormatEventId(EventId id) {
+  std::string text;
+  AppendEventId(text, id);
+  return text;
+}
+
+void AppendEventId(std::string& out, EventId id) {
+  fmt::format_to(std::back_inserter(out), "{:08x}-{}", id.history, id.sequence);
+}
 
 std::optional<EventId> ParseEventId(std::string_view text) {
   constexpr std::size_t kHistoryDigits = 8;

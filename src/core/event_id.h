@@ -24,6 +24,8 @@ struct EventId {
 };
 
 std::string FormatEventId(EventId id);
+// Appends the text form to `out`.
+void AppendEventId(std::string& out, EventId id);
 
 // Parses the text form. Anything else, including the empty string, is malformed (nullopt): a
 // malformed Last-Event-ID is treated as absent, never as an error.

@@ -40,8 +40,8 @@ boost::asio::awaitable<Response> HandleBatch(const Request& request, const Route
 // `numbers` receives the text of each item's numbers (core/json_numbers.h).
 Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,
                                                            std::vector<NumberTexts>& numbers);
-// One batch item → a draft, or why not.
-hub::DraftResult DraftFromItem(const boost::json::value& value, const auth::Claims& caller,
+// One batch item → a draft, or why not. The item's event is moved into the draft.
+hub::DraftResult DraftFromItem(boost::json::value& value, const auth::Claims& caller,
                                std::chrono::system_clock::time_point now,
                                ValidationMode validation);
 
