@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <iterator>
+#include <memory>
 #include <variant>
 
 #include "core/event_id.h"
@@ -66,7 +69,8 @@ hub::DraftResult DraftFromItem(boost::json::value& value, const auth::Claims& ca
 }
 
 Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,
-                                                           std::vector<NumberTexts>& numbers) {
+                                                           std::vector<NumberTexts>& numbers,
+                                                           boost::json::storage_ptr storage) {
   std::vector<Result<boost::json::value>> items;
   const std::string media_type = MediaType(request);
   if (media_type == "application/x-ndjson") {
@@ -80,11 +84,11 @@ Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& reques
       if (items.size() == kMaxBatchItems) {
         return Error{ErrorCode::kPayloadTooLarge, "A batch holds at most 10000 items.", {}, {}};
       }
-      items.push_back(ParseJson(line, &numbers.emplace_back()));
+      items.push_back(ParseJson(line, &numbers.emplace_back(), storage));
     }
     return items;
   }
-  auto parsed = ParseJsonBody(request);
+  auto parsed = ParseJsonBody(request, nullptr, std::move(storage));
   if (!parsed) {
     Error error = parsed.error();
     if (error.code == ErrorCode::kUnsupportedMediaType) {
@@ -136,6 +140,44 @@ DraftedItems DraftItems(std::vector<Result<boost::json::value>>& items,
     drafted.item_of_draft.push_back(i);
   }
   return drafted;
+}
+
+// The memory a thread parses its batches in: kept for the thread's next batch, so that the
+// values of a body (a 250 KB body is some 20 000 of them) are carved from memory already mapped
+// instead of allocated and freed one by one. Holds up to kMaxBytes; a body needing more takes
+// the rest from the heap for that request only.
+class ParseScratch {
+ public:
+  static constexpr std::size_t kMaxBytes = std::size_t{4} << 20;
+  static constexpr std::size_t kBytesPerBodyByte = 4;  // the DOM of a batch body: ~3x its text
+
+  // A resource for parsing a body of `body_bytes`; the caller's values must not outlive it.
+  boost::json::monotonic_resource Resource(std::size_t body_bytes) {
+    const std::size_t wanted = std::min(kMaxBytes, body_bytes * kBytesPerBodyByte);
+    if (wanted > size_) {
+      buffer_ = std::make_unique<unsigned char[]>(wanted);
+      size_ = wanted;
+    }
+    return {buffer_.get(), size_};
+  }
+
+ private:
+  std::unique_ptr<unsigned char[]> buffer_;
+  std::size_t size_ = 0;
+};
+
+// Parses the body and drafts its items, in the thread's scratch memory: the drafts own their
+// text, and every parsed value is gone when this returns (nothing here waits, so no other request
+// on the thread can reach the scratch meanwhile).
+Result<DraftedItems> ParseAndDraft(const Request& request, const auth::Claims& caller,
+                                   std::chrono::system_clock::time_point now,
+                                   ValidationMode validation) {
+  thread_local ParseScratch scratch;
+  boost::json::monotonic_resource arena = scratch.Resource(request.body().size());
+  std::vector<NumberTexts> numbers;
+  auto items = ParseItems(request, numbers, boost::json::storage_ptr(&arena));
+  if (!items) return items.error();
+  return DraftItems(*items, numbers, caller, now, validation);
 }
 
 // Writes what the store made of each draft into its item's result; returns how many of the
@@ -192,12 +234,10 @@ asio::awaitable<Response> HandleBatch(const Request& request, const RouteMatch& 
   if (!caller) co_return ErrorResponse(request, caller.error(), now);
   auto idempotency = IdempotencyOf(request, *caller, "/api/v1/events");
   if (!idempotency) co_return ErrorResponse(request, idempotency.error(), now);
-  std::vector<NumberTexts> numbers;
-  auto items = ParseItems(request, numbers);
-  if (!items) co_return ErrorResponse(request, items.error(), now);
-
   // Validate every item; the valid ones go to the store together.
-  DraftedItems drafted = DraftItems(*items, numbers, *caller, now, services->options.validation);
+  auto parsed = ParseAndDraft(request, *caller, now, services->options.validation);
+  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
+  DraftedItems& drafted = *parsed;
   hub::PublishOutcome outcome;
   std::size_t accepted = 0;
   if (!drafted.drafts.empty()) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <string_view>
@@ -37,9 +38,11 @@ boost::asio::awaitable<Response> HandleBatch(const Request& request, const Route
 // The two pure steps of HandleBatch, declared here so the fuzzer (fuzz/event_validation_fuzz.cpp)
 // drives the same code. The items of the body (a JSON array, or NDJSON lines when Content-Type
 // is application/x-ndjson), each parsed or why not, or an error for the whole request;
-// `numbers` receives the text of each item's numbers (core/json_numbers.h).
+// `numbers` receives the text of each item's numbers (core/json_numbers.h). The items' memory
+// comes from `storage` (the default resource unless given).
 Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,
-                                                           std::vector<NumberTexts>& numbers);
+                                                           std::vector<NumberTexts>& numbers,
+                                                           boost::json::storage_ptr storage = {});
 // One batch item → a draft, or why not. The item's event is moved into the draft.
 hub::DraftResult DraftFromItem(boost::json::value& value, const auth::Claims& caller,
                                std::chrono::system_clock::time_point now,

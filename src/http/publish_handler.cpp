@@ -70,19 +70,21 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers) {
+Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers,
+                                         boost::json::storage_ptr storage) {
   if (MediaType(request) != "application/json") {
     return Error{
         ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json.", {}, {}};
   }
-  return ParseJson(request.body(), numbers);
+  return ParseJson(request.body(), numbers, std::move(storage));
 }
 
-Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers) {
+Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers,
+                                     boost::json::storage_ptr storage) {
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(text, ec, {}, parse_options);
+  boost::json::value value = boost::json::parse(text, ec, std::move(storage), parse_options);
   if (ec == boost::json::error::too_deep) {
     return Error{
         ErrorCode::kValidationError, "The body is nested more than 64 levels deep.", "body", {}};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
@@ -36,9 +37,12 @@ std::string MediaType(const Request& request);
 
 // Parses a JSON request body with the limits of spec §3.2: Content-Type application/json
 // (else 415), valid JSON (else 400), nesting at most kMaxJsonDepth (else 422). An event's body
-// passes `numbers`, which receives the text of its numbers (core/json_numbers.h).
-Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers = nullptr);
+// passes `numbers`, which receives the text of its numbers (core/json_numbers.h). The value's
+// memory comes from `storage` (the default resource unless given).
+Result<boost::json::value> ParseJsonBody(const Request& request, NumberTexts* numbers = nullptr,
+                                         boost::json::storage_ptr storage = {});
 // The same, without the content-type check (for one NDJSON line).
-Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers = nullptr);
+Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers = nullptr,
+                                     boost::json::storage_ptr storage = {});
 
 }  // namespace herald::http

@@ -2,8 +2,10 @@
 // and delivery of exactly the valid items.
 #include <gtest/gtest.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstring>
 
 #include "http/batch_handler.h"
 #include "http/store_loopback_support.h"
@@ -50,6 +52,42 @@ std::vector<std::string> Summaries(const boost::json::value& body) {
 
 std::string IdAt(const boost::json::value& body, std::size_t i) {
   return std::string(body.at("results").as_array().at(i).at("event_id").as_string());
+}
+
+// HandleBatch parses into memory its thread reuses for the next batch, which may run while this
+// batch waits for the store: so a draft must own all of its text. Here the parse memory is
+// scribbled over after drafting, as the next batch would, and the drafts must not change.
+TEST(BatchLoopbackTest, DraftsOwnTheirTextWhenTheMemoryTheItemsWereParsedInIsReused) {
+  std::vector<unsigned char> memory(64 * 1024);
+  std::vector<EventDraft> drafts;
+  {
+    boost::json::monotonic_resource arena(memory.data(), memory.size());
+    http::Request request{boost::beast::http::verb::post, kBatch, 11};
+    request.set(boost::beast::http::field::content_type, "application/json");
+    request.body() = "[" + AguiItem("alice", "kept") + "," + A2aItem("alice", "task-7") + "]";
+    std::vector<NumberTexts> numbers;
+    auto items = http::ParseItems(request, numbers, boost::json::storage_ptr(&arena));
+    ASSERT_TRUE(items);
+    ASSERT_EQ(items->size(), 2u);
+    const auth::Claims caller{UserId("alice"), {}, {}};
+    for (auto& item : *items) {
+      auto draft = http::DraftFromItem(*item, caller, {}, ValidationMode::kStrict);
+      ASSERT_TRUE(draft) << draft.error().message;
+      drafts.push_back(*std::move(draft));
+    }
+  }
+  std::memset(memory.data(), '#', memory.size());
+  ASSERT_EQ(drafts.size(), 2u);
+  EXPECT_EQ(drafts[0].user.str(), "alice");
+  EXPECT_EQ(drafts[0].type, "TEXT_MESSAGE_CONTENT");
+  EXPECT_EQ(drafts[0].json,
+            R"({"type":"TEXT_MESSAGE_CONTENT","messageId":"m1","delta":"kept","timestamp":1})");
+  EXPECT_EQ(drafts[1].type, "TASK_STATUS_UPDATE");
+  EXPECT_EQ(drafts[1].task, "task-7");
+  ASSERT_TRUE(drafts[1].context.has_value());
+  EXPECT_EQ(drafts[1].context->str(), "c1");
+  EXPECT_EQ(drafts[1].json.find('#'), std::string::npos) << drafts[1].json;
+  EXPECT_NE(drafts[1].json.find(R"("taskId":"task-7")"), std::string::npos) << drafts[1].json;
 }
 
 TEST(BatchLoopbackTest, MixedItemsGetOneResultEachAndOnlyValidOnesAreDeliveredInOrder) {
