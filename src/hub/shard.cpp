@@ -17,12 +17,28 @@ Shard::~Shard() {  // NOLINT(bugprone-exception-escape)
 }
 
 void Shard::Post(std::shared_ptr<const DeliveryBatch> batch) {
-  boost::asio::post(io_context_, [this, batch = std::move(batch)] { Dispatch(*batch); });
+  bool first = false;
+  {
+    std::lock_guard lock(handed_over_mutex_);
+    first = handed_over_.empty();
+    handed_over_.push_back(std::move(batch));
+  }
+  // One dispatch per batches that arrive before it runs; it takes them all, in order.
+  if (first) boost::asio::post(io_context_, [this] { DispatchHandedOver(); });
 }
 
-void Shard::Dispatch(const DeliveryBatch& batch) {
-  const DispatchStats stats = registry_.Dispatch(batch);
-  if (stats.frames > 0) metrics_.Delivered(stats.frames);
+void Shard::DispatchHandedOver() {
+  std::vector<std::shared_ptr<const DeliveryBatch>> batches;
+  {
+    std::lock_guard lock(handed_over_mutex_);
+    batches.swap(handed_over_);
+  }
+  DispatchStats total;
+  for (const auto& batch : batches) {
+    const DispatchStats stats = registry_.Dispatch(*batch);
+    total.frames += stats.frames;
+  }
+  if (total.frames > 0) metrics_.Delivered(total.frames);
 }
 
 void Shard::StartWriteWatchdog(std::chrono::milliseconds period,

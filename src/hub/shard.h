@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -38,6 +39,8 @@ class Shard {
   std::atomic<std::int64_t>& queued_bytes() { return metrics_.ShardQueuedBytes(index_); }
 
   // Thread-safe: hands the batch to this shard's thread, which dispatches it to its subscribers.
+  // Batches reach the subscribers in the order they were handed over, whichever threads hand
+  // them (the writer thread, or an I/O thread committing in place, this shard's own included).
   void Post(std::shared_ptr<const DeliveryBatch> batch);
 
   // Owning shard only. Every `period` (of real time: it only paces the check), closes
@@ -56,7 +59,7 @@ class Shard {
   void AssertOwned();
 
  private:
-  void Dispatch(const DeliveryBatch& batch);
+  void DispatchHandedOver();
   void ArmWatchdog();
 
   std::chrono::milliseconds watchdog_period_{0};
@@ -70,6 +73,12 @@ class Shard {
   std::unique_ptr<boost::asio::steady_timer> watchdog_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   SubscriberRegistry registry_;
+  // Batches handed over and not yet dispatched, in order. A queue of the shard's own rather than
+  // one post per batch: an io_context with concurrency hint 1 holds what its own thread posts
+  // until the running handler returns, so a batch another thread posted meanwhile would overtake
+  // it, and its higher sequences would make the sessions skip the earlier batch as already sent.
+  std::mutex handed_over_mutex_;
+  std::vector<std::shared_ptr<const DeliveryBatch>> handed_over_;
   std::thread thread_;
 };
 
@@ -77,7 +86,8 @@ class Shard {
 class DeliverySink {
  public:
   virtual ~DeliverySink() = default;
-  // Thread-safe. Called by the writer thread in commit order.
+  // Thread-safe. Called in commit order, by the thread that committed (the writer thread, or an
+  // I/O thread committing in place), before the next group may commit.
   virtual void Deliver(std::shared_ptr<const DeliveryBatch> batch) = 0;
 };
 
