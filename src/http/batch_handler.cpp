@@ -148,12 +148,13 @@ DraftedItems DraftItems(std::vector<Result<boost::json::value>>& items,
 // the rest from the heap for that request only.
 class ParseScratch {
  public:
+  static constexpr std::size_t kMinBytes = std::size_t{64} << 10;
   static constexpr std::size_t kMaxBytes = std::size_t{4} << 20;
   static constexpr std::size_t kBytesPerBodyByte = 4;  // the DOM of a batch body: ~3x its text
 
   // A resource for parsing a body of `body_bytes`; the caller's values must not outlive it.
   boost::json::monotonic_resource Resource(std::size_t body_bytes) {
-    const std::size_t wanted = std::min(kMaxBytes, body_bytes * kBytesPerBodyByte);
+    const std::size_t wanted = std::clamp(body_bytes * kBytesPerBodyByte, kMinBytes, kMaxBytes);
     if (wanted > size_) {
       buffer_ = std::make_unique<unsigned char[]>(wanted);
       size_ = wanted;
@@ -202,8 +203,8 @@ std::size_t RecordPublished(const hub::Published& published,
 // item's result is written directly (a batch holds up to 10 000 of them); a refused one's
 // through Boost.JSON, which escapes its message.
 std::string BatchBody(const std::vector<ItemResult>& results, std::size_t accepted) {
-  constexpr std::size_t kStoredResultBytes =
-      72;  // {"status":200,"event_id":"…","connection_count":N}
+  // {"status":200,"event_id":"…","connection_count":N}
+  constexpr std::size_t kStoredResultBytes = 72;
   std::string body;
   body.reserve(results.size() * kStoredResultBytes + 64);
   auto out = std::back_inserter(body);

@@ -23,7 +23,7 @@ void Shard::Post(std::shared_ptr<const DeliveryBatch> batch) {
     first = handed_over_.empty();
     handed_over_.push_back(std::move(batch));
   }
-  // One dispatch per batches that arrive before it runs; it takes them all, in order.
+  // One dispatch for every batch handed over before it runs: it takes them all, in order.
   if (first) boost::asio::post(io_context_, [this] { DispatchHandedOver(); });
 }
 
@@ -33,12 +33,9 @@ void Shard::DispatchHandedOver() {
     std::lock_guard lock(handed_over_mutex_);
     batches.swap(handed_over_);
   }
-  DispatchStats total;
-  for (const auto& batch : batches) {
-    const DispatchStats stats = registry_.Dispatch(*batch);
-    total.frames += stats.frames;
-  }
-  if (total.frames > 0) metrics_.Delivered(total.frames);
+  std::size_t frames = 0;
+  for (const auto& batch : batches) frames += registry_.Dispatch(*batch).frames;
+  if (frames > 0) metrics_.Delivered(frames);
 }
 
 void Shard::StartWriteWatchdog(std::chrono::milliseconds period,
