@@ -28,13 +28,14 @@ void Shard::Post(std::shared_ptr<const DeliveryBatch> batch) {
 }
 
 void Shard::DispatchHandedOver() {
-  std::vector<std::shared_ptr<const DeliveryBatch>> batches;
   {
     std::lock_guard lock(handed_over_mutex_);
-    batches.swap(handed_over_);
+    dispatching_.swap(handed_over_);
   }
   std::size_t frames = 0;
-  for (const auto& batch : batches) frames += registry_.Dispatch(*batch).frames;
+  for (const auto& batch : dispatching_) frames += registry_.Dispatch(*batch).frames;
+  // Cleared, not freed: the two vectors swap back and forth, each keeping its capacity.
+  dispatching_.clear();
   if (frames > 0) metrics_.Delivered(frames);
 }
 

@@ -79,6 +79,7 @@ class Shard {
   // it, and its higher sequences would make the sessions skip the earlier batch as already sent.
   std::mutex handed_over_mutex_;
   std::vector<std::shared_ptr<const DeliveryBatch>> handed_over_;
+  std::vector<std::shared_ptr<const DeliveryBatch>> dispatching_;  // the shard's thread only
   std::thread thread_;
 };
 
