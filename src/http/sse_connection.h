@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "core/clock.h"
@@ -83,6 +84,14 @@ boost::asio::awaitable<void> SleepUntil(Connection<IoStream>& c,
   co_await c.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
 }
 
+// Drops the first `n` bytes of `buffers` (what a write has sent).
+inline void DropFront(std::vector<boost::asio::const_buffer>& buffers, std::size_t n) {
+  auto sent = buffers.begin();
+  for (; sent != buffers.end() && n >= sent->size(); ++sent) n -= sent->size();
+  buffers.erase(buffers.begin(), sent);
+  if (n > 0) buffers.front() += n;
+}
+
 // Writes `buffers` (as one chunk on a chunked stream) after `head` (the response head, sent with
 // the first frames), marking the write for the shard's stall watchdog.
 template <class IoStream, class Buffers>
@@ -106,16 +115,23 @@ boost::asio::awaitable<boost::system::error_code> Write(Connection<IoStream>& c,
   }
   if (c.chunked) c.gather.push_back(asio::buffer("\r\n", 2));
   subscriber.MarkWriteStarted(c.clock.Monotonic());
-  auto [ec, n] =
-      co_await asio::async_write(c.stream, c.gather, asio::as_tuple(asio::use_awaitable));
-  subscriber.MarkWriteDone();
-  if (ec == asio::error::operation_aborted && n > 0) {  // cancelled by a close, part sent
-    for (const asio::const_buffer& b : c.gather) {
-      const std::size_t skip = std::min(n, b.size());
-      n -= skip;
-      c.unsent.append(static_cast<const char*>(b.data()) + skip, b.size() - skip);
+  // Most writes fit in the socket's send buffer: they go at once, with no wait and no round trip
+  // through the shard's queue. Only what does not fit waits for the socket.
+  boost::system::error_code ec;
+  const std::size_t sent_now = SseTransport<IoStream>::TryWrite(c.stream, c.gather, ec);
+  DropFront(c.gather, sent_now);
+  if ((!ec || ec == asio::error::would_block) && !c.gather.empty()) {
+    std::size_t n = 0;
+    std::tie(ec, n) =
+        co_await asio::async_write(c.stream, c.gather, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted && (sent_now > 0 || n > 0)) {  // closed, part sent
+      DropFront(c.gather, n);
+      for (const asio::const_buffer& b : c.gather) {
+        c.unsent.append(static_cast<const char*>(b.data()), b.size());
+      }
     }
   }
+  subscriber.MarkWriteDone();
   co_return ec;
 }
 

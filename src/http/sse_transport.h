@@ -14,6 +14,8 @@
 //   Prepare(s)                 tune the stream for small frames (TCP_NODELAY, non-blocking mode)
 //   AttachWake(s, wake)        hand the transport the session's wake-up (a no-op for TCP; the
 //                              in-memory transport calls it when a test moves its clock)
+//   TryWrite(s, buffers, ec)   write what the stream takes without waiting; returns the bytes
+//                              written (ec would_block when it takes none now)
 //   AsyncWatchRead(s, scratch, handler(ec))  complete when the peer sent bytes (ec clear; the
 //                              bytes are read into `scratch` and ignored), closed or failed (ec
 //                              set), or the wait was cancelled (operation_aborted)
@@ -44,6 +46,12 @@ struct SseTransport<boost::asio::ip::tcp::socket> {
   // TCP wakes the session through its timer and the peer watcher alone.
   template <class Wake>
   static void AttachWake(Socket&, Wake&&) {}
+
+  // The socket is non-blocking (Prepare): write_some sends what fits in its send buffer now.
+  template <class Buffers>
+  static std::size_t TryWrite(Socket& s, const Buffers& buffers, boost::system::error_code& ec) {
+    return s.write_some(buffers, ec);
+  }
 
   // Waits for readability without a buffer (an idle stream holds none), then reads what came
   // without blocking: bytes (or nothing yet) keep the watch going, EOF or an error ends it.

@@ -163,6 +163,12 @@ struct herald::http::SseTransport<herald::testing::SessionStream> {
   static void AttachWake(Stream& s, Wake&& wake) {
     s.record().wake = std::forward<Wake>(wake);
   }
+  // Never at once: every write goes through the stream's async_write, which the harness runs.
+  template <class Buffers>
+  static std::size_t TryWrite(Stream&, const Buffers&, boost::system::error_code& ec) {
+    ec = boost::asio::error::would_block;
+    return 0;
+  }
   template <class Handler>
   static void AsyncWatchRead(Stream& s, boost::asio::mutable_buffer scratch, Handler handler) {
     s.async_read_some(
