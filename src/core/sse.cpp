@@ -14,6 +14,11 @@ namespace {
   return text.find('\n') == std::string_view::npos && text.find('\r') == std::string_view::npos;
 }
 
+void AppendWrapped(std::string& out, Protocol protocol, std::string_view event_json) {
+  out.append(R"({"protocol":")").append(ProtocolName(protocol)).append(R"(","event":)");
+  out.append(event_json).push_back('}');
+}
+
 }  // namespace
 
 std::string DataFrame(std::string_view id, std::string_view json) {
@@ -28,9 +33,22 @@ std::string DataFrame(std::string_view id, std::string_view json) {
 std::string WrapEvent(Protocol protocol, std::string_view event_json) {
   std::string out;
   out.reserve(event_json.size() + 32);
-  out.append(R"({"protocol":")").append(ProtocolName(protocol)).append(R"(","event":)");
-  out.append(event_json).push_back('}');
+  AppendWrapped(out, protocol, event_json);
   return out;
+}
+
+void AppendEventFrame(std::string& out, EventId id, Protocol protocol, std::string_view json,
+                      bool wrapped) {
+  assert(IsSingleLine(json));
+  out.append("id: ");
+  AppendEventId(out, id);
+  out.append("\ndata: ");
+  if (wrapped) {
+    AppendWrapped(out, protocol, json);
+  } else {
+    out.append(json);
+  }
+  out.append("\n\n");
 }
 
 std::string Preamble(std::chrono::milliseconds retry, std::string_view comment) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,6 +19,13 @@ std::string DataFrame(std::string_view id, std::string_view json);
 
 // The contexts stream wraps every event: {"protocol":"agui","event":<json>}.
 std::string WrapEvent(Protocol protocol, std::string_view event_json);
+
+// Appends a stored event's frame, DataFrame(FormatEventId(id), json) or, `wrapped`, the same with
+// WrapEvent(protocol, json) as its data, without building either piece apart. The frame is at
+// most json.size() + kEventFrameOverhead bytes.
+void AppendEventFrame(std::string& out, EventId id, Protocol protocol, std::string_view json,
+                      bool wrapped);
+inline constexpr std::size_t kEventFrameOverhead = 72;  // "id: ", the id, "\ndata: ", envelope
 
 // The first bytes of a stream: "retry: <ms>\n:<comment>\n\n", sent with its first frame.
 std::string Preamble(std::chrono::milliseconds retry, std::string_view comment);

@@ -100,9 +100,7 @@ Opening PlanOpening(const StreamRequest& request, const store::ContextsView& vie
 std::string ReplayFrames(const store::ReplayPage& page, Stream stream, std::uint64_t& after) {
   std::string frames;
   for (const StoredEvent& e : page.events) {
-    const std::string id = FormatEventId(e.id);
-    frames += stream == Stream::kContexts ? sse::DataFrame(id, sse::WrapEvent(e.protocol, e.json))
-                                          : sse::DataFrame(id, e.json);
+    sse::AppendEventFrame(frames, e.id, e.protocol, e.json, stream == Stream::kContexts);
     after = e.id.sequence;
   }
   return frames;

@@ -4,15 +4,22 @@
 
 namespace herald::hub {
 
+namespace {
+
+Frame EventFrame(const StoredEvent& event, bool wrapped) {
+  std::string frame;
+  frame.reserve(event.json.size() + sse::kEventFrameOverhead);
+  sse::AppendEventFrame(frame, event.id, event.protocol, event.json, wrapped);
+  return std::make_shared<const std::string>(std::move(frame));
+}
+
+}  // namespace
+
 DeliveryItem MakeDeliveryItem(const StoredEvent& event) {
-  const std::string id = FormatEventId(event.id);
   DeliveryItem item{event.user, event.protocol, event.context, event.id.sequence,
                     nullptr,    nullptr,        event.position};
-  if (PrimaryStream(event.protocol)) {
-    item.bare = std::make_shared<const std::string>(sse::DataFrame(id, event.json));
-  }
-  item.wrapped = std::make_shared<const std::string>(
-      sse::DataFrame(id, sse::WrapEvent(event.protocol, event.json)));
+  if (PrimaryStream(event.protocol)) item.bare = EventFrame(event, false);
+  item.wrapped = EventFrame(event, true);
   return item;
 }
 

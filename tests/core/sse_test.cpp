@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 namespace herald::sse {
 namespace {
 
@@ -19,6 +22,24 @@ TEST(SseTest, WrapEventNamesTheProtocol) {
             R"({"protocol":"agui","event":{"type":"RUN_STARTED"}})");
   EXPECT_EQ(WrapEvent(Protocol::kA2a, "{}"), R"({"protocol":"a2a","event":{}})");
   EXPECT_EQ(WrapEvent(Protocol::kSystem, "{}"), R"({"protocol":"system","event":{}})");
+}
+
+TEST(SseTest, EventFrameIsTheDataFrameOfTheEventOrOfItsWrapping) {
+  std::string frames = "before\n";
+  AppendEventFrame(frames, EventId{10, 3}, Protocol::kAgui, R"({"type":"X"})", false);
+  AppendEventFrame(frames, EventId{10, 4}, Protocol::kA2a, "{}", true);
+  EXPECT_EQ(frames, "before\n" + DataFrame("0000000a-3", R"({"type":"X"})") +
+                        DataFrame("0000000a-4", WrapEvent(Protocol::kA2a, "{}")));
+}
+
+TEST(SseTest, EventFrameOverheadCoversTheLongestIdAndEnvelope) {
+  std::string frame;
+  AppendEventFrame(frame, EventId{0xffffffffU, UINT64_MAX}, Protocol::kSystem, "{}", true);
+  EXPECT_EQ(frame, R"(id: ffffffff-18446744073709551615)"
+                   "\ndata: "
+                   R"({"protocol":"system","event":{}})"
+                   "\n\n");
+  EXPECT_LE(frame.size(), 2 + kEventFrameOverhead);
 }
 
 TEST(SseTest, PreambleSetsRetryAndSendsAComment) {
