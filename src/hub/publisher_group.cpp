@@ -107,6 +107,9 @@ Result<std::vector<StoredEvent>> Publisher::StoreGroup(std::vector<Request>& gro
                     .creates = options_.context_creates.limited() ? &context_creates_ : nullptr,
                     .metrics = &metrics_,
                     .clock = &clock_});
+  std::size_t events = 0;  // at most: a refused event is not drafted, a command drafts one
+  for (const Request& r : group) events += r.drafts.size() + (r.command ? 1 : 0);
+  work.drafts.reserve(events);
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (auto planned = PlanRequest(group, i, *transaction, contexts, work); !planned) {
       return planned.error();
