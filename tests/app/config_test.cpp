@@ -11,6 +11,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "app/serve.h"
@@ -135,19 +136,24 @@ TEST(ConfigTest, AMetricsAuthOtherThanTokenOrNoneIsRefusedNamingTheFlag) {
 }
 
 // The reason for refusing a configuration file holding `toml` ("" when accepted); `out` gets the
-// configuration when accepted.
+// configuration when accepted. CLI11's own refusals propagate; the file is removed either way.
 std::string TomlRefusal(const std::string& toml, ServeConfig* out = nullptr) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("herald-config-test-" + std::to_string(::getpid()) + ".toml");
-  std::ofstream(path) << toml << "\n";
+  struct File {
+    std::filesystem::path path;
+    ~File() {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
+  } file{std::filesystem::temp_directory_path() /
+         ("herald-config-test-" + std::to_string(::getpid()) + ".toml")};
+  std::ofstream(file.path) << toml << "\n";
   std::string reason;
   try {
-    const ServeConfig config = Parse({"--config", path.string()});
+    const ServeConfig config = Parse({"--config", file.path.string()});
     if (out != nullptr) *out = config;
   } catch (const std::invalid_argument& e) {
     reason = e.what();
   }
-  std::filesystem::remove(path);
   return reason;
 }
 
