@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <charconv>
-#include <iterator>
+#include <string_view>
 
 namespace herald {
 
@@ -13,8 +14,18 @@ std::string FormatEventId(EventId id) {
   return text;
 }
 
+// By hand rather than fmt::format_to("{:08x}-{}"): the writer thread formats two ids an event
+// (one per frame), and parsing the format string was most of that (docs/BENCHMARKS.md).
 void AppendEventId(std::string& out, EventId id) {
-  fmt::format_to(std::back_inserter(out), "{:08x}-{}", id.history, id.sequence);
+  constexpr std::string_view kHexDigits = "0123456789abcdef";
+  constexpr std::size_t kHistoryDigits = 8;
+  std::array<char, kHistoryDigits + 1> history{};
+  for (std::size_t i = 0; i < kHistoryDigits; ++i) {
+    history[kHistoryDigits - 1 - i] = kHexDigits[(id.history >> (4 * i)) & 0xfU];
+  }
+  history[kHistoryDigits] = '-';
+  const fmt::format_int sequence(id.sequence);
+  out.append(history.data(), history.size()).append(sequence.data(), sequence.size());
 }
 
 std::optional<EventId> ParseEventId(std::string_view text) {

@@ -2,12 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 namespace herald {
 namespace {
 
 TEST(EventIdTest, FormatsHistoryAsEightHexDigitsAndSequenceInDecimal) {
   EXPECT_EQ(FormatEventId({0x0f3a9c21, 42}), "0f3a9c21-42");
   EXPECT_EQ(FormatEventId({0, 1}), "00000000-1");
+  EXPECT_EQ(FormatEventId({0xffffffff, UINT64_MAX}), "ffffffff-18446744073709551615");
+  EXPECT_EQ(FormatEventId({0x80000001, 1'000'000'000'000}), "80000001-1000000000000");
+}
+
+TEST(EventIdTest, AppendsAfterWhatTheStringHolds) {
+  std::string text = "id: ";
+  AppendEventId(text, {0xa, 7});
+  EXPECT_EQ(text, "id: 0000000a-7");
 }
 
 TEST(EventIdTest, ParsesWhatItFormats) {
