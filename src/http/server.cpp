@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
+#include <tuple>
 
 #include "http/access_log.h"
 #include "http/cors.h"
@@ -249,21 +250,30 @@ asio::awaitable<std::optional<Response>> Respond(HttpSession& session, const Req
   co_return co_await HandleRequest(request, match, &exchange.requester, session.services);
 }
 
-// Writes an answer, which the peer must take within the response write timeout or lose the
-// connection. For a large body, a zero linger during the write makes the close the timeout
-// causes abortive (RST): the kernel drops its copy at once instead of keeping it for a peer that
-// is not reading, and the client could not use the cut body anyway; reset once written, so that
-// later closes are orderly. A small body (every publish answer) is not worth the two system
-// calls: at most kLingerBytes of it can stay with the kernel.
+// Writes an answer. What the socket takes at once is written at once (the socket is
+// non-blocking): most answers, with no wait and no round trip through the shard's queue. The
+// rest the peer must take within the response write timeout or lose the connection. For a large
+// body, a zero linger during that wait makes the close the timeout causes abortive (RST): the
+// kernel drops its copy at once instead of keeping it for a peer that is not reading, and the
+// client could not use the cut body anyway; reset once written, so that later closes are
+// orderly. A small body (every publish answer) is not worth the two system calls: at most
+// kLingerBytes of it can stay with the kernel.
 asio::awaitable<Next> WriteAnswer(HttpSession& session, const Request& request, Response& response,
                                   const Exchange& exchange) {
   const HttpOptions& options = session.services->options;
-  const bool linger = response.body().size() > kLingerBytes;
+  beast_http::response_serializer<beast_http::string_body> serializer(response);
+  boost::system::error_code write_ec;
+  while (!write_ec && !serializer.is_done()) {
+    beast_http::write_some(session.stream.socket(), serializer, write_ec);
+  }
+  const bool linger = write_ec == asio::error::would_block && response.body().size() > kLingerBytes;
   boost::system::error_code linger_ec;
   if (linger) session.stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
-  session.stream.expires_after(options.response_write_timeout);
-  auto [write_ec, written] = co_await beast_http::async_write(session.stream, response,
-                                                              asio::as_tuple(asio::use_awaitable));
+  if (write_ec == asio::error::would_block) {
+    session.stream.expires_after(options.response_write_timeout);
+    std::tie(write_ec, std::ignore) = co_await beast_http::async_write(
+        session.stream, serializer, asio::as_tuple(asio::use_awaitable));
+  }
   if (write_ec == beast::error::timeout) {
     session.services->hub.metrics().ResponseWriteTimedOut();
     spdlog::debug("response to {} not taken within {} ms: connection closed", session.peer,
@@ -338,10 +348,12 @@ asio::awaitable<void> RunHttpSession(tcp::socket socket, hub::Shard* shard, Serv
   // with its bearer token, typically 500–1 500) costs two reads. Freed when the connection ends
   // or becomes a stream.
   session.buffer.reserve(kRequestReadSize);
+  // Non-blocking for the answer written at once (WriteAnswer); Asio's waits are unaffected.
+  boost::system::error_code ignored;
+  session.stream.socket().non_blocking(true, ignored);
   Next next = Next::kNextRequest;
   while (next == Next::kNextRequest) next = co_await ServeOneRequest(session);
   if (next == Next::kLetGo) co_return;
-  boost::system::error_code ignored;
   session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
