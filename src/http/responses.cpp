@@ -76,6 +76,19 @@ Response ErrorResponse(const Request& request, const Error& error,
   return response;
 }
 
+Error OverBudget(hub::ByteBudget::Refusal refusal) {
+  if (refusal == hub::ByteBudget::Refusal::kPerKey) {
+    return Error{ErrorCode::kRateLimited,
+                 "Too many response bytes in flight for this user; retry later.",
+                 {},
+                 std::chrono::seconds(1)};
+  }
+  return Error{ErrorCode::kServiceUnavailable,
+               "The hub is writing too many responses; retry shortly.",
+               {},
+               std::chrono::seconds(1)};
+}
+
 std::string SerializeResponse(Response& response) {
   std::ostringstream out;
   out << response;

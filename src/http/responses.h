@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "hub/byte_budget.h"
 
 namespace herald::http {
 
@@ -26,6 +27,11 @@ std::string ErrorBody(const Error& error, std::chrono::system_clock::time_point 
 // on 429/503.
 Response ErrorResponse(const Request& request, const Error& error,
                        std::chrono::system_clock::time_point now);
+
+// The refusal of a response body that would take the requester past its share of the
+// bytes-in-flight budget (429: its own doing), or the process past the whole budget (503: the
+// hub's load).
+Error OverBudget(hub::ByteBudget::Refusal refusal);
 
 // The same error, as raw HTTP/1.1 bytes (used before a stream is handed its socket).
 std::string SerializeResponse(Response& response);

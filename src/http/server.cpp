@@ -56,21 +56,6 @@ std::string PeerAddress(const tcp::socket& socket) {
 // Non-stream bodies larger than this are written with a zero linger (WriteAnswer).
 constexpr std::size_t kLingerBytes = 64 * 1024;
 
-// A response whose body would take the requester past its share of the bytes-in-flight budget
-// (429: its own doing), or the process past the whole budget (503: the hub's load).
-Error OverBudget(hub::ByteBudget::Refusal refusal) {
-  if (refusal == hub::ByteBudget::Refusal::kPerKey) {
-    return Error{ErrorCode::kRateLimited,
-                 "Too many response bytes in flight for this user; retry later.",
-                 {},
-                 std::chrono::seconds(1)};
-  }
-  return Error{ErrorCode::kServiceUnavailable,
-               "The hub is writing too many responses; retry shortly.",
-               {},
-               std::chrono::seconds(1)};
-}
-
 // One line of the access log (http/access_log.h), when there is one.
 void LogAccess(const HttpOptions& options, const Request& request, unsigned status,
                std::chrono::steady_clock::time_point started, std::string_view request_id,
@@ -250,14 +235,12 @@ asio::awaitable<std::optional<Response>> Respond(HttpSession& session, const Req
   co_return co_await HandleRequest(request, match, &exchange.requester, session.services);
 }
 
-// Writes an answer. What the socket takes at once is written at once (the socket is
-// non-blocking): most answers, with no wait and no round trip through the shard's queue. The
-// rest the peer must take within the response write timeout or lose the connection. For a large
-// body, a zero linger during that wait makes the close the timeout causes abortive (RST): the
-// kernel drops its copy at once instead of keeping it for a peer that is not reading, and the
-// client could not use the cut body anyway; reset once written, so that later closes are
-// orderly. A small body (every publish answer) is not worth the two system calls: at most
-// kLingerBytes of it can stay with the kernel.
+// Writes an answer: at once what the non-blocking socket takes (most answers: no wait, no trip
+// through the shard's queue); the rest the peer must take within the response write timeout or
+// lose the connection. For a large body, a zero linger during that wait makes the timeout's close
+// abortive (RST): the kernel drops its copy at once instead of keeping it for a peer that is not
+// reading, and the client could not use the cut body anyway; reset once written, so that later
+// closes are orderly. A small body (every publish answer) is not worth the two system calls.
 asio::awaitable<Next> WriteAnswer(HttpSession& session, const Request& request, Response& response,
                                   const Exchange& exchange) {
   const HttpOptions& options = session.services->options;
