@@ -249,10 +249,11 @@ asio::awaitable<Next> WriteAnswer(HttpSession& session, const Request& request, 
   while (!write_ec && !serializer.is_done()) {
     beast_http::write_some(session.stream.socket(), serializer, write_ec);
   }
-  const bool linger = write_ec == asio::error::would_block && response.body().size() > kLingerBytes;
+  const bool waits = write_ec == asio::error::would_block;
+  const bool linger = waits && response.body().size() > kLingerBytes;
   boost::system::error_code linger_ec;
   if (linger) session.stream.socket().set_option(asio::socket_base::linger(true, 0), linger_ec);
-  if (write_ec == asio::error::would_block) {
+  if (waits) {
     session.stream.expires_after(options.response_write_timeout);
     std::tie(write_ec, std::ignore) = co_await beast_http::async_write(
         session.stream, serializer, asio::as_tuple(asio::use_awaitable));
