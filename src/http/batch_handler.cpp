@@ -46,14 +46,8 @@ hub::DraftResult DraftFromItem(boost::json::value& value, const auth::Claims& ca
     return InvalidField("user_id",
                         "user_id must be a string of 1-256 bytes without control characters");
   }
-  const auto* protocol_value = item->if_contains("protocol");
-  const auto protocol = protocol_value != nullptr && protocol_value->is_string()
-                            ? ParseProtocol(protocol_value->get_string())
-                            : std::nullopt;
-  if (!protocol) return InvalidField("protocol", R"(protocol must be "agui", "a2a" or "system")");
-  auto* event = item->if_contains("event");
-  if (event == nullptr || !event->is_object())
-    return InvalidField("event", "event must be an object");
+  auto envelope = hub::EnvelopeOf(*item);
+  if (!envelope) return envelope.error();
   std::optional<ContextId> context;
   if (const auto* context_value = item->if_contains("context_id")) {
     if (!context_value->is_string() || !IsValidContextId(context_value->get_string())) {
@@ -64,8 +58,9 @@ hub::DraftResult DraftFromItem(boost::json::value& value, const auth::Claims& ca
     }
     context = ContextId(std::string(context_value->get_string()));
   }
-  return hub::FinishDraft(*protocol, UserId(std::string(user->get_string())), std::move(context),
-                          std::move(event->get_object()), caller, now, validation, "event.");
+  return hub::FinishDraft(envelope->protocol, UserId(std::string(user->get_string())),
+                          std::move(context), std::move(*envelope->event), caller, now, validation,
+                          "event.");
 }
 
 Result<std::vector<Result<boost::json::value>>> ParseItems(const Request& request,

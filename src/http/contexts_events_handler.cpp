@@ -25,18 +25,12 @@ hub::DraftResult DraftFromEnvelope(const Request& request, const auth::Claims& c
   NumberTexts numbers;
   auto parsed = ParseJsonBody(request, &numbers);
   if (!parsed) return parsed.error();
-  auto* envelope = parsed->if_object();
-  if (envelope == nullptr) return InvalidField("body", "The body must be a JSON object.");
-  const auto* protocol_value = envelope->if_contains("protocol");
-  const auto protocol = protocol_value != nullptr && protocol_value->is_string()
-                            ? ParseProtocol(protocol_value->get_string())
-                            : std::nullopt;
-  if (!protocol) return InvalidField("protocol", R"(protocol must be "agui", "a2a" or "system")");
-  auto* event = envelope->if_contains("event");
-  if (event == nullptr || !event->is_object())
-    return InvalidField("event", "event must be an object");
-  auto draft = hub::FinishDraft(*protocol, claims.user, std::move(context),
-                                std::move(event->get_object()), claims, now, validation, "event.");
+  auto* body = parsed->if_object();
+  if (body == nullptr) return InvalidField("body", "The body must be a JSON object.");
+  auto envelope = hub::EnvelopeOf(*body);
+  if (!envelope) return envelope.error();
+  auto draft = hub::FinishDraft(envelope->protocol, claims.user, std::move(context),
+                                std::move(*envelope->event), claims, now, validation, "event.");
   if (!draft) return draft;
   numbers.Restore(draft->json);
   draft->context_must_exist = true;

@@ -208,6 +208,18 @@ DraftResult DraftFromWebhook(Protocol protocol, boost::json::object body,
                      caller, now, validation);
 }
 
+Result<Envelope> EnvelopeOf(boost::json::object& envelope) {
+  const auto* protocol_value = envelope.if_contains("protocol");
+  const auto protocol = protocol_value != nullptr && protocol_value->is_string()
+                            ? ParseProtocol(protocol_value->get_string())
+                            : std::nullopt;
+  if (!protocol) return InvalidField("protocol", R"(protocol must be "agui", "a2a" or "system")");
+  auto* event = envelope.if_contains("event");
+  if (event == nullptr || !event->is_object())
+    return InvalidField("event", "event must be an object");
+  return Envelope{*protocol, &event->get_object()};
+}
+
 DraftResult FinishDraft(Protocol protocol, UserId user, std::optional<ContextId> context,
                         boost::json::object event, const auth::Claims& caller,
                         std::chrono::system_clock::time_point now, ValidationMode validation,

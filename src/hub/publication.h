@@ -35,6 +35,15 @@ DraftResult DraftFromBroadcast(const boost::json::object& body, const auth::Clai
                                std::chrono::system_clock::time_point now, ValidationMode validation,
                                std::string& custom_name);
 
+// An envelope (a batch item, or the body of POST /api/v1/core/contexts/{id}/events): its
+// {"protocol": "agui" | "a2a" | "system", "event": {…}}, or the field that is wrong. `event` points
+// into `envelope`.
+struct Envelope {
+  Protocol protocol;
+  boost::json::object* event;
+};
+Result<Envelope> EnvelopeOf(boost::json::object& envelope);
+
 // The shared tail of every publish route: authorisation, validation, timestamp, attribution
 // (spec §3.4) and compact encoding. `field_prefix` is prepended to validation field names
 // (e.g. "event." for envelopes).

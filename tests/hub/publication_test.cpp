@@ -326,5 +326,36 @@ TEST(PublicationTest, FinishDraftForAnotherUserWithoutScopeIsForbidden) {
   EXPECT_EQ(error.code, ErrorCode::kForbidden);
 }
 
+TEST(PublicationTest, EnvelopeGivesItsProtocolAndPointsAtItsEvent) {
+  boost::json::object envelope = Object(R"({"protocol":"a2a","event":{"kind":"task"},"x":1})");
+  const Result<Envelope> read = EnvelopeOf(envelope);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->protocol, Protocol::kA2a);
+  EXPECT_EQ(read->event, &envelope.at("event").as_object());
+}
+
+TEST(PublicationTest, EnvelopeNamesAMissingOrUnknownProtocolBeforeTheEvent) {
+  for (const std::string_view json :
+       {R"({"event":3})", R"({"protocol":1,"event":{}})", R"({"protocol":"AGUI","event":{}})"}) {
+    boost::json::object envelope = Object(json);
+    const Result<Envelope> read = EnvelopeOf(envelope);
+    ASSERT_FALSE(read.has_value()) << json;
+    EXPECT_EQ(read.error().code, ErrorCode::kValidationError) << json;
+    EXPECT_EQ(read.error().field, "protocol") << json;
+    EXPECT_EQ(read.error().message, R"(protocol must be "agui", "a2a" or "system")") << json;
+  }
+}
+
+TEST(PublicationTest, EnvelopeNamesAnEventThatIsMissingOrNotAnObject) {
+  for (const std::string_view json :
+       {R"({"protocol":"agui"})", R"({"protocol":"system","event":[]})"}) {
+    boost::json::object envelope = Object(json);
+    const Result<Envelope> read = EnvelopeOf(envelope);
+    ASSERT_FALSE(read.has_value()) << json;
+    EXPECT_EQ(read.error().field, "event") << json;
+    EXPECT_EQ(read.error().message, "event must be an object") << json;
+  }
+}
+
 }  // namespace
 }  // namespace herald::hub
