@@ -16,6 +16,17 @@ passed=0
 failed=0
 log_dir=$(mktemp -d)
 
+# How long each stage took, printed before the summary (CI's budget is 40 minutes).
+stage_times=()
+stage_name=""
+stage_started=0
+stage() {  # $1: the stage that starts now ("" to end the last one)
+  [ -n "$stage_name" ] && stage_times+=("$stage_name $((SECONDS - stage_started)) s")
+  stage_name=$1
+  stage_started=$SECONDS
+  [ -z "$1" ] || echo "== $1"
+}
+
 count_ctest() {  # $1: ctest log
   local line total fails
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$1" | tail -n 1)
@@ -33,19 +44,19 @@ run_suite() {  # $1: preset
   local preset=$1 dir
   dir=$(jq -r --arg p "$preset" '.configurePresets[] | select(.name==$p) | .binaryDir' CMakePresets.json \
         | sed "s|\${sourceDir}|$PWD|")
-  echo "== build ($preset)"
+  stage "build ($preset)"
   if ! { cmake --preset "$preset" >/dev/null && cmake --build "$dir" -j "$JOBS"; } >"$log_dir/build-$preset.log" 2>&1; then
     tail -n 60 "$log_dir/build-$preset.log"
     echo "build ($preset) failed"
     failed=$((failed + 1))
     return
   fi
-  echo "== tests ($preset)"
+  stage "tests ($preset)"
   (cd "$dir" && ctest --output-on-failure -j "$JOBS" --timeout 300) | tee "$log_dir/ctest-$preset.log"
   count_ctest "$log_dir/ctest-$preset.log"
 }
 
-echo "== format check"
+stage "format check"
 if clang-format --dry-run -Werror $(git ls-files '*.cpp' '*.h') 2>"$log_dir/format.log"; then
   passed=$((passed + 1))
 else
@@ -58,7 +69,7 @@ fi
 # build-lint/, gives the compile database) and no src/ file over 400 lines. Its last line is
 # "lint: N files, N findings"; the findings are printed above it. HERALD_SKIP_LINT=1 skips it.
 if [ "${HERALD_SKIP_LINT:-0}" != "1" ]; then
-  echo "== lint"
+  stage lint
   JOBS="$JOBS" bash scripts/lint.sh 2>&1 | tee "$log_dir/lint.log"
   if grep -qE '^lint: [0-9]+ files, 0 findings$' "$log_dir/lint.log"; then
     passed=$((passed + 1))
@@ -83,7 +94,7 @@ run_suite release
 #                 against it (HERALD_SKIP_PACKAGE=1 skips it)
 run_counted() {  # $1 name (the summary line's), $2 script
   local name=$1 script=$2 line
-  echo "== $name"
+  stage "$name"
   HERALD_BIN="${HERALD_BIN:-$PWD/build/herald}" bash "$script" 2>&1 | tee "$log_dir/$name.log"
   line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" "$log_dir/$name.log" | tail -n 1)
   if [ -n "$line" ]; then
@@ -96,6 +107,7 @@ run_counted() {  # $1 name (the summary line's), $2 script
 [ "${HERALD_SKIP_CONFORMANCE:-0}" = "1" ] || run_counted conformance scripts/run-conformance.sh
 [ "${HERALD_SKIP_PYTHON_CLIENT:-0}" = "1" ] || run_counted python-client scripts/run-python-client-tests.sh
 if [ "${HERALD_SKIP_PACKAGE:-0}" != "1" ]; then
+  stage "package (dependencies)"
   bash scripts/install-deps.sh --package >"$log_dir/package-deps.log" 2>&1 || tail -n 20 "$log_dir/package-deps.log"
   run_counted package scripts/test-package.sh
 fi
@@ -133,5 +145,8 @@ if [ "${HERALD_SKIP_TSAN:-0}" != "1" ]; then
 fi
 # ---- end of ThreadSanitizer stage ----------------------------------------------------------------
 
+stage ""
+echo "== stage times"
+printf '%s\n' "${stage_times[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
