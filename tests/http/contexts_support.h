@@ -7,7 +7,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -40,17 +39,9 @@ inline std::set<std::string> KeysOf(const json::object& object) {
   return keys;
 }
 
-inline bool IsRfc3339(const json::value& value) {
-  static const std::regex kFormat(
-      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))");
-  return value.is_string() && std::regex_match(Str(value), kFormat);
-}
-
-inline bool IsUuidV4(const std::string& text) {
-  static const std::regex kUuid(
-      R"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})");
-  return std::regex_match(text, kUuid);
-}
+// Whether `value` is an RFC 3339 timestamp string; whether `text` is a version-4 UUID.
+bool IsRfc3339(const json::value& value);
+bool IsUuidV4(const std::string& text);
 
 inline std::int64_t NowMillis() { return ToUnixMillis(std::chrono::system_clock::now()); }
 
@@ -67,12 +58,7 @@ inline bool ClockPast(std::int64_t ms) {
 }
 
 // The millisecond count of a default name "Conversation <unix-ms>" (-1 when it is not one).
-inline std::int64_t DefaultNameMillis(const json::value& name) {
-  static const std::regex kDefault(R"(Conversation (\d{13}))");
-  std::smatch match;
-  const std::string text = Str(name);
-  return std::regex_match(text, match, kDefault) ? std::stoll(match[1].str()) : -1;
-}
+std::int64_t DefaultNameMillis(const json::value& name);
 
 // The per-user sequence of an event id "<history>-<sequence>" (0 when malformed).
 inline std::uint64_t SequenceOf(const std::string& event_id) {

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,13 +27,7 @@ inline constexpr char kPreamble[] = "retry: 2000\n:ok\n\n";
 // The cursor a fresh agui/a2a stream opens with: the preamble and, in the same block, the named
 // `connected` event whose id is the user's position ("<history>-0" before any event). "" when
 // `frame` is not such an opening.
-inline std::string OpeningCursor(const std::string& frame) {
-  static const std::regex kOpening(
-      "retry: 2000\n:ok\nid: ([0-9a-f]{8}-(0|[1-9][0-9]*))\nevent: connected\n"
-      R"re(data: \{"type":"CONNECTED","connectionId":"[1-9][0-9]*"\}\n\n)re");
-  std::smatch match;
-  return std::regex_match(frame, match, kOpening) ? match[1].str() : std::string();
-}
+std::string OpeningCursor(const std::string& frame);
 
 // The first block of a stream: the plain preamble, or a fresh agui/a2a stream's with its cursor.
 inline bool IsOpening(const std::string& frame) {
@@ -71,11 +64,7 @@ inline HttpReply PublishAgui(unsigned short port, const std::string& user,
 }
 
 // The event_id of a successful publish reply ("" when absent).
-inline std::string EventIdOf(const HttpReply& reply) {
-  static const std::regex kEventId(R"re("event_id":"([^"]+)")re");
-  std::smatch match;
-  return std::regex_search(reply.body, match, kEventId) ? match[1].str() : std::string();
-}
+std::string EventIdOf(const HttpReply& reply);
 
 // The exact success body of a webhook publish.
 inline std::string BroadcastedBody(std::size_t connections, const std::string& event_id) {
