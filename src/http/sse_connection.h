@@ -11,6 +11,7 @@
 // cancel the timer.
 #pragma once
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -104,7 +105,7 @@ boost::asio::awaitable<boost::system::error_code> Write(Connection<IoStream>& c,
   if (!head.empty()) c.gather.push_back(asio::buffer(head));
   const std::size_t size = asio::buffer_size(buffers);
   if (c.chunked) {
-    const auto* end = fmt::format_to(c.chunk_size.data(), "{:x}\r\n", size);
+    const auto* end = fmt::format_to(c.chunk_size.data(), FMT_COMPILE("{:x}\r\n"), size);
     c.gather.push_back(asio::buffer(c.chunk_size.data(), end - c.chunk_size.data()));
   }
   // An iterator: a pointer only when `buffers` is a single buffer (not for a std::vector of them).
