@@ -137,39 +137,13 @@ DraftedItems DraftItems(std::vector<Result<boost::json::value>>& items,
   return drafted;
 }
 
-// The memory a thread parses its batches in: kept for the thread's next batch, so that the
-// values of a body (a 250 KB body is some 20 000 of them) are carved from memory already mapped
-// instead of allocated and freed one by one. Holds up to kMaxBytes; a body needing more takes
-// the rest from the heap for that request only.
-class ParseScratch {
- public:
-  static constexpr std::size_t kMinBytes = std::size_t{64} << 10;
-  static constexpr std::size_t kMaxBytes = std::size_t{4} << 20;
-  static constexpr std::size_t kBytesPerBodyByte = 4;  // the DOM of a batch body: ~3x its text
-
-  // A resource for parsing a body of `body_bytes`; the caller's values must not outlive it.
-  boost::json::monotonic_resource Resource(std::size_t body_bytes) {
-    const std::size_t wanted = std::clamp(body_bytes * kBytesPerBodyByte, kMinBytes, kMaxBytes);
-    if (wanted > size_) {
-      buffer_ = std::make_unique<unsigned char[]>(wanted);
-      size_ = wanted;
-    }
-    return {buffer_.get(), size_};
-  }
-
- private:
-  std::unique_ptr<unsigned char[]> buffer_;
-  std::size_t size_ = 0;
-};
-
 // Parses the body and drafts its items, in the thread's scratch memory: the drafts own their
 // text, and every parsed value is gone when this returns (nothing here waits, so no other request
 // on the thread can reach the scratch meanwhile).
 Result<DraftedItems> ParseAndDraft(const Request& request, const auth::Claims& caller,
                                    std::chrono::system_clock::time_point now,
                                    ValidationMode validation) {
-  thread_local ParseScratch scratch;
-  boost::json::monotonic_resource arena = scratch.Resource(request.body().size());
+  boost::json::monotonic_resource arena = ThreadParseMemory(request.body().size());
   std::vector<NumberTexts> numbers;
   auto items = ParseItems(request, numbers, boost::json::storage_ptr(&arena));
   if (!items) return items.error();

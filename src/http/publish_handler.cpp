@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <memory>
 
+#include "core/event_id.h"
 #include "core/event_validation.h"
 #include "http/authenticate.h"
 #include "http/publish_client.h"
@@ -33,7 +37,69 @@ std::string Fingerprint(std::string_view route, std::string_view body) {
   return fmt::format("{:016x}-{}", hash, body.size());
 }
 
+class ParseScratch {
+ public:
+  static constexpr std::size_t kMinBytes = std::size_t{64} << 10;
+  static constexpr std::size_t kMaxBytes = std::size_t{4} << 20;
+  static constexpr std::size_t kBytesPerBodyByte = 4;  // the DOM of a body: ~3x its text
+
+  boost::json::monotonic_resource Resource(std::size_t body_bytes) {
+    const std::size_t wanted = std::clamp(body_bytes * kBytesPerBodyByte, kMinBytes, kMaxBytes);
+    if (wanted > size_) {
+      buffer_ = std::make_unique<unsigned char[]>(wanted);
+      size_ = wanted;
+    }
+    return {buffer_.get(), size_};
+  }
+
+ private:
+  std::unique_ptr<unsigned char[]> buffer_;
+  std::size_t size_ = 0;
+};
+
+// The draft a webhook body asks for (`route`: agui, a2a or broadcast), or why not. Parses in the
+// thread's scratch memory: every parsed value is gone when this returns.
+hub::DraftResult DraftWebhook(const Request& request, RouteId route, const auth::Claims& claims,
+                              std::chrono::system_clock::time_point now, ValidationMode validation,
+                              std::string& custom_name) {
+  boost::json::monotonic_resource memory = ThreadParseMemory(request.body().size());
+  NumberTexts numbers;
+  auto parsed = ParseJsonBody(request, &numbers, boost::json::storage_ptr(&memory));
+  if (!parsed) return parsed.error();
+  auto& body = *parsed;
+  if (!body.is_object()) {
+    return Error{ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}};
+  }
+  hub::DraftResult draft =
+      route == RouteId::kWebhookBroadcast
+          ? hub::DraftFromBroadcast(body.get_object(), claims, now, validation, custom_name)
+          : hub::DraftFromWebhook(route == RouteId::kWebhookAgui ? Protocol::kAgui : Protocol::kA2a,
+                                  std::move(body.get_object()), claims, now, validation);
+  if (draft) numbers.Restore(draft->json);
+  return draft;
+}
+
+// A webhook publish's answer, written out rather than built as a JSON object:
+// {"status":"broadcasted","connection_count":N,"event_type":"…" (broadcast only),"event_id":"…"}.
+std::string BroadcastedAnswer(const hub::PublishedEvent& published, std::string_view event_type) {
+  std::string answer = R"({"status":"broadcasted","connection_count":)";
+  answer.append(fmt::format_int(published.connection_count).str());
+  if (!event_type.empty()) {
+    answer.append(R"(,"event_type":)")
+        .append(boost::json::serialize(boost::json::string(event_type)));
+  }
+  answer.append(R"(,"event_id":")");
+  AppendEventId(answer, published.id);
+  answer.append("\"}");
+  return answer;
+}
+
 }  // namespace
+
+boost::json::monotonic_resource ThreadParseMemory(std::size_t body_bytes) {
+  thread_local ParseScratch scratch;
+  return scratch.Resource(body_bytes);
+}
 
 Result<std::optional<hub::IdempotencyKey>> IdempotencyOf(const Request& request,
                                                          const auth::Claims& caller,
@@ -101,31 +167,15 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
                                       *requester);
   if (!caller) co_return ErrorResponse(request, caller.error(), now);
 
-  NumberTexts numbers;
-  auto parsed = ParseJsonBody(request, &numbers);
-  if (!parsed) co_return ErrorResponse(request, parsed.error(), now);
-  auto& body = *parsed;
-  if (!body.is_object()) {
-    co_return ErrorResponse(
-        request, {ErrorCode::kValidationError, "The body must be a JSON object.", "body", {}}, now);
-  }
-
   const auth::Claims& claims = *caller;
-  const ValidationMode validation = services->options.validation;
   std::string custom_name;  // the broadcast route: the CUSTOM event's name
-  std::string_view route;
-  hub::DraftResult draft;
-  if (match.route == RouteId::kWebhookBroadcast) {
-    route = "/api/v1/webhook/broadcast";
-    draft = hub::DraftFromBroadcast(body.get_object(), claims, now, validation, custom_name);
-  } else {
-    const bool agui = match.route == RouteId::kWebhookAgui;
-    route = agui ? "/api/v1/webhook/agui" : "/api/v1/webhook/a2a";
-    draft = hub::DraftFromWebhook(agui ? Protocol::kAgui : Protocol::kA2a,
-                                  std::move(body.get_object()), claims, now, validation);
-  }
+  hub::DraftResult draft =
+      DraftWebhook(request, match.route, claims, now, services->options.validation, custom_name);
   if (!draft) co_return ErrorResponse(request, draft.error(), now);
-  numbers.Restore(draft->json);
+  const std::string_view route = match.route == RouteId::kWebhookBroadcast
+                                     ? "/api/v1/webhook/broadcast"
+                                 : match.route == RouteId::kWebhookAgui ? "/api/v1/webhook/agui"
+                                                                        : "/api/v1/webhook/a2a";
 
   auto idempotency = IdempotencyOf(request, claims, route);
   if (!idempotency) {
@@ -141,12 +191,8 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   const Result<hub::PublishedEvent>& event = outcome->events.front();
   if (!event) co_return ErrorResponse(request, event.error(), services->Now());
   const hub::PublishedEvent& published = *event;
-  boost::json::object response;
-  response["status"] = "broadcasted";
-  response["connection_count"] = published.connection_count;
-  if (!custom_name.empty()) response["event_type"] = custom_name;
-  response["event_id"] = FormatEventId(published.id);
-  Response reply = JsonResponse(request, beast_http::status::ok, boost::json::serialize(response));
+  Response reply =
+      JsonResponse(request, beast_http::status::ok, BroadcastedAnswer(published, custom_name));
   MarkReplayed(reply, outcome);
   co_return reply;
 }

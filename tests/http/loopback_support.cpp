@@ -1,9 +1,10 @@
 // The loopback helpers that match with std::regex, compiled once: <regex> costs seconds of
 // compile time in every file that instantiates it, and some thirty tests include these headers.
+#include "http/loopback_support.h"
+
 #include <regex>
 
 #include "http/contexts_support.h"
-#include "http/loopback_support.h"
 
 namespace herald::testing {
 
