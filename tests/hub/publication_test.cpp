@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/claims.h"
 #include "core/time_format.h"
@@ -355,6 +358,28 @@ TEST(PublicationTest, EnvelopeNamesAnEventThatIsMissingOrNotAnObject) {
     EXPECT_EQ(read.error().field, "event") << json;
     EXPECT_EQ(read.error().message, "event must be an object") << json;
   }
+}
+
+TEST(PublicationTest, WebhookDraftOwnsItsTextWhenTheMemoryTheBodyWasParsedInIsReused) {
+  std::vector<unsigned char> memory(16 * 1024);
+  DraftResult draft;
+  {
+    boost::json::monotonic_resource arena(memory.data(), memory.size());
+    boost::json::value body =
+        boost::json::parse(R"({"user_id":"alice","context_id":"c-9","type":"TEXT_MESSAGE_CONTENT",)"
+                           R"("messageId":"m1","delta":"kept"})",
+                           boost::json::storage_ptr(&arena));
+    draft = DraftFromWebhook(Protocol::kAgui, std::move(body.as_object()), Caller("alice"), kNow,
+                             ValidationMode::kStrict);
+  }
+  std::memset(memory.data(), '#', memory.size());
+  ASSERT_TRUE(draft.has_value()) << draft.error().message;
+  EXPECT_EQ(draft->user.str(), "alice");
+  ASSERT_TRUE(draft->context.has_value());
+  EXPECT_EQ(draft->context->str(), "c-9");
+  EXPECT_EQ(draft->type, "TEXT_MESSAGE_CONTENT");
+  EXPECT_EQ(draft->json, R"({"type":"TEXT_MESSAGE_CONTENT","messageId":"m1","delta":"kept",)"
+                         R"("timestamp":1700000000123})");
 }
 
 }  // namespace
