@@ -37,6 +37,8 @@ std::string Fingerprint(std::string_view route, std::string_view body) {
   return fmt::format("{:016x}-{}", hash, body.size());
 }
 
+// The memory behind ThreadParseMemory: one buffer, grown to the largest body seen (within the
+// bounds) and kept.
 class ParseScratch {
  public:
   static constexpr std::size_t kMinBytes = std::size_t{64} << 10;
@@ -77,6 +79,18 @@ hub::DraftResult DraftWebhook(const Request& request, RouteId route, const auth:
                                   std::move(body.get_object()), claims, now, validation);
   if (draft) numbers.Restore(draft->json);
   return draft;
+}
+
+// A webhook route's path: the scope of its Idempotency-Keys.
+std::string_view WebhookPath(RouteId route) {
+  switch (route) {
+    case RouteId::kWebhookBroadcast:
+      return "/api/v1/webhook/broadcast";
+    case RouteId::kWebhookAgui:
+      return "/api/v1/webhook/agui";
+    default:
+      return "/api/v1/webhook/a2a";
+  }
 }
 
 // A webhook publish's answer, written out rather than built as a JSON object:
@@ -172,12 +186,7 @@ asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch
   hub::DraftResult draft =
       DraftWebhook(request, match.route, claims, now, services->options.validation, custom_name);
   if (!draft) co_return ErrorResponse(request, draft.error(), now);
-  const std::string_view route = match.route == RouteId::kWebhookBroadcast
-                                     ? "/api/v1/webhook/broadcast"
-                                 : match.route == RouteId::kWebhookAgui ? "/api/v1/webhook/agui"
-                                                                        : "/api/v1/webhook/a2a";
-
-  auto idempotency = IdempotencyOf(request, claims, route);
+  auto idempotency = IdempotencyOf(request, claims, WebhookPath(match.route));
   if (!idempotency) {
     co_return ErrorResponse(request, idempotency.error(), now);
   }
