@@ -92,25 +92,11 @@ Response HandleAdminConnections(const Request& request, const RouteMatch& match,
   return JsonResponse(request, beast_http::status::ok, boost::json::serialize(body));
 }
 
-}  // namespace
-
-asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
-                                        Requester* requester, Services* services) {
+// The routes answered without waiting, in one coroutine of their own: its frame holds a response
+// per route, too large for the frame allocator's recycling, and should not be paid by a publish.
+asio::awaitable<Response> AnswerAtOnce(const Request& request, const RouteMatch& match,
+                                       Requester* requester, Services* services) {
   switch (match.route) {
-    case RouteId::kWebhookAgui:
-    case RouteId::kWebhookA2a:
-    case RouteId::kWebhookBroadcast:
-      co_return co_await HandleWebhook(request, match, requester, services);
-    case RouteId::kEventsBatch:
-      co_return co_await HandleBatch(request, match, requester, services);
-    case RouteId::kContexts:
-      co_return co_await HandleContexts(request, match, requester, services);
-    case RouteId::kContext:
-      co_return co_await HandleContext(request, match, requester, services);
-    case RouteId::kContextEvents:
-      co_return co_await HandleContextEvents(request, match, requester, services);
-    case RouteId::kHealth:
-      co_return co_await HandleHealth(request, services);
     case RouteId::kReadyz:
       co_return HandleReadyz(request, services);
     case RouteId::kMetrics:
@@ -139,6 +125,32 @@ asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch
     default:
       co_return ErrorResponse(request, {ErrorCode::kNotFound, "Not found.", {}, {}},
                               services->Now());
+  }
+}
+
+}  // namespace
+
+// Not a coroutine: hands back the handler's own awaitable, so that a request costs no frame of
+// its own here (the caller awaits it at once, while its arguments live).
+asio::awaitable<Response> HandleRequest(const Request& request, const RouteMatch& match,
+                                        Requester* requester, Services* services) {
+  switch (match.route) {
+    case RouteId::kWebhookAgui:
+    case RouteId::kWebhookA2a:
+    case RouteId::kWebhookBroadcast:
+      return HandleWebhook(request, match, requester, services);
+    case RouteId::kEventsBatch:
+      return HandleBatch(request, match, requester, services);
+    case RouteId::kContexts:
+      return HandleContexts(request, match, requester, services);
+    case RouteId::kContext:
+      return HandleContext(request, match, requester, services);
+    case RouteId::kContextEvents:
+      return HandleContextEvents(request, match, requester, services);
+    case RouteId::kHealth:
+      return HandleHealth(request, services);
+    default:
+      return AnswerAtOnce(request, match, requester, services);
   }
 }
 
