@@ -108,6 +108,43 @@ std::string BroadcastedAnswer(const hub::PublishedEvent& published, std::string_
   return answer;
 }
 
+// A webhook publish as far as the store: the caller charged, the event drafted, the key scoped.
+// Apart from HandleWebhook, so that the coroutine's frame holds none of this work's temporaries.
+struct WebhookPublish {
+  std::vector<EventDraft> drafts;
+  std::optional<hub::IdempotencyKey> idempotency;
+  std::string custom_name;  // the broadcast route: the CUSTOM event's name
+};
+
+Result<WebhookPublish> PrepareWebhook(const Request& request, const RouteMatch& match,
+                                      Requester* requester, Services* services) {
+  const auto now = services->Now();
+  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
+                                      *requester);
+  if (!caller) return caller.error();
+  WebhookPublish publish;
+  hub::DraftResult draft = DraftWebhook(request, match.route, *caller, now,
+                                        services->options.validation, publish.custom_name);
+  if (!draft) return draft.error();
+  auto idempotency = IdempotencyOf(request, *caller, WebhookPath(match.route));
+  if (!idempotency) return idempotency.error();
+  publish.drafts.push_back(*std::move(draft));
+  publish.idempotency = *std::move(idempotency);
+  return publish;
+}
+
+// The answer to a webhook publish, from what the store made of it.
+Response WebhookAnswer(const Request& request, const hub::PublishOutcome& outcome,
+                       std::string_view custom_name, Services* services) {
+  if (!outcome) return ErrorResponse(request, outcome.error(), services->Now());
+  const Result<hub::PublishedEvent>& event = outcome->events.front();
+  if (!event) return ErrorResponse(request, event.error(), services->Now());
+  Response reply =
+      JsonResponse(request, beast_http::status::ok, BroadcastedAnswer(*event, custom_name));
+  MarkReplayed(reply, outcome);
+  return reply;
+}
+
 }  // namespace
 
 boost::json::monotonic_resource ThreadParseMemory(std::size_t body_bytes) {
@@ -176,34 +213,11 @@ Result<boost::json::value> ParseJson(std::string_view text, NumberTexts* numbers
 
 asio::awaitable<Response> HandleWebhook(const Request& request, const RouteMatch& match,
                                         Requester* requester, Services* services) {
-  const auto now = services->Now();
-  auto caller = AuthenticateAndCharge(request, match.query, *services, hub::RateLimitKind::kPublish,
-                                      *requester);
-  if (!caller) co_return ErrorResponse(request, caller.error(), now);
-
-  const auth::Claims& claims = *caller;
-  std::string custom_name;  // the broadcast route: the CUSTOM event's name
-  hub::DraftResult draft =
-      DraftWebhook(request, match.route, claims, now, services->options.validation, custom_name);
-  if (!draft) co_return ErrorResponse(request, draft.error(), now);
-  auto idempotency = IdempotencyOf(request, claims, WebhookPath(match.route));
-  if (!idempotency) {
-    co_return ErrorResponse(request, idempotency.error(), now);
-  }
-
-  std::vector<EventDraft> drafts;
-  drafts.push_back(*std::move(draft));
-  const hub::PublishOutcome outcome =
-      co_await Publish(services->hub.publisher(), std::move(drafts), *std::move(idempotency));
-  if (!outcome) co_return ErrorResponse(request, outcome.error(), services->Now());
-
-  const Result<hub::PublishedEvent>& event = outcome->events.front();
-  if (!event) co_return ErrorResponse(request, event.error(), services->Now());
-  const hub::PublishedEvent& published = *event;
-  Response reply =
-      JsonResponse(request, beast_http::status::ok, BroadcastedAnswer(published, custom_name));
-  MarkReplayed(reply, outcome);
-  co_return reply;
+  auto prepared = PrepareWebhook(request, match, requester, services);
+  if (!prepared) co_return ErrorResponse(request, prepared.error(), services->Now());
+  const hub::PublishOutcome outcome = co_await Publish(
+      services->hub.publisher(), std::move(prepared->drafts), std::move(prepared->idempotency));
+  co_return WebhookAnswer(request, outcome, prepared->custom_name, services);
 }
 
 }  // namespace herald::http
